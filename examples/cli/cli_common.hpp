@@ -1,0 +1,33 @@
+#pragma once
+// What every subcommand shares: the --json switch, printing, and turning errors into one line + exit code.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+#include <string>
+
+#include "curebench/core/error.hpp"
+
+namespace cli {
+
+// Exit codes: 0 success, 1 bad input (a curebench::Error), 2 usage error (CLI11), 3 internal failure.
+inline constexpr int kExitInput = 1;
+inline constexpr int kExitInternal = 3;
+
+struct Context {
+  bool json = false;  // set by each subcommand's --json flag
+};
+
+inline void add_json_flag(CLI::App* sub, Context& ctx) {
+  sub->add_flag("--json", ctx.json, "Print machine-readable JSON on stdout");
+}
+
+inline void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
+
+inline int report_error(const Context& ctx, const curebench::Error& e) {
+  std::cerr << e.what() << std::endl;
+  if (ctx.json) std::cout << nlohmann::json{{"error", e}}.dump() << std::endl;
+  return kExitInput;
+}
+
+}  // namespace cli

@@ -1,0 +1,65 @@
+#pragma once
+// `curebench inspect PATH`: what a safetensors file, a sharded index or a checkpoint folder holds.
+#include <filesystem>
+#include <map>
+
+#include "cli_common.hpp"
+#include "curebench/io/safetensors_index.hpp"
+
+namespace cli {
+
+inline nlohmann::json inspect_safetensors(const std::filesystem::path& path) {
+  curebench::io::SafetensorsSet set(path);
+  nlohmann::json j;
+  j["path"] = path.string();
+  j["files"] = nlohmann::json::array();
+  std::map<std::string, std::int64_t> params_by_dtype;
+  std::uint64_t total_bytes = 0;
+  std::int64_t total_params = 0;
+  for (auto& shard : set.shards()) {
+    j["files"].push_back(*shard);
+    for (auto& t : shard->tensors()) {
+      params_by_dtype[std::string(curebench::dtype_name(t.dtype))] += t.numel();
+      total_params += t.numel();
+      total_bytes += t.nbytes();
+    }
+  }
+  j["tensor_count"] = set.size();
+  j["total_elements"] = total_params;
+  j["total_bytes"] = total_bytes;
+  j["elements_by_dtype"] = params_by_dtype;
+  return j;
+}
+
+inline void print_inspect_text(const nlohmann::json& j) {
+  for (auto& f : j["files"]) {
+    std::cout << f["path"].get<std::string>() << ": " << f["tensors"].size() << " tensors, "
+              << f["file_bytes"].get<std::uint64_t>() << " bytes (header " << f["header_bytes"].get<std::uint64_t>()
+              << ")\n";
+    for (auto& t : f["tensors"]) {
+      std::cout << "  " << t["name"].get<std::string>() << "  " << t["dtype"].get<std::string>() << " [";
+      bool first = true;
+      for (auto& d : t["shape"]) {
+        std::cout << (first ? "" : ", ") << d.get<std::int64_t>();
+        first = false;
+      }
+      std::cout << "]  " << t["nbytes"].get<std::uint64_t>() << " B\n";
+    }
+  }
+  std::cout << "total: " << j["tensor_count"] << " tensors, " << j["total_elements"] << " elements, "
+            << j["total_bytes"] << " bytes\n";
+}
+
+inline void add_inspect(CLI::App& app, Context& ctx) {
+  static std::string path;
+  auto* sub = app.add_subcommand("inspect", "Show the tensors (names, dtypes, shapes, sizes) of a safetensors file or folder");
+  sub->add_option("path", path, "A .safetensors file, a model.safetensors.index.json, or a folder")->required();
+  add_json_flag(sub, ctx);
+  sub->callback([&ctx] {
+    auto j = inspect_safetensors(path);
+    if (ctx.json) print_json(j);
+    else print_inspect_text(j);
+  });
+}
+
+}  // namespace cli

@@ -1,0 +1,23 @@
+// The curebench command line tool. Each subcommand lives in its own cmd_*.hpp and registers itself here.
+#include "cli_common.hpp"
+#include "cmd_inspect.hpp"
+#include "cmd_version.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"curebench: load, quantize and evaluate clinical LLMs"};
+  app.require_subcommand(1);
+  cli::Context ctx;
+  cli::add_version(app, ctx);
+  cli::add_inspect(app, ctx);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const curebench::Error& e) {
+    return cli::report_error(ctx, e);
+  } catch (const std::exception& e) {
+    std::cerr << "error[internal]: " << e.what() << std::endl;
+    return cli::kExitInternal;
+  }
+  return 0;
+}

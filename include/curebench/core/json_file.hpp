@@ -1,0 +1,78 @@
+#pragma once
+// JSON from disk with bounded size and nesting depth; parse errors name the file and byte position.
+#include "curebench/core/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace curebench {
+
+struct JsonLimits {
+  std::size_t max_bytes = std::size_t{256} << 20;  // tokenizer.json files reach ~20 MB; leave headroom
+  int max_depth = 64;
+};
+
+inline nlohmann::json parse_json_text(std::string_view text, const std::string& path, JsonLimits lim = {}) {
+  if (text.size() > lim.max_bytes)
+    throw Error(Errc::format, path, "", "JSON text of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
+                                            std::to_string(lim.max_bytes));
+  // Depth is checked while parsing, so a hostile file cannot exhaust the stack.
+  auto guard = [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    if (depth > lim.max_depth)
+      throw Error(Errc::format, path, "", "JSON nesting deeper than " + std::to_string(lim.max_depth));
+    return true;
+  };
+  try {
+    return nlohmann::json::parse(text.begin(), text.end(), guard);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(Errc::format, path, "byte " + std::to_string(e.byte), std::string("invalid JSON: ") + e.what());
+  }
+}
+
+inline std::string read_text_file(const std::string& path, std::size_t max_bytes = std::size_t{256} << 20) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(Errc::io, path, "", "cannot open for reading");
+  in.seekg(0, std::ios::end);
+  auto size = static_cast<std::size_t>(in.tellg());
+  if (size > max_bytes)
+    throw Error(Errc::format, path, "", "file of " + std::to_string(size) + " bytes exceeds the limit of " +
+                                            std::to_string(max_bytes));
+  in.seekg(0);
+  std::string text(size, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(size));
+  if (!in) throw Error(Errc::io, path, "", "short read");
+  return text;
+}
+
+inline nlohmann::json read_json_file(const std::string& path, JsonLimits lim = {}) {
+  return parse_json_text(read_text_file(path, lim.max_bytes), path, lim);
+}
+
+// Typed field access that names the file and the field on failure.
+template <class T>
+T json_get(const nlohmann::json& obj, std::string_view key, const std::string& path) {
+  auto it = obj.find(key);
+  if (it == obj.end()) throw Error(Errc::config, path, std::string(key), "missing field");
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Errc::config, path, std::string(key), std::string("wrong type: ") + e.what());
+  }
+}
+
+template <class T>
+T json_get_or(const nlohmann::json& obj, std::string_view key, T fallback, const std::string& path) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Errc::config, path, std::string(key), std::string("wrong type: ") + e.what());
+  }
+}
+
+}  // namespace curebench
