@@ -34,6 +34,12 @@ inline at::Tensor dequantize(const Weight& w, at::ScalarType dt) {
 inline std::int64_t weight_bytes(const Weight& w) {
   return std::visit([](const auto& v) -> std::int64_t { return v.bytes(); }, w);
 }
+inline std::int64_t out_features(const Weight& w) {
+  return std::visit([](const auto& v) -> std::int64_t { return v.out_features(); }, w);
+}
+inline std::int64_t in_features(const Weight& w) {
+  return std::visit([](const auto& v) -> std::int64_t { return v.in_features(); }, w);
+}
 inline Weight to_device(const Weight& w, const at::Device& dev) {
   return std::visit([&](const auto& v) -> Weight { return v.to(dev); }, w);
 }
