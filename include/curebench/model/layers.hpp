@@ -1,0 +1,66 @@
+#pragma once
+// The decoder's building blocks, each written to match transformers' numerics (fp32 statistics,
+// casts at the same points), so a bf16 run agrees with the reference as closely as the format allows.
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include "curebench/model/spec.hpp"
+
+namespace curebench::model {
+
+// RMSNorm: statistics in fp32; Llama scales by w (after casting back), Gemma by (1 + w) in fp32.
+inline at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps, bool plus_one) {
+  auto xf = x.to(at::kFloat);
+  auto normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  if (plus_one) return (normed * (w.to(at::kFloat) + 1.0)).to(x.scalar_type());
+  return w * normed.to(x.scalar_type());
+}
+
+inline at::Tensor activate(const at::Tensor& x, Activation a) {
+  switch (a) {
+    case Activation::silu: return at::silu(x);
+    case Activation::gelu_tanh: return at::gelu(x, "tanh");
+    case Activation::gelu: return at::gelu(x);
+  }
+  return x;
+}
+
+// Inverse frequencies of RoPE (fp32), with Llama-3's frequency-band rescaling when configured.
+inline at::Tensor rope_inv_freq(const RopeSpec& r, std::int64_t head_dim, const at::Device& device) {
+  auto exponents = at::arange(0, head_dim, 2, at::TensorOptions().dtype(at::kLong).device(device)).to(at::kFloat) /
+                   static_cast<double>(head_dim);
+  auto inv = at::reciprocal(at::pow(r.theta, exponents));
+  if (r.type == "linear") return inv / r.factor;
+  if (r.type != "llama3") return inv;
+  const double old_len = static_cast<double>(r.original_max_position);
+  const double low_wavelen = old_len / r.low_freq_factor, high_wavelen = old_len / r.high_freq_factor;
+  auto wavelen = (2.0 * M_PI) / inv;
+  auto scaled = at::where(wavelen > low_wavelen, inv / r.factor, inv);
+  auto smooth = (old_len / wavelen - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
+  auto smoothed = (1.0 - smooth) * scaled / r.factor + smooth * scaled;
+  auto medium = at::logical_and(wavelen >= high_wavelen, wavelen <= low_wavelen);
+  return at::where(medium, smoothed, scaled);
+}
+
+struct RopeTables {
+  at::Tensor cos, sin;  // [B, 1, T, head_dim] in the activation dtype
+};
+
+inline RopeTables rope_tables(const at::Tensor& inv_freq, const at::Tensor& positions, at::ScalarType dtype) {
+  auto freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [B, T, D/2]
+  auto emb = at::cat({freqs, freqs}, -1).unsqueeze(1);             // [B, 1, T, D]
+  return {emb.cos().to(dtype), emb.sin().to(dtype)};
+}
+
+// HF layout: rotate the two halves of each head (not interleaved pairs).
+inline at::Tensor apply_rope(const at::Tensor& x, const RopeTables& t) {
+  auto half = x.size(-1) / 2;
+  auto x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
+  auto rotated = at::cat({-x2, x1}, -1);
+  return x * t.cos + rotated * t.sin;
+}
+
+inline at::Tensor softcap(const at::Tensor& x, double cap) { return at::tanh(x / cap) * cap; }
+
+}  // namespace curebench::model

@@ -1,0 +1,136 @@
+#pragma once
+// The only place that loops over tokens: batched prefill + decode over left-padded prompts, with
+// per-sequence stops (EOS ids, stop strings, max_new_tokens). A finished sequence is masked out of the
+// cache from then on, so it cannot change the others' outputs, and the loop ends when all are done.
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "curebench/core/error.hpp"
+#include "curebench/core/timer.hpp"
+#include "curebench/model/decoder.hpp"
+#include "curebench/runtime/sampler.hpp"
+
+namespace curebench::runtime {
+
+struct GenerateOptions {
+  std::int64_t max_new_tokens = 64;
+  std::vector<std::int64_t> eos_ids;  // empty: the model's
+  bool ignore_eos = false;
+  std::vector<std::string> stop_strings;
+  // Needed only for stop strings: text of a sequence's generated ids.
+  std::function<std::string(const std::vector<std::int64_t>&)> detokenize;
+  SamplingConfig sampling;
+  // Streaming: called for every new token of every live sequence, in order.
+  std::function<void(std::size_t sequence, std::int64_t token)> on_token;
+};
+
+struct Generation {
+  std::vector<std::int64_t> tokens;  // generated ids only (no prompt)
+  std::string stop_reason;           // eos | stop_string | max_new_tokens
+  std::int64_t prompt_tokens = 0;
+  double prefill_ms = 0, decode_ms = 0, time_to_first_token_ms = 0;
+};
+
+inline void to_json(nlohmann::json& j, const Generation& g) {
+  j = nlohmann::json{{"output_ids", g.tokens}, {"stop_reason", g.stop_reason}, {"prompt_tokens", g.prompt_tokens},
+                     {"output_tokens", g.tokens.size()}, {"prefill_ms", g.prefill_ms}, {"decode_ms", g.decode_ms},
+                     {"time_to_first_token_ms", g.time_to_first_token_ms}};
+}
+
+inline std::vector<Generation> generate(const model::Decoder& model, const std::vector<std::vector<std::int64_t>>& prompts,
+                                        const GenerateOptions& opt) {
+  const auto B = static_cast<std::int64_t>(prompts.size());
+  if (B == 0) return {};
+  if (opt.max_new_tokens < 0) throw Error(Errc::invalid_argument, "", "max_new_tokens", "must be >= 0");
+  if (!opt.stop_strings.empty() && !opt.detokenize)
+    throw Error(Errc::invalid_argument, "", "stop_strings", "stop strings need a detokenizer");
+  const auto& spec = model.spec();
+  std::int64_t longest = 0;
+  for (auto& p : prompts) {
+    if (p.empty()) throw Error(Errc::invalid_argument, "", "prompt", "empty prompt (add a BOS token)");
+    for (auto id : p)
+      if (id < 0 || id >= spec.vocab_size)
+        throw Error(Errc::invalid_argument, "", "prompt", "token id " + std::to_string(id) + " outside the vocabulary of " + std::to_string(spec.vocab_size));
+    longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(p.size()));
+  }
+  const auto eos = opt.eos_ids.empty() ? spec.eos_ids : opt.eos_ids;
+  const std::int64_t pad = spec.pad_id.value_or(0);
+
+  // Left-pad so every prompt ends in the same column.
+  auto ids = at::full({B, longest}, pad, at::kLong);
+  auto real = at::zeros({B, longest}, at::kBool);
+  for (std::int64_t b = 0; b < B; ++b) {
+    const auto n = static_cast<std::int64_t>(prompts[b].size());
+    ids[b].narrow(0, longest - n, n).copy_(at::tensor(prompts[b], at::kLong));
+    real[b].narrow(0, longest - n, n).fill_(true);
+  }
+
+  std::vector<Generation> out(static_cast<std::size_t>(B));
+  std::vector<std::vector<std::int64_t>> history(prompts.begin(), prompts.end());
+  std::vector<bool> done(static_cast<std::size_t>(B), false);
+  for (std::int64_t b = 0; b < B; ++b) out[b].prompt_tokens = static_cast<std::int64_t>(prompts[b].size());
+  if (opt.max_new_tokens == 0) {
+    for (auto& g : out) g.stop_reason = "max_new_tokens";
+    return out;
+  }
+  Sampler sampler(opt.sampling);
+  auto cache = model.make_cache(B, longest + opt.max_new_tokens);
+  const auto device = model.device();
+
+  Timer prefill_timer;
+  auto logits = model.forward(ids.to(device), real.to(device), cache).select(1, 0).to(at::kCPU);  // [B, V]
+  const double prefill_ms = prefill_timer.millis();
+  Timer decode_timer;
+  std::int64_t live = B;
+  for (std::int64_t step = 0; step < opt.max_new_tokens && live > 0; ++step) {
+    auto next = at::full({B, 1}, pad, at::kLong);
+    auto alive = at::zeros({B, 1}, at::kBool);
+    for (std::int64_t b = 0; b < B; ++b) {
+      if (done[b]) continue;
+      auto tok = sampler.next(logits[b], history[b]);
+      auto& g = out[b];
+      g.tokens.push_back(tok);
+      history[b].push_back(tok);
+      if (step == 0) g.time_to_first_token_ms = prefill_ms;
+      if (opt.on_token) opt.on_token(static_cast<std::size_t>(b), tok);
+      bool stop = false;
+      if (!opt.ignore_eos && std::find(eos.begin(), eos.end(), tok) != eos.end()) {
+        g.stop_reason = "eos";
+        stop = true;
+      } else if (!opt.stop_strings.empty()) {
+        auto text = opt.detokenize(g.tokens);
+        for (auto& s : opt.stop_strings)
+          if (!s.empty() && text.find(s) != std::string::npos) {
+            g.stop_reason = "stop_string";
+            stop = true;
+            break;
+          }
+      }
+      if (!stop && static_cast<std::int64_t>(g.tokens.size()) >= opt.max_new_tokens) {
+        g.stop_reason = "max_new_tokens";
+        stop = true;
+      }
+      if (stop) {
+        done[b] = true;
+        --live;
+      } else {
+        next[b][0] = tok;
+        alive[b][0] = true;
+      }
+    }
+    if (live == 0) break;
+    logits = model.forward(next.to(device), alive.to(device), cache).select(1, 0).to(at::kCPU);
+  }
+  const double decode_ms = decode_timer.millis();
+  for (auto& g : out) {
+    g.prefill_ms = prefill_ms;
+    g.decode_ms = decode_ms;
+  }
+  return out;
+}
+
+}  // namespace curebench::runtime

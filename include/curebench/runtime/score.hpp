@@ -1,0 +1,69 @@
+#pragma once
+// Loglikelihood scoring for multiple choice (lm-evaluation-harness style): the log-probability of each
+// continuation given its context, summed over the continuation's tokens, with no tokens generated.
+#include <ATen/ATen.h>
+
+#include <vector>
+
+#include "curebench/core/error.hpp"
+#include "curebench/model/decoder.hpp"
+
+namespace curebench::runtime {
+
+struct ScoreRequest {
+  std::vector<std::int64_t> context, continuation;
+};
+
+struct ScoreResult {
+  double sum_logprob = 0;       // acc uses argmax of this
+  std::int64_t num_tokens = 0;  // acc_norm divides by the continuation's length (tokens or characters)
+  bool greedy = false;          // every continuation token was the argmax
+};
+
+inline std::vector<ScoreResult> score(const model::Decoder& model, const std::vector<ScoreRequest>& requests,
+                                      std::int64_t batch_size = 8) {
+  std::vector<ScoreResult> out(requests.size());
+  const std::int64_t pad = model.spec().pad_id.value_or(0);
+  for (std::size_t first = 0; first < requests.size(); first += static_cast<std::size_t>(batch_size)) {
+    const auto last = std::min(requests.size(), first + static_cast<std::size_t>(batch_size));
+    const auto B = static_cast<std::int64_t>(last - first);
+    std::int64_t longest = 0, shortest_context = std::numeric_limits<std::int64_t>::max();
+    for (auto i = first; i < last; ++i) {
+      const auto& r = requests[i];
+      if (r.context.empty() || r.continuation.empty())
+        throw Error(Errc::invalid_argument, "", "score request " + std::to_string(i), "context and continuation must be non-empty");
+      longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(r.context.size() + r.continuation.size()));
+    }
+    auto ids = at::full({B, longest}, pad, at::kLong);
+    auto real = at::zeros({B, longest}, at::kBool);
+    for (std::int64_t b = 0; b < B; ++b) {
+      const auto& r = requests[first + b];
+      std::vector<std::int64_t> all(r.context);
+      all.insert(all.end(), r.continuation.begin(), r.continuation.end());
+      const auto n = static_cast<std::int64_t>(all.size());
+      ids[b].narrow(0, longest - n, n).copy_(at::tensor(all, at::kLong));
+      real[b].narrow(0, longest - n, n).fill_(true);
+      // Column where this row's first continuation token is predicted from.
+      shortest_context = std::min<std::int64_t>(shortest_context, longest - static_cast<std::int64_t>(r.continuation.size()) - 1);
+    }
+    auto cache = model.make_cache(B, longest);
+    auto logits = model.forward(ids.to(model.device()), real.to(model.device()), cache, shortest_context);
+    auto logprobs = at::log_softmax(logits, -1).to(at::kCPU);  // [B, longest - shortest_context, V]
+    for (std::int64_t b = 0; b < B; ++b) {
+      const auto& r = requests[first + b];
+      const auto m = static_cast<std::int64_t>(r.continuation.size());
+      auto& res = out[first + b];
+      res.num_tokens = m;
+      res.greedy = true;
+      for (std::int64_t j = 0; j < m; ++j) {
+        const auto col = longest - m - 1 + j - shortest_context;  // predicts continuation[j]
+        auto row = logprobs[b][col];
+        res.sum_logprob += row[r.continuation[j]].item<double>();
+        res.greedy = res.greedy && row.argmax().item<std::int64_t>() == r.continuation[j];
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace curebench::runtime
