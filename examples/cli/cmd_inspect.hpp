@@ -5,6 +5,8 @@
 
 #include "cli_common.hpp"
 #include "curebench/io/safetensors_index.hpp"
+#include "curebench/loader/budget.hpp"
+#include "curebench/model/hf_config.hpp"
 
 namespace cli {
 
@@ -28,6 +30,20 @@ inline nlohmann::json inspect_safetensors(const std::filesystem::path& path) {
   j["total_elements"] = total_params;
   j["total_bytes"] = total_bytes;
   j["elements_by_dtype"] = params_by_dtype;
+  // A checkpoint folder: architecture, parameter count and what it needs at each weight format.
+  auto dir = std::filesystem::is_directory(path) ? path : path.parent_path();
+  if (std::filesystem::exists(dir / "config.json")) {
+    auto spec = curebench::model::load_hf_config(dir / "config.json");
+    j["model"] = spec;
+    nlohmann::json est;
+    namespace ld = curebench::loader;
+    for (auto f : {ld::WeightFormat::bf16, ld::WeightFormat::int8, ld::WeightFormat::nf4_double_quant, ld::WeightFormat::int4_g128}) {
+      auto plan = ld::plan_memory(spec, f, {.batch = 1, .context = 4096});
+      est[ld::to_string(f)] = ld::to_json_plan(plan);
+    }
+    j["memory_estimate"] = est;
+    j["memory_estimate_workload"] = {{"batch", 1}, {"context", 4096}};
+  }
   return j;
 }
 
@@ -48,6 +64,13 @@ inline void print_inspect_text(const nlohmann::json& j) {
   }
   std::cout << "total: " << j["tensor_count"] << " tensors, " << j["total_elements"] << " elements, "
             << j["total_bytes"] << " bytes\n";
+  if (j.contains("model")) {
+    std::cout << "model: " << j["model"]["architecture"].get<std::string>() << ", " << j["model"]["parameters"]
+              << " parameters, " << j["model"]["num_layers"] << " layers, dtype " << j["model"]["dtype"].get<std::string>() << "\n";
+    for (auto& [fmt, plan] : j["memory_estimate"].items())
+      std::cout << "  " << fmt << ": weights " << plan["weight_bytes"].get<std::int64_t>() / 1048576.0 << " MiB, total at batch 1 x 4096 "
+                << plan["total_bytes"].get<std::int64_t>() / 1048576.0 << " MiB\n";
+  }
 }
 
 inline void add_inspect(CLI::App& app, Context& ctx) {

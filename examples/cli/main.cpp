@@ -1,5 +1,6 @@
 // The curebench command line tool. Each subcommand lives in its own cmd_*.hpp and registers itself here.
 #include "cli_common.hpp"
+#include "cmd_generate.hpp"
 #include "cmd_inspect.hpp"
 #include "cmd_version.hpp"
 
@@ -9,6 +10,7 @@ int main(int argc, char** argv) {
   cli::Context ctx;
   cli::add_version(app, ctx);
   cli::add_inspect(app, ctx);
+  cli::add_generate(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -32,3 +32,13 @@ TEST(CliInspect, MissingPathIsAnError) {
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["error"]["code"], "io");
 }
+
+TEST(CliInspect, CheckpointFolderShowsModelAndMemoryEstimate) {
+  auto r = run_cli("inspect --json " + data("models/stories260K/hf"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["model"]["architecture"], "LlamaForCausalLM");
+  EXPECT_EQ(j["model"]["parameters"], 260032);  // the README's count, from the spec alone
+  EXPECT_LT(j["memory_estimate"]["nf4-dq"]["weight_bytes"].get<std::int64_t>(),
+            j["memory_estimate"]["bf16"]["weight_bytes"].get<std::int64_t>());
+}

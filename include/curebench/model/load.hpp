@@ -30,6 +30,17 @@ inline std::string dtype_short_name(at::ScalarType t) {
   }
 }
 
+// "cpu" | "cuda" | "cuda:N", refused when this build or machine has no CUDA.
+inline at::Device parse_device_name(const std::string& s) {
+  if (s == "cpu") return at::kCPU;
+  if (s.rfind("cuda", 0) == 0) {
+    if (!compat::cuda_available())
+      throw Error(Errc::unsupported, "", "device", "CUDA requested but " + std::string(compat::kTorch2 ? "no GPU is visible" : "this libtorch has no CUDA"));
+    return at::Device(s);
+  }
+  throw Error(Errc::invalid_argument, "", "device", "unknown device '" + s + "' (cpu, cuda, cuda:N)");
+}
+
 struct LoadOptions {
   std::optional<at::ScalarType> dtype;  // default: the checkpoint's declared dtype
   at::Device device = at::kCPU;

@@ -1,0 +1,91 @@
+#pragma once
+// `curebench generate`: load a checkpoint and continue prompts (token ids, or text once a tokenizer exists).
+#include <sstream>
+
+#include "cli_common.hpp"
+#include "curebench/model/load.hpp"
+#include "curebench/runtime/generate.hpp"
+
+namespace cli {
+
+inline std::vector<std::int64_t> parse_id_list(const std::string& s, const char* field) {
+  std::vector<std::int64_t> ids;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      std::size_t used = 0;
+      auto v = std::stoll(item, &used);
+      if (used != item.size()) throw std::invalid_argument(item);
+      ids.push_back(v);
+    } catch (const std::exception&) {
+      throw curebench::Error(curebench::Errc::invalid_argument, "", field, "expected comma-separated integers, found '" + item + "'");
+    }
+  }
+  return ids;
+}
+
+struct GenerateArgs {
+  std::string model, prompt_ids, device = "cpu", dtype;
+  std::int64_t max_new_tokens = 64;
+  bool greedy = false, ignore_eos = false;
+  double temperature = 1.0, top_p = 1.0, repetition_penalty = 1.0;
+  std::int64_t top_k = 0;
+  std::uint64_t seed = 0;
+};
+
+inline void add_generate(CLI::App& app, Context& ctx) {
+  static GenerateArgs a;
+  auto* sub = app.add_subcommand("generate", "Generate a continuation with a checkpoint (greedy or seeded sampling)");
+  sub->add_option("--model", a.model, "Model folder (config.json + safetensors)")->required();
+  sub->add_option("--prompt-ids", a.prompt_ids, "Prompt as comma-separated token ids, e.g. 1,403,407")->required();
+  sub->add_option("--max-new-tokens", a.max_new_tokens, "Tokens to generate at most")->check(CLI::NonNegativeNumber);
+  sub->add_flag("--greedy", a.greedy, "Greedy decoding (the default unless --temperature/--top-k/--top-p is given)");
+  sub->add_flag("--ignore-eos", a.ignore_eos, "Do not stop at end-of-sequence ids: generate exactly --max-new-tokens");
+  sub->add_option("--device", a.device, "cpu | cuda | cuda:N");
+  sub->add_option("--dtype", a.dtype, "f32 | bf16 | f16 (default: the checkpoint's dtype)");
+  sub->add_option("--temperature", a.temperature, "Sampling temperature");
+  sub->add_option("--top-k", a.top_k, "Keep the k most likely tokens (0 = off)");
+  sub->add_option("--top-p", a.top_p, "Nucleus sampling mass (1 = off)");
+  sub->add_option("--repetition-penalty", a.repetition_penalty, "Penalty for tokens already seen (1 = off)");
+  sub->add_option("--seed", a.seed, "Sampling seed (same seed, same device -> same tokens)");
+  add_json_flag(sub, ctx);
+  sub->callback([sub, &ctx] {
+    namespace cb = curebench;
+    auto prompt = parse_id_list(a.prompt_ids, "--prompt-ids");
+    cb::model::LoadOptions lo;
+    lo.device = cb::model::parse_device_name(a.device);
+    if (!a.dtype.empty()) lo.dtype = cb::model::parse_dtype_name(a.dtype, "--dtype");
+    cb::Timer load_timer;
+    auto m = cb::model::load_hf_model(a.model, lo);
+    const double load_ms = load_timer.millis();
+    cb::runtime::GenerateOptions opt;
+    opt.max_new_tokens = a.max_new_tokens;
+    opt.ignore_eos = a.ignore_eos;
+    bool sampling = sub->count("--temperature") || sub->count("--top-k") || sub->count("--top-p");
+    if (!a.greedy && !sampling && m.generation.do_sample) {  // the checkpoint's defaults
+      sampling = true;
+      a.temperature = m.generation.temperature;
+      a.top_k = m.generation.top_k;
+      a.top_p = m.generation.top_p;
+    }
+    opt.sampling = {.greedy = a.greedy || !sampling, .temperature = a.temperature, .top_k = a.top_k,
+                    .top_p = a.top_p, .repetition_penalty = a.repetition_penalty, .seed = a.seed};
+    auto g = cb::runtime::generate(m.decoder, {prompt}, opt).at(0);
+    nlohmann::json j = g;
+    j["model"] = a.model;
+    j["architecture"] = m.decoder.spec().architecture;
+    j["device"] = a.device;
+    j["dtype"] = cb::model::dtype_short_name(m.decoder.dtype());
+    j["prompt_ids"] = prompt;
+    j["load_ms"] = load_ms;
+    j["greedy"] = opt.sampling.greedy;
+    j["decode_tokens_per_second"] = g.decode_ms > 0 ? 1000.0 * static_cast<double>(g.tokens.size()) / g.decode_ms : 0.0;
+    if (ctx.json) return print_json(j);
+    for (std::size_t i = 0; i < g.tokens.size(); ++i) std::cout << (i ? "," : "") << g.tokens[i];
+    std::cout << "\n" << g.tokens.size() << " tokens, stop: " << g.stop_reason << ", prefill " << g.prefill_ms
+              << " ms, decode " << g.decode_ms << " ms\n";
+  });
+}
+
+}  // namespace cli

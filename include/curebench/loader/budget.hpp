@@ -1,0 +1,89 @@
+#pragma once
+// Memory budget planner: predicts what a model needs (weights in a given format + KV cache +
+// activations) from the ModelSpec alone, before anything is loaded, so a loader strategy that
+// cannot fit is skipped with a reason instead of being tried and crashing.
+#include <cstdint>
+#include <string>
+
+#include "curebench/model/spec.hpp"
+
+namespace curebench::loader {
+
+// Storage formats of the linear layers (embeddings stay 16-bit; lm_head follows `quantize_lm_head`).
+enum class WeightFormat { f32, bf16, int8, nf4, nf4_double_quant, fp4, int4_g32, int4_g64, int4_g128 };
+
+inline std::string to_string(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::f32: return "f32";
+    case WeightFormat::bf16: return "bf16";
+    case WeightFormat::int8: return "int8";
+    case WeightFormat::nf4: return "nf4";
+    case WeightFormat::nf4_double_quant: return "nf4-dq";
+    case WeightFormat::fp4: return "fp4";
+    case WeightFormat::int4_g32: return "int4-g32";
+    case WeightFormat::int4_g64: return "int4-g64";
+    case WeightFormat::int4_g128: return "int4-g128";
+  }
+  return "?";
+}
+
+// Bytes per weight element including scales: int8 per-row f32 scale is ~0 per element (counted per row).
+inline double bits_per_weight(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::f32: return 32;
+    case WeightFormat::bf16: return 16;
+    case WeightFormat::int8: return 8;
+    case WeightFormat::nf4:
+    case WeightFormat::fp4: return 4 + 32.0 / 64;                          // f32 absmax per 64
+    case WeightFormat::nf4_double_quant: return 4 + 8.0 / 64 + 32.0 / (64 * 256);  // u8 absmax + f32 per 256 blocks
+    case WeightFormat::int4_g32: return 4 + 32.0 / 32;                     // bf16 scale + zero per group
+    case WeightFormat::int4_g64: return 4 + 32.0 / 64;
+    case WeightFormat::int4_g128: return 4 + 32.0 / 128;
+  }
+  return 16;
+}
+
+struct MemoryPlan {
+  std::int64_t weight_bytes = 0, kv_cache_bytes = 0, activation_bytes = 0;
+  std::int64_t total() const { return weight_bytes + kv_cache_bytes + activation_bytes; }
+};
+
+struct Workload {
+  std::int64_t batch = 1;
+  std::int64_t context = 4096;     // prompt + generated tokens per sequence
+  std::int64_t prefill_chunk = 512;  // tokens per forward during prefill
+  int activation_bytes_per_element = 2;
+};
+
+inline std::int64_t linear_parameters(const model::ModelSpec& s) {
+  const auto H = s.hidden_size;
+  return s.num_layers * (H * (s.q_dim() + 2 * s.kv_dim()) + s.q_dim() * H + 3 * H * s.intermediate_size);
+}
+
+inline MemoryPlan plan_memory(const model::ModelSpec& s, WeightFormat format, const Workload& w = {},
+                              bool quantize_lm_head = false) {
+  MemoryPlan p;
+  const double linear_bits = bits_per_weight(format);
+  const int dense_bytes = format == WeightFormat::f32 ? 4 : 2;
+  const auto emb = s.vocab_size * s.hidden_size;
+  auto linear_bytes = static_cast<double>(linear_parameters(s)) * linear_bits / 8.0;
+  if (format == WeightFormat::int8) linear_bytes += 4.0 * s.num_layers * (s.q_dim() + 2 * s.kv_dim() + 2 * s.hidden_size + 2 * s.intermediate_size);
+  const double head_bytes = s.tie_word_embeddings ? 0.0 : (quantize_lm_head ? emb * linear_bits / 8.0 : emb * dense_bytes * 1.0);
+  const auto small = s.num_layers * s.hidden_size * 4 + s.hidden_size;  // norms (and biases, roughly)
+  p.weight_bytes = static_cast<std::int64_t>(linear_bytes + head_bytes) + emb * dense_bytes + small * dense_bytes;
+  p.kv_cache_bytes = 2 * s.num_layers * s.kv_dim() * w.context * w.batch * 2;
+  // Peak activations: one prefill chunk through the widest layer (MLP) plus fp32 logits of the chunk's last
+  // tokens, plus attention scores of the plain (non-fused) path.
+  const auto tokens = w.batch * std::min(w.prefill_chunk, w.context);
+  p.activation_bytes = tokens * (4 * s.hidden_size + 3 * s.intermediate_size) * w.activation_bytes_per_element +
+                       w.batch * s.vocab_size * 4 * 2 +
+                       w.batch * s.num_heads * std::min(w.prefill_chunk, w.context) * w.context * 4;
+  return p;
+}
+
+inline nlohmann::json to_json_plan(const MemoryPlan& p) {
+  return {{"weight_bytes", p.weight_bytes}, {"kv_cache_bytes", p.kv_cache_bytes}, {"activation_bytes", p.activation_bytes},
+          {"total_bytes", p.total()}};
+}
+
+}  // namespace curebench::loader
