@@ -15,7 +15,15 @@ curebench_dependency(nlohmann_json 3.10)
 curebench_dependency(Eigen3 3.3 NO_MODULE)
 curebench_dependency(range-v3)
 
-curebench_dependency(Boost COMPONENTS iostreams filesystem system)   # gnuplot-iostream
+# Dashboards (gnuplot-iostream) need Boost's compiled iostreams/filesystem libraries. A build may turn
+# them off (-DCUREBENCH_WITH_REPORTS=OFF, e.g. on a GPU box without those libraries); then the report
+# headers and the `report` subcommand are left out and everything else works.
+if(NOT DEFINED CUREBENCH_WITH_REPORTS)
+  set(CUREBENCH_WITH_REPORTS ON)
+endif()
+if(CUREBENCH_WITH_REPORTS)
+  curebench_dependency(Boost COMPONENTS iostreams filesystem system)
+endif()
 curebench_dependency(PkgConfig)
 pkg_check_modules(CUREBENCH_PCRE2 REQUIRED IMPORTED_TARGET GLOBAL libpcre2-8)
 pkg_check_modules(CUREBENCH_SENTENCEPIECE REQUIRED IMPORTED_TARGET GLOBAL sentencepiece)
@@ -25,7 +33,10 @@ curebench_dependency(Torch)
 
 set(CUREBENCH_BASE_DEPENDENCIES
   Threads::Threads nlohmann_json::nlohmann_json Eigen3::Eigen range-v3::range-v3 PkgConfig::CUREBENCH_LIBZIP
-  Boost::iostreams Boost::filesystem Boost::system PkgConfig::CUREBENCH_PCRE2 PkgConfig::CUREBENCH_SENTENCEPIECE)
+  PkgConfig::CUREBENCH_PCRE2 PkgConfig::CUREBENCH_SENTENCEPIECE)
+if(CUREBENCH_WITH_REPORTS)
+  list(APPEND CUREBENCH_BASE_DEPENDENCIES Boost::iostreams Boost::filesystem Boost::system)
+endif()
 
 # A libtorch built with CUDA exposes its CUDA libraries; then the CUDA code paths and tests are compiled.
 if(TORCH_CUDA_LIBRARIES)
