@@ -60,14 +60,13 @@ inline std::int64_t linear_parameters(const model::ModelSpec& s) {
   return s.num_layers * (H * (s.q_dim() + 2 * s.kv_dim()) + s.q_dim() * H + 3 * H * s.intermediate_size);
 }
 
-inline MemoryPlan plan_memory(const model::ModelSpec& s, WeightFormat format, const Workload& w = {},
-                              bool quantize_lm_head = false) {
+// Plan for linear layers stored at `linear_bits` per weight (scales included) and the rest at `dense_bytes`.
+inline MemoryPlan plan_memory_bits(const model::ModelSpec& s, double linear_bits, int dense_bytes, const Workload& w = {},
+                                   bool quantize_lm_head = false, bool per_row_scales = false) {
   MemoryPlan p;
-  const double linear_bits = bits_per_weight(format);
-  const int dense_bytes = format == WeightFormat::f32 ? 4 : 2;
   const auto emb = s.vocab_size * s.hidden_size;
   auto linear_bytes = static_cast<double>(linear_parameters(s)) * linear_bits / 8.0;
-  if (format == WeightFormat::int8) linear_bytes += 4.0 * s.num_layers * (s.q_dim() + 2 * s.kv_dim() + 2 * s.hidden_size + 2 * s.intermediate_size);
+  if (per_row_scales) linear_bytes += 4.0 * s.num_layers * (s.q_dim() + 2 * s.kv_dim() + 2 * s.hidden_size + 2 * s.intermediate_size);
   const double head_bytes = s.tie_word_embeddings ? 0.0 : (quantize_lm_head ? emb * linear_bits / 8.0 : emb * dense_bytes * 1.0);
   const auto small = s.num_layers * s.hidden_size * 4 + s.hidden_size;  // norms (and biases, roughly)
   p.weight_bytes = static_cast<std::int64_t>(linear_bytes + head_bytes) + emb * dense_bytes + small * dense_bytes;
@@ -79,6 +78,12 @@ inline MemoryPlan plan_memory(const model::ModelSpec& s, WeightFormat format, co
                        w.batch * s.vocab_size * 4 * 2 +
                        w.batch * s.num_heads * std::min(w.prefill_chunk, w.context) * w.context * 4;
   return p;
+}
+
+inline MemoryPlan plan_memory(const model::ModelSpec& s, WeightFormat format, const Workload& w = {},
+                              bool quantize_lm_head = false) {
+  return plan_memory_bits(s, bits_per_weight(format), format == WeightFormat::f32 ? 4 : 2, w, quantize_lm_head,
+                          format == WeightFormat::int8);
 }
 
 inline nlohmann::json to_json_plan(const MemoryPlan& p) {

@@ -4,6 +4,7 @@
 // then the final norm and the classifier. Family differences are ModelSpec fields, not subclasses.
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -20,6 +21,10 @@ class Decoder {
   Decoder(ModelSpec spec, DecoderWeights weights, at::ScalarType dtype, at::Device device)
       : spec_(std::move(spec)), w_(std::move(weights)), dtype_(dtype), device_(device),
         inv_freq_(rope_inv_freq(spec_.rope, spec_.head_dim, device)) {}
+
+  // Marks layers whose weights stay on the host (FullPrecision<LayerOffload> decides which).
+  void set_offloaded(std::vector<bool> offloaded) { offloaded_ = std::move(offloaded); }
+  std::int64_t offloaded_layers() const { return std::count(offloaded_.begin(), offloaded_.end(), true); }
 
   const ModelSpec& spec() const { return spec_; }
   const DecoderWeights& weights() const { return w_; }
@@ -51,7 +56,10 @@ class Decoder {
       x = x * at::scalar_tensor(std::sqrt(static_cast<double>(spec_.hidden_size)), x.options());
 
     for (std::size_t i = 0; i < w_.layers.size(); ++i) {
-      const auto& l = w_.layers[i];
+      // Offloaded layers live in host memory and visit the compute device for this forward only.
+      LayerWeights visiting;
+      if (!offloaded_.empty() && offloaded_[i]) visiting = layer_to(w_.layers[i], device_);
+      const auto& l = (!offloaded_.empty() && offloaded_[i]) ? visiting : w_.layers[i];
       // Attention: pre-norm, project, per-head norm (Qwen3), rotate, store in the cache, attend.
       auto h = norm(x, l.attn_norm);
       auto q = with_bias(quant::matmul(l.q, h), l.q_bias).view({B, T, Hq, D});
@@ -113,6 +121,7 @@ class Decoder {
   at::ScalarType dtype_;
   at::Device device_;
   at::Tensor inv_freq_;
+  std::vector<bool> offloaded_;
 };
 
 }  // namespace curebench::model

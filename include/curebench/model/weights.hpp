@@ -28,18 +28,44 @@ struct DecoderWeights {
   at::Tensor final_norm;
   quant::Weight lm_head;
 
-  std::int64_t bytes() const {
-    auto t = [](const at::Tensor& x) -> std::int64_t { return x.defined() ? x.numel() * x.element_size() : 0; };
-    std::int64_t b = t(embed) + t(final_norm) + quant::weight_bytes(lm_head);
-    for (auto& l : layers) {
-      for (auto* w : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) b += quant::weight_bytes(*w);
-      for (auto* x : {&l.q_bias, &l.k_bias, &l.v_bias, &l.o_bias, &l.attn_norm, &l.attn_out_norm, &l.ffn_norm,
-                      &l.ffn_out_norm, &l.q_norm, &l.k_norm})
-        b += t(*x);
-    }
-    return b;
-  }
+  std::int64_t bytes() const;
 };
+
+inline at::Tensor tensor_to(const at::Tensor& t, const at::Device& d) { return t.defined() ? t.to(d) : t; }
+
+// A layer's weights on another device (for offloading: layers kept in host memory, moved per forward).
+inline LayerWeights layer_to(const LayerWeights& l, const at::Device& d) {
+  LayerWeights o;
+  o.q = quant::to_device(l.q, d), o.k = quant::to_device(l.k, d), o.v = quant::to_device(l.v, d);
+  o.o = quant::to_device(l.o, d), o.gate = quant::to_device(l.gate, d), o.up = quant::to_device(l.up, d);
+  o.down = quant::to_device(l.down, d);
+  o.q_bias = tensor_to(l.q_bias, d), o.k_bias = tensor_to(l.k_bias, d), o.v_bias = tensor_to(l.v_bias, d);
+  o.o_bias = tensor_to(l.o_bias, d);
+  o.attn_norm = tensor_to(l.attn_norm, d), o.attn_out_norm = tensor_to(l.attn_out_norm, d);
+  o.ffn_norm = tensor_to(l.ffn_norm, d), o.ffn_out_norm = tensor_to(l.ffn_out_norm, d);
+  o.q_norm = tensor_to(l.q_norm, d), o.k_norm = tensor_to(l.k_norm, d);
+  return o;
+}
+
+inline std::int64_t layer_bytes(const LayerWeights& l) {
+  auto t = [](const at::Tensor& x) -> std::int64_t { return x.defined() ? x.numel() * x.element_size() : 0; };
+  std::int64_t b = 0;
+  for (auto* w : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) b += quant::weight_bytes(*w);
+  for (auto* x : {&l.q_bias, &l.k_bias, &l.v_bias, &l.o_bias, &l.attn_norm, &l.attn_out_norm, &l.ffn_norm, &l.ffn_out_norm,
+                  &l.q_norm, &l.k_norm})
+    b += t(*x);
+  return b;
+}
+
+inline std::int64_t DecoderWeights::bytes() const {
+  auto t = [](const at::Tensor& x) -> std::int64_t { return x.defined() ? x.numel() * x.element_size() : 0; };
+  std::int64_t b = t(embed) + t(final_norm);
+  // A tied classifier shares the embedding's storage: count it once.
+  if (!(std::holds_alternative<quant::Dense>(lm_head) && std::get<quant::Dense>(lm_head).w.is_same(embed)))
+    b += quant::weight_bytes(lm_head);
+  for (auto& l : layers) b += layer_bytes(l);
+  return b;
+}
 
 // Where tensors come from (safetensors shards, GGUF, ...): dense tensors by name, in the load dtype on
 // the load device, and optionally a weight already in a quantized format (bnb-4bit, GGUF blocks).

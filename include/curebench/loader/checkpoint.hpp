@@ -1,0 +1,84 @@
+#pragma once
+// What a checkpoint on disk is, decided before loading: its kind (plain safetensors, bitsandbytes
+// pre-quantized, GGUF), its ModelSpec, its weight and tokenizer files. Pre-quantized bnb folders are
+// recognised by config.json's quantization_config or, when that is missing (as in some unsloth
+// repos), by their tensor names.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "curebench/core/error.hpp"
+#include "curebench/core/json_file.hpp"
+#include "curebench/io/safetensors_index.hpp"
+#include "curebench/model/hf_config.hpp"
+
+namespace curebench::loader {
+
+enum class CheckpointKind { hf_safetensors, hf_bnb_4bit, hf_bnb_8bit, gguf };
+
+inline std::string to_string(CheckpointKind k) {
+  switch (k) {
+    case CheckpointKind::hf_safetensors: return "hf-safetensors";
+    case CheckpointKind::hf_bnb_4bit: return "hf-bnb-4bit";
+    case CheckpointKind::hf_bnb_8bit: return "hf-bnb-8bit";
+    case CheckpointKind::gguf: return "gguf";
+  }
+  return "?";
+}
+
+struct CheckpointInfo {
+  std::filesystem::path path;  // the folder (or the .gguf file)
+  CheckpointKind kind = CheckpointKind::hf_safetensors;
+  model::ModelSpec spec;
+  std::vector<std::string> weight_files, tokenizer_files;
+  std::int64_t bytes_on_disk = 0;
+  nlohmann::json quantization_config;  // null when absent
+};
+
+inline const char* const kTokenizerFiles[] = {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "tok512.bin"};
+
+inline std::vector<std::string> tokenizer_files_in(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  for (auto* f : kTokenizerFiles)
+    if (std::filesystem::exists(dir / f)) out.push_back(f);
+  return out;
+}
+
+inline CheckpointInfo inspect_checkpoint(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(path)) throw Error(Errc::not_found, path.string(), "", "no such file or folder");
+  if (!fs::is_directory(path))
+    throw Error(Errc::unsupported, path.string(), "", "expected a checkpoint folder (config.json + *.safetensors)");
+  CheckpointInfo info;
+  info.path = path;
+  auto config_path = path / "config.json";
+  if (!fs::exists(config_path)) throw Error(Errc::not_found, path.string(), "config.json", "no config.json in the folder");
+  auto config = read_json_file(config_path.string());
+  info.spec = model::spec_from_hf_config(config, config_path.string());
+  io::SafetensorsSet set(path);
+  for (auto& shard : set.shards()) {
+    info.weight_files.push_back(fs::path(shard->path()).filename().string());
+    info.bytes_on_disk += static_cast<std::int64_t>(shard->file_size());
+  }
+  info.tokenizer_files = tokenizer_files_in(path);
+  if (auto q = config.find("quantization_config"); q != config.end() && q->is_object()) info.quantization_config = *q;
+  const auto& qc = info.quantization_config;
+  bool bnb4 = qc.is_object() && qc.value("load_in_4bit", false);
+  bool bnb8 = qc.is_object() && qc.value("load_in_8bit", false);
+  for (const auto& name : set.names()) {
+    if (name.find(".quant_state.bitsandbytes__") != std::string::npos) bnb4 = true;
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".SCB") == 0) bnb8 = true;
+  }
+  if (bnb4) info.kind = CheckpointKind::hf_bnb_4bit;
+  else if (bnb8) info.kind = CheckpointKind::hf_bnb_8bit;
+  return info;
+}
+
+inline void to_json(nlohmann::json& j, const CheckpointInfo& c) {
+  j = nlohmann::json{{"path", c.path.string()}, {"kind", to_string(c.kind)}, {"architecture", c.spec.architecture},
+                     {"parameters", c.spec.parameter_count()}, {"weight_files", c.weight_files},
+                     {"tokenizer_files", c.tokenizer_files}, {"bytes_on_disk", c.bytes_on_disk}};
+}
+
+}  // namespace curebench::loader
