@@ -2,6 +2,7 @@
 #include "cli_common.hpp"
 #include "cmd_generate.hpp"
 #include "cmd_inspect.hpp"
+#include "cmd_load.hpp"
 #include "cmd_version.hpp"
 
 int main(int argc, char** argv) {
@@ -11,6 +12,8 @@ int main(int argc, char** argv) {
   cli::add_version(app, ctx);
   cli::add_inspect(app, ctx);
   cli::add_generate(app, ctx);
+  cli::add_load(app, ctx);
+  cli::add_discover(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
