@@ -4,10 +4,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdint>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace curebench {
 
@@ -30,6 +34,9 @@ inline nlohmann::json parse_json_text(std::string_view text, const std::string& 
     return nlohmann::json::parse(text.begin(), text.end(), guard);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(Errc::format, path, "byte " + std::to_string(e.byte), std::string("invalid JSON: ") + e.what());
+  } catch (const nlohmann::json::out_of_range& e) {
+    // A number literal beyond double's range (e.g. 1e400) is out_of_range.406, not a parse_error.
+    throw Error(Errc::format, path, "", std::string("invalid JSON: ") + e.what());
   }
 }
 
@@ -52,27 +59,52 @@ inline nlohmann::json read_json_file(const std::string& path, JsonLimits lim = {
   return parse_json_text(read_text_file(path, lim.max_bytes), path, lim);
 }
 
+namespace detail {
+// nlohmann's get<integer>() static_casts whatever number it holds: a float out of range (1e30, or an integer
+// literal too long for 64 bits, which parses as a double) is undefined behaviour, a u64 above INT64_MAX wraps.
+// Integer fields are range-checked here first, so such values are a typed config error.
+template <class T>
+T get_checked(const nlohmann::json& v, std::string_view key, const std::string& path) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    using L = std::numeric_limits<T>;
+    bool ok = true;
+    if (v.is_number_float()) {
+      // [min, 2^digits) is exact in double for every integer type; in range, a fraction truncates as before.
+      double d = v.get<double>();
+      ok = std::isfinite(d) && d >= static_cast<double>(L::min()) && d < std::ldexp(1.0, L::digits);
+      if (ok) return static_cast<T>(d);
+    } else if (v.is_number_unsigned()) {
+      ok = v.get<std::uint64_t>() <= static_cast<std::uint64_t>(L::max());
+    } else if (v.is_number_integer()) {
+      auto i = v.get<std::int64_t>();
+      ok = i >= 0 ? static_cast<std::uint64_t>(i) <= static_cast<std::uint64_t>(L::max())
+                  : L::is_signed && i >= static_cast<std::int64_t>(L::min());
+    }
+    if (!ok)
+      throw Error(Errc::config, path, std::string(key), "expected an integer in [" + std::to_string(L::min()) + ", " +
+                                                            std::to_string(L::max()) + "], found " + v.dump());
+  }
+  try {
+    return v.get<T>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Errc::config, path, std::string(key), std::string("wrong type: ") + e.what());
+  }
+}
+}  // namespace detail
+
 // Typed field access that names the file and the field on failure.
 template <class T>
 T json_get(const nlohmann::json& obj, std::string_view key, const std::string& path) {
   auto it = obj.find(key);
   if (it == obj.end()) throw Error(Errc::config, path, std::string(key), "missing field");
-  try {
-    return it->get<T>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(Errc::config, path, std::string(key), std::string("wrong type: ") + e.what());
-  }
+  return detail::get_checked<T>(*it, key, path);
 }
 
 template <class T>
 T json_get_or(const nlohmann::json& obj, std::string_view key, T fallback, const std::string& path) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return fallback;
-  try {
-    return it->get<T>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(Errc::config, path, std::string(key), std::string("wrong type: ") + e.what());
-  }
+  return detail::get_checked<T>(*it, key, path);
 }
 
 }  // namespace curebench
