@@ -5,7 +5,6 @@
 #include "curebench/eval/extract/option_text.hpp"
 #include "curebench/eval/extract/scan.hpp"
 
-#include <array>
 #include <cstddef>
 #include <string_view>
 
@@ -13,13 +12,23 @@ namespace curebench::eval::extract {
 
 // Words that may follow an answer letter in a sentence ("C because…", "A is the…", "B, since…").
 inline bool answer_connector(std::string_view w) {
-  static constexpr std::array<std::string_view, 30> words = {
-      "because", "since", "as",   "is",    "was",   "which",   "that",   "given", "due",     "and",
-      "or",      "but",   "for",  "with",  "here",  "this",    "it",     "being", "based",   "per",
-      "from",    "in",    "on",   "only",  "would", "should",  "seems",  "appears", "remains", "fits"};
+  static constexpr std::string_view words[] = {
+      "because", "since", "as",    "is",      "was",   "which", "that",    "given",   "due",     "and",
+      "or",      "but",   "for",   "with",    "here",  "this",  "it",      "being",   "based",   "per",
+      "from",    "in",    "on",    "only",    "would", "should", "seems",  "appears", "remains", "fits",
+      "instead", "now",   "then",  "too",     "again", "overall", "ultimately", "then"};
   for (auto x : words)
     if (w == x) return true;
   return false;
+}
+
+// The lowercase word that follows the letter on its line ("" when punctuation or a line end follows).
+inline std::string_view word_after(const Scan& s, std::size_t pos) {
+  std::size_t i = pos + 1;
+  while (s.at(i) == ' ' || s.at(i) == '\t') ++i;
+  std::size_t e = i;
+  while (text::ascii_alpha(s.at(e))) ++e;
+  return std::string_view(s.visible()).substr(i, e - i);
 }
 
 // General punctuation (U+2000-U+206F: dashes, curly quotes, ellipsis) and no-break space are not word

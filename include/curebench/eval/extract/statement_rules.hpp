@@ -123,7 +123,7 @@ struct ConclusionLetter {
 struct LetterIsCorrect {
   void collect(const Scan& s, std::vector<Candidate>& out) const {
     static const Regex re(
-        R"((?<![\p{L}\p{N}])((?:option|choice|answer)\s*)?[\(\[*]*([A-Za-z])[\)\]*]*\s*(?:is|would\s+be|seems\s+to\s+be|appears\s+to\s+be|remains)\s+(?:the\s+|my\s+)?(?:(?:correct|right|best|most\s+appropriate|most\s+likely|optimal|preferred|single\s+best)(?:\s+(?:answer|choice|option|one|treatment|therapy|drug))?|(?:final\s+)?answer)\b(?![\s*,]*(?:for|if|when|in|only|but|except|although)\b))");
+        R"((?<![\p{L}\p{N}])((?:option|choice|answer)\s*)?[\(\[*]*([A-Za-z])[\)\]*]*\s*(?:is|would\s+be|seems\s+to\s+be|appears\s+to\s+be|remains)\s+(?:the\s+|my\s+)?(?:(?:correct|right|best|most\s+appropriate|most\s+likely|optimal|preferred|single\s+best)(?:\s+(?:answer|choice|option|one|treatment|therapy|drug))?+|(?:final\s+)?answer)\b(?![\s*,]*(?:for|if|when|in|only|but|except|although)\b))");
     static const Regex list_re(
         R"((?m)^[ \t*_\-•>#]*(?:(?:option|choice)\s+)?[\(\[*]*([A-Za-z])[\)\]*]*\s*[:.\-–—]\s*(?:\*\*)?\s*(?:correct|right|true)\b(?![\s*,]*(?:for|if|when|in|only|but|except|although)\b))");
     const std::string& v = s.visible();
@@ -175,7 +175,15 @@ struct LetterLine {
 struct LeadingLetter {
   void collect(const Scan& s, std::vector<Candidate>& out) const {
     static const Regex re(R"(\A[\s*_#>"'\[(]*(?:(?:option|choice|answer)\s*:?\s*)?[\[(]?([A-Za-z]))");
-    if (auto m = re.search(s.visible())) letter_candidate(s, m->begin(1), "leading_letter", out);
+    auto m = re.search(s.visible());
+    if (!m) return;
+    // "A is correct for children…" opens with a claim about A, not with the answer: after an opening
+    // letter only a reason ("B because…") or punctuation may follow.
+    std::string_view w = word_after(s, m->begin(1));
+    if (!w.empty() && (w[0] >= 'a' && w[0] <= 'z') && w != "because" && w != "since" && w != "as" && w != "given" &&
+        w != "due" && w != "based" && w != "per")
+      return;
+    letter_candidate(s, m->begin(1), "leading_letter", out);
   }
 };
 
