@@ -4,6 +4,7 @@
 #include <map>
 
 #include "cli_common.hpp"
+#include "curebench/io/gguf_json.hpp"
 #include "curebench/io/safetensors_index.hpp"
 #include "curebench/loader/budget.hpp"
 #include "curebench/model/hf_config.hpp"
@@ -73,12 +74,29 @@ inline void print_inspect_text(const nlohmann::json& j) {
   }
 }
 
+// GGUF: metadata keys with their types (long arrays summarized) and the tensor table.
+inline void print_gguf_text(const nlohmann::json& j) {
+  std::cout << j["path"].get<std::string>() << ": GGUF v" << j["version"] << ", " << j["metadata_count"] << " keys, "
+            << j["tensor_count"] << " tensors, " << j["file_bytes"] << " bytes (alignment " << j["alignment"] << ")\n";
+  for (auto& kv : j["metadata"]) std::cout << "  " << kv["key"].get<std::string>() << " (" << kv["type"].get<std::string>() << ") = " << kv["value"].dump() << "\n";
+  for (auto& t : j["tensors"])
+    std::cout << "  " << t["name"].get<std::string>() << "  " << t["type"].get<std::string>() << " " << t["shape"].dump() << "  "
+              << t["nbytes"].get<std::uint64_t>() << " B\n";
+  std::cout << "total: " << j["tensor_count"] << " tensors, " << j["total_elements"] << " elements, " << j["total_bytes"] << " bytes\n";
+}
+
 inline void add_inspect(CLI::App& app, Context& ctx) {
   static std::string path;
-  auto* sub = app.add_subcommand("inspect", "Show the tensors (names, dtypes, shapes, sizes) of a safetensors file or folder");
-  sub->add_option("path", path, "A .safetensors file, a model.safetensors.index.json, or a folder")->required();
+  auto* sub = app.add_subcommand("inspect", "Show the tensors (names, dtypes, shapes, sizes) of a safetensors file or folder, or a GGUF file's metadata and tensors");
+  sub->add_option("path", path, "A .safetensors file, a model.safetensors.index.json, a .gguf file, or a folder")->required();
   add_json_flag(sub, ctx);
   sub->callback([&ctx] {
+    if (std::filesystem::path(path).extension() == ".gguf") {
+      auto j = curebench::io::gguf_summary_json(curebench::io::GGUFFile(path));
+      if (ctx.json) print_json(j);
+      else print_gguf_text(j);
+      return;
+    }
     auto j = inspect_safetensors(path);
     if (ctx.json) print_json(j);
     else print_inspect_text(j);
