@@ -1,0 +1,130 @@
+#pragma once
+// Builds gnuplot 5 command text: quoted strings, locale-free numbers, inline datablocks, and the common look
+// every panel starts from. Text only — nothing here needs gnuplot, so panels can be tested without it.
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace curebench::report::gp {
+
+// A double-quoted gnuplot string; "\n" inside breaks the line on the plot. Terminals run with noenhanced,
+// so model names with '_' or '^' print as written.
+inline std::string str(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\r' || c == '\t') out += ' ';
+    else out += c;
+  }
+  return out + "\"";
+}
+
+// Fixed-point number text independent of the C locale (gnuplot wants '.').
+inline std::string num(double v, int decimals = 3) {
+  if (!std::isfinite(v)) return "NaN";
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
+  std::string s(buf, r.ptr);
+  if (s.find('.') != std::string::npos) {  // trim trailing zeros: "65.000" -> "65"
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  return s;
+}
+
+// Human text for a value with a fixed number of decimals, e.g. "65.0".
+inline std::string fixed(double v, int decimals) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
+  std::string s(buf, r.ptr);
+  if (s.size() > 1 && s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);
+  return s;
+}
+
+// Shorten a label for a tic; the full name stays in the tables of report.md.
+inline std::string shorten(std::string_view s, std::size_t max_chars) {
+  if (s.size() <= max_chars) return std::string(s);
+  return std::string(s.substr(0, max_chars - 2)) + "..";
+}
+
+inline std::string rgb(std::uint32_t c) {
+  static const char* hex = "0123456789abcdef";
+  std::string s = "#000000";
+  for (int i = 0; i < 6; ++i) s[6 - i] = hex[(c >> (4 * i)) & 0xF];
+  return "rgb \"" + s + "\"";
+}
+
+namespace color {
+inline constexpr std::uint32_t validation = 0x2E86AB, test = 0xA23B72, other = 0xF18F01;
+inline constexpr std::uint32_t ok = 0x2A9D43, failed = 0xD1495B, skipped = 0x9E9E9E;
+inline constexpr std::uint32_t gpu = 0x3D5A80, host = 0x98C1D9, time = 0xEE6C4D;
+inline constexpr std::uint32_t input = 0x98C1D9, output = 0x3D5A80, neutral = 0x555555, note = 0x777777;
+}  // namespace color
+
+class Script {
+ public:
+  Script& operator<<(std::string_view s) {
+    text_ += s;
+    return *this;
+  }
+  // Writes `$dN << EOD ... EOD` and returns the block's name. Rows are numbers only; text goes into labels.
+  std::string datablock(const std::vector<std::vector<double>>& rows) {
+    std::string name = "$d" + std::to_string(++blocks_);
+    text_ += name + " << EOD\n";
+    for (auto& row : rows) {
+      for (std::size_t i = 0; i < row.size(); ++i) text_ += (i ? " " : "") + num(row[i], 6);
+      text_ += "\n";
+    }
+    text_ += "EOD\n";
+    return name;
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+  int blocks_ = 0;
+};
+
+// Every panel starts from the same state: in a multiplot the previous panel's settings would leak otherwise.
+inline void begin_panel(Script& s, std::string_view title) {
+  s << "reset\n"
+    << "set title " << str(title) << " font \",15\"\n"
+    << "set border 3 lc rgb \"#444444\"\nset tics nomirror out scale 0.6\n"
+    << "set grid ytics lc rgb \"#dddddd\" lt 1 lw 1\n"
+    << "set style fill solid 0.85 border lc rgb \"#333333\"\n"
+    << "set key top right noautotitle samplen 1.5 spacing 1.1 font \",11\"\n";
+}
+
+// The panel that stands in for missing data: visible and says why, never an empty or zero chart.
+inline void no_data_panel(Script& s, std::string_view title, std::string_view why) {
+  begin_panel(s, title);
+  s << "unset border\nunset tics\nunset grid\nunset key\nset xrange [0:1]\nset yrange [0:1]\n"
+    << "set label 1 \"no data\" at 0.5,0.6 center font \",18\" tc rgb \"#999999\"\n"
+    << "set label 2 " << str(why) << " at 0.5,0.42 center font \",11\" tc rgb \"#777777\"\n"
+    << "plot 2 notitle\n";
+}
+
+// x tics from category names at 0, 1, 2, ...
+inline std::string xtics(const std::vector<std::string>& names) {
+  std::string t = "set xtics (";
+  for (std::size_t i = 0; i < names.size(); ++i) t += (i ? ", " : "") + str(names[i]) + " " + std::to_string(i);
+  return t + ")\n";
+}
+inline std::string ytics(const std::vector<std::string>& names) {
+  std::string t = "set ytics (";
+  for (std::size_t i = 0; i < names.size(); ++i) t += (i ? ", " : "") + str(names[i]) + " " + std::to_string(i);
+  return t + ")\n";
+}
+
+// A text label placed in data coordinates.
+inline std::string label(std::string_view text, double x, double y, std::string_view extra = "center") {
+  return "set label " + str(text) + " at " + num(x, 4) + "," + num(y, 4) + " " + std::string(extra) + " front\n";
+}
+
+}  // namespace curebench::report::gp
