@@ -24,7 +24,7 @@ inline constexpr std::string_view kNoun =
 inline std::string prefix() {
   return R"((?<![\p{L}\p{N}])(?:(?:(?:final|correct|right|best|my|the|chosen|overall|single\s+best)\s+)*answers?|)" +
          std::string(kQual) + R"(\s+)" + std::string(kNoun) +
-         R"()(?:\s+(?:to|for)\s+(?:this|the)\s+question)?)";
+         R"()(?:\s+(?:to|for)\s+(?:this|the)\s+question)?(?:\s+here)?)";
 }
 inline constexpr std::string_view kConnector =
     R"((?:[\s*_]*\b(?:is|would\s+be|will\s+be|should\s+be|must\s+be|remains|seems\s+to\s+be|appears\s+to\s+be)\b[\s*_]*[:=\-–—]?|[\s*_]*[:=\-–—]|[ \t*_#]*\r?\n))";
@@ -117,6 +117,17 @@ struct ConclusionLetter {
   }
 };
 
+// "I believe B is correct", "so C is the answer": words after which a bare letter starts a claim.
+inline bool opinion_word_before(const std::string& v, std::size_t end) {
+  std::size_t b = end;
+  while (b > 0 && text::ascii_alpha(v[b - 1])) --b;
+  std::string w;
+  for (std::size_t i = b; i < end; ++i) w += text::ascii_lower(v[i]);
+  for (auto x : {"believe", "think", "say", "feel", "conclude", "so", "thus", "hence", "therefore", "that"})
+    if (w == x) return true;
+  return false;
+}
+
 // "C is the correct answer", "Option B is the best choice", "(D) is most appropriate", list form
 // "- B: Correct". Qualified uses ("A is correct for children…") do not count; a bare letter must not
 // follow a word ("vitamin C is the best…").
@@ -133,7 +144,7 @@ struct LetterIsCorrect {
         std::size_t k = pos;
         while (k > 0 && (v[k - 1] == '(' || v[k - 1] == '[' || v[k - 1] == '*')) --k;
         while (k > 0 && (v[k - 1] == ' ' || v[k - 1] == '\t')) --k;
-        if (k > 0 && text::word_byte(v[k - 1])) continue;
+        if (k > 0 && text::word_byte(v[k - 1]) && !opinion_word_before(v, k)) continue;
       }
       letter_candidate(s, pos, "letter_is_correct", out);
     }
