@@ -1,6 +1,7 @@
 #pragma once
 // Builds gnuplot 5 command text: quoted strings, locale-free numbers, inline datablocks, and the common look
 // every panel starts from. Text only — nothing here needs gnuplot, so panels can be tested without it.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -53,6 +54,21 @@ inline std::string shorten(std::string_view s, std::size_t max_chars) {
   return std::string(s.substr(0, max_chars - 2)) + "..";
 }
 
+// Two lines for a long name, split at the separator nearest the middle ("llama-3-8b-\nnf4"), so tic labels
+// of neighbouring categories do not run into each other.
+inline std::string wrap_name(std::string_view s, std::size_t line_chars) {
+  if (s.size() <= line_chars) return std::string(s);
+  std::size_t best = std::string_view::npos;
+  for (std::size_t i = 1; i + 1 < s.size(); ++i)
+    if (s[i] == '-' || s[i] == '_' || s[i] == ' ' || s[i] == '/' || s[i] == '.')
+      if (best == std::string_view::npos || (i > s.size() / 2 ? i - s.size() / 2 : s.size() / 2 - i) <
+                                               (best > s.size() / 2 ? best - s.size() / 2 : s.size() / 2 - best))
+        best = i;
+  if (best == std::string_view::npos) return shorten(s, line_chars);
+  auto first = s.substr(0, s[best] == ' ' ? best : best + 1);
+  return shorten(first, line_chars) + "\n" + shorten(s.substr(best + 1), line_chars);
+}
+
 inline std::string rgb(std::uint32_t c) {
   static const char* hex = "0123456789abcdef";
   std::string s = "#000000";
@@ -64,6 +80,7 @@ namespace color {
 inline constexpr std::uint32_t validation = 0x2E86AB, test = 0xA23B72, other = 0xF18F01;
 inline constexpr std::uint32_t ok = 0x2A9D43, failed = 0xD1495B, skipped = 0x9E9E9E;
 inline constexpr std::uint32_t gpu = 0x3D5A80, host = 0x98C1D9, time = 0xEE6C4D;
+inline constexpr std::uint32_t gap = 0x8D99AE;
 inline constexpr std::uint32_t input = 0x98C1D9, output = 0x3D5A80, neutral = 0x555555, note = 0x777777;
 }  // namespace color
 
@@ -110,11 +127,16 @@ inline void no_data_panel(Script& s, std::string_view title, std::string_view wh
     << "plot 2 notitle\n";
 }
 
-// x tics from category names at 0, 1, 2, ...
+// x tics from category names at 0, 1, 2, ... gnuplot's automatic bottom margin counts one line of tic text,
+// so two-line names get an explicit margin.
 inline std::string xtics(const std::vector<std::string>& names) {
   std::string t = "set xtics (";
-  for (std::size_t i = 0; i < names.size(); ++i) t += (i ? ", " : "") + str(names[i]) + " " + std::to_string(i);
-  return t + ")\n";
+  bool two_lines = false;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    t += (i ? ", " : "") + str(names[i]) + " " + std::to_string(i);
+    two_lines = two_lines || names[i].find('\n') != std::string::npos;
+  }
+  return t + ")\n" + (two_lines ? "set bmargin 4.5\n" : "");
 }
 inline std::string ytics(const std::vector<std::string>& names) {
   std::string t = "set ytics (";
@@ -123,8 +145,13 @@ inline std::string ytics(const std::vector<std::string>& names) {
 }
 
 // A text label placed in data coordinates.
+// A text label placed in data coordinates. gnuplot hangs extra lines below the anchor; the offset moves a
+// multi-line label up by half its height so it is centred on the point.
 inline std::string label(std::string_view text, double x, double y, std::string_view extra = "center") {
-  return "set label " + str(text) + " at " + num(x, 4) + "," + num(y, 4) + " " + std::string(extra) + " front\n";
+  std::string out = "set label " + str(text) + " at " + num(x, 4) + "," + num(y, 4) + " " + std::string(extra);
+  auto lines = static_cast<double>(std::count(text.begin(), text.end(), '\n'));
+  if (lines > 0 && extra.find("offset") == std::string_view::npos) out += " offset 0," + num(lines / 2, 2);
+  return out + " front\n";
 }
 
 }  // namespace curebench::report::gp

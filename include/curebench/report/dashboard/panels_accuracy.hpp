@@ -13,9 +13,12 @@
 
 namespace curebench::report::panels {
 
-inline std::vector<std::string> model_tics(const RunData& run, std::size_t max_chars = 22) {
+// Model names as x tics; the line width shrinks with the number of models (a panel is ~48 characters wide,
+// less where a right axis takes room).
+inline std::vector<std::string> model_tics(const RunData& run, std::size_t panel_chars = 48) {
+  const std::size_t line_chars = std::max<std::size_t>(8, panel_chars / std::max<std::size_t>(1, run.models.size()));
   std::vector<std::string> names;
-  for (auto& m : run.models) names.push_back(gp::shorten(m.name, max_chars));
+  for (auto& m : run.models) names.push_back(gp::wrap_name(m.name, line_chars));
   return names;
 }
 
@@ -69,7 +72,7 @@ inline void accuracy(gp::Script& s, const RunData& run) {
       if (!sp) continue;
       if (!sp->measurable()) {
         unlabelled_somewhere = true;
-        s << gp::label("n/a\n(unlabelled)", x, 8, "center font \",10\" tc " + gp::rgb(split_color(splits[j])));
+        s << gp::label("n/a\n(unlabelled)", x, 9, "center font \",11\" tc rgb \"#333333\"");
         continue;
       }
       double a = *sp->accuracy * 100;
@@ -92,7 +95,7 @@ inline void accuracy(gp::Script& s, const RunData& run) {
 }
 
 inline void generalization_gap(gp::Script& s, const RunData& run) {
-  const char* title = "Generalization gap: val - test accuracy (95 % CI)";
+  const char* title = "Generalization gap: val − test accuracy (95 % CI)";
   if (run.models.empty()) return gp::no_data_panel(s, title, "results.json lists no models");
   gp::begin_panel(s, title);
   std::vector<std::vector<double>> rows;
@@ -110,7 +113,7 @@ inline void generalization_gap(gp::Script& s, const RunData& run) {
     }
     double v = *g.value * 100;
     double lo = g.ci95 ? g.ci95->lo * 100 : v, hi = g.ci95 ? g.ci95->hi * 100 : v;
-    rows.push_back({x, v, lo, hi, static_cast<double>(v >= 0 ? gp::color::test : gp::color::validation)});
+    rows.push_back({x, v, lo, hi});
     extent = std::max({extent, std::abs(lo), std::abs(hi)});
     std::string text = (v >= 0 ? "+" : "") + gp::fixed(v, 1) + " pts";
     s << "set label " << gp::str(text) << " at " << gp::num(x + 0.22, 3) << "," << gp::num(v, 3)
@@ -118,7 +121,7 @@ inline void generalization_gap(gp::Script& s, const RunData& run) {
   }
   double r = std::min(100.0, std::ceil((extent + 5) / 10) * 10);
   s << gp::xtics(model_tics(run)) << xrange_for(run.models.size()) << "set yrange [" << gp::num(-r, 0) << ":"
-    << gp::num(r, 0) << "]\nset ylabel \"val - test (percentage points)\"\n"
+    << gp::num(r, 0) << "]\nset ylabel \"val − test (percentage points)\"\n"
     << "set xzeroaxis lt 1 lc rgb \"#444444\" lw 1\nset boxwidth 0.36 absolute\nunset key\n"
     << "set label \"> 0: lower accuracy on test\" at graph 0.02, graph 0.95 left font \",10\" tc rgb \"#777777\"\n";
   if (rows.empty()) {
@@ -126,7 +129,7 @@ inline void generalization_gap(gp::Script& s, const RunData& run) {
     return;
   }
   auto block = s.datablock(rows);
-  s << "plot " << block << " using 1:2:5 with boxes lc rgb variable notitle, " << block
+  s << "plot " << block << " using 1:2 with boxes lc " << gp::rgb(gp::color::gap) << " notitle, " << block
     << " using 1:2:3:4 with yerrorbars lc rgb \"#222222\" pt 0 lw 1.2 notitle\n";
 }
 

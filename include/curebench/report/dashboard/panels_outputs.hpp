@@ -80,7 +80,7 @@ inline void reasoning_length(gp::Script& s, const RunData& run) {
       if (x.output_chars) any = true, top = std::max(top, *x.output_chars);
   if (!any) return gp::no_data_panel(s, title, "no output_chars in models/*/samples.jsonl");
   gp::begin_panel(s, title);
-  s << gp::xtics(model_tics(run)) << xrange_for(run.models.size()) << "set yrange [0:" << gp::num(top * 1.08, 0)
+  s << gp::xtics(model_tics(run)) << xrange_for(run.models.size()) << "set yrange [0:" << gp::num(top * 1.18, 0)
     << "]\nset ylabel \"output characters per answer\"\nset style boxplot nooutliers\nset boxwidth 0.55 absolute\n"
     << "set style fill empty\nset key top right horizontal\n";
   std::vector<std::vector<double>> points;

@@ -22,7 +22,7 @@ inline std::string saved_text(const ModelRun& m) {
 
 inline void bits_axis(gp::Script& s, double max_bits) {
   double top = max_bits > 16 ? 34 : 18;
-  s << "set xrange [0:" << gp::num(top, 0) << "]\nset xtics (2, 3, 4, 6, 8, 16" << (top > 18 ? ", 32" : "") << ")\n"
+  s << "set xrange [0:" << gp::num(top, 0) << "]\nset xtics (2, 4, 8, 16" << (top > 18 ? ", 32" : "") << ")\n"
     << "set xlabel \"bits per weight (scales included)\"\nset grid xtics ytics lc rgb \"#dddddd\"\nunset key\n";
 }
 
