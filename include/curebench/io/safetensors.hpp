@@ -27,6 +27,10 @@ struct TensorInfo {
   std::uint64_t begin = 0, end = 0;  // offsets in the data buffer
   std::uint64_t nbytes() const { return end - begin; }
   std::int64_t numel() const {
+    // The reader checked the product without overflow; a 0 anywhere makes it 0, and multiplying the other
+    // (possibly huge) dimensions first would overflow int64.
+    for (auto d : shape)
+      if (d == 0) return 0;
     std::int64_t n = 1;
     for (auto d : shape) n *= d;
     return n;
