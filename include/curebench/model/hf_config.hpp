@@ -93,6 +93,10 @@ inline ModelSpec spec_from_hf_config(const nlohmann::json& c, const std::string&
   s.hidden_size = detail::positive_int(c, "hidden_size", path);
   s.intermediate_size = detail::positive_int(c, "intermediate_size", path);
   s.num_layers = detail::positive_int(c, "num_hidden_layers", path);
+  // The layer count sizes per-layer tables and loops (2^31 layers took minutes in the Qwen window loop below).
+  constexpr std::int64_t kMaxLayers = std::int64_t{1} << 16;
+  if (s.num_layers > kMaxLayers)
+    throw Error(Errc::config, path, "num_hidden_layers", "expected at most " + std::to_string(kMaxLayers) + ", found " + std::to_string(s.num_layers));
   s.num_heads = detail::positive_int(c, "num_attention_heads", path);
   s.num_kv_heads = json_get_or<std::int64_t>(c, "num_key_value_heads", s.num_heads, path);
   if (s.num_kv_heads <= 0 || s.num_heads % s.num_kv_heads != 0)
