@@ -90,6 +90,121 @@ def hf_config_seeds():
             write("hf_config", f"{tag}_4x.json", json.dumps(c, indent=2))
 
 
+# ---- GGUF ------------------------------------------------------------------------------------------------
+GGML_BLOCK = {0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34), 9: (32, 36),
+              10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210), 15: (256, 292),
+              24: (1, 1), 25: (1, 2), 26: (1, 4), 27: (1, 8), 28: (1, 8), 30: (1, 2)}
+SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<B", 10: "<Q", 11: "<q", 12: "<d"}
+
+
+def gguf_read(raw):
+    """(version, [(key, type, raw value bytes)], [(name, ne, type, offset)], alignment, data_start)."""
+    pos = 24
+    version, n_t, n_kv = struct.unpack("<IQQ", raw[4:24])
+
+    def skip_value(t, pos):
+        if t in SCALAR:
+            return pos + struct.calcsize(SCALAR[t])
+        if t == 8:
+            return pos + 8 + struct.unpack("<Q", raw[pos:pos + 8])[0]
+        et, n = struct.unpack("<IQ", raw[pos:pos + 12])
+        pos += 12
+        for _ in range(n):
+            pos = skip_value(et, pos)
+        return pos
+
+    kvs, alignment = [], 32
+    for _ in range(n_kv):
+        n = struct.unpack("<Q", raw[pos:pos + 8])[0]
+        key = raw[pos + 8:pos + 8 + n]
+        pos += 8 + n
+        t = struct.unpack("<I", raw[pos:pos + 4])[0]
+        end = skip_value(t, pos + 4)
+        kvs.append((key, t, raw[pos + 4:end]))
+        if key == b"general.alignment":
+            alignment = struct.unpack("<I", raw[pos + 4:end])[0]
+        pos = end
+    tensors = []
+    for _ in range(n_t):
+        n = struct.unpack("<Q", raw[pos:pos + 8])[0]
+        name = raw[pos + 8:pos + 8 + n]
+        pos += 8 + n
+        nd = struct.unpack("<I", raw[pos:pos + 4])[0]
+        ne = list(struct.unpack(f"<{nd}Q", raw[pos + 4:pos + 4 + 8 * nd]))
+        pos += 4 + 8 * nd
+        t, off = struct.unpack("<IQ", raw[pos:pos + 12])
+        pos += 12
+        tensors.append((name, ne, t, off))
+    data_start = (pos + alignment - 1) // alignment * alignment
+    return version, kvs, tensors, alignment, data_start
+
+
+def gguf_write(version, kvs, tensors, alignment, data_of):
+    """tensors: [(name, ne, type)]; data_of(i, nbytes) gives each tensor's bytes."""
+    out = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(kvs))
+    for key, t, val in kvs:
+        out += struct.pack("<Q", len(key)) + key + struct.pack("<I", t) + val
+    blobs, off = [], 0
+    for i, (name, ne, t) in enumerate(tensors):
+        be, bb = GGML_BLOCK[t]
+        count = 1
+        for d in ne:
+            count *= d
+        nb = count // be * bb
+        out += struct.pack("<Q", len(name)) + name + struct.pack(f"<I{len(ne)}Q", len(ne), *ne) + struct.pack("<IQ", t, off)
+        blob = data_of(i, nb)
+        blob += bytes((-len(blob)) % alignment)
+        blobs.append(blob)
+        off += len(blob)
+    out += bytes((-len(out)) % alignment)
+    return out + b"".join(blobs)
+
+
+def gguf_seeds():
+    for f in sorted(DATA.rglob("*.gguf")):
+        raw = f.read_bytes()
+        version, kvs, tensors, alignment, data_start = gguf_read(raw)
+        tag = f.stem
+        # 1. Real metadata (vocabulary included) with every tensor shrunk to one block per row, 1-2 rows;
+        #    bytes from the real tensor so the quantized blocks hold real scales.
+        small = [(name, [GGML_BLOCK[t][0]] + [min(d, 2) for d in ne[1:]], t) for name, ne, t, _ in tensors]
+        real_off = [off for *_, off in tensors]
+        write("gguf", f"{tag}_small.gguf",
+              gguf_write(version, kvs, small, alignment, lambda i, nb: raw[data_start + real_off[i]:data_start + real_off[i] + nb]))
+        # 2. The real header with the data section cut short (refused: tensor past the file).
+        write("gguf", f"{tag}_truncated.gguf", raw[:data_start + 64])
+    # 3. Hand-made: every metadata type incl. nested arrays and general.alignment, one K-quant tensor.
+    s = lambda b: struct.pack("<Q", len(b)) + b
+    kvs = [(b"general.architecture", 8, s(b"llama")), (b"general.alignment", 4, struct.pack("<I", 64)),
+           (b"u8", 0, b"\x07"), (b"i8", 1, b"\xff"), (b"u16", 2, struct.pack("<H", 7)), (b"i16", 3, struct.pack("<h", -7)),
+           (b"i32", 5, struct.pack("<i", -1)), (b"f32", 6, struct.pack("<f", 0.5)), (b"bool", 7, b"\x01"),
+           (b"u64", 10, struct.pack("<Q", 1 << 40)), (b"i64", 11, struct.pack("<q", -(1 << 40))),
+           (b"f64", 12, struct.pack("<d", 1e-5)),
+           (b"tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, 3) + s(b"<unk>") + s(b"\xe2\x96\x81a") + s(b"<0x0A>")),
+           (b"tokenizer.ggml.scores", 9, struct.pack("<IQ", 6, 3) + struct.pack("<3f", 0.0, -1.0, -2.0)),
+           (b"nested", 9, struct.pack("<IQ", 9, 2) + struct.pack("<IQ", 5, 1) + struct.pack("<i", 3) + struct.pack("<IQ", 8, 0))]
+    tens = [(b"blk.0.attn_q.weight", [256, 1], 12), (b"output_norm.weight", [4], 0), (b"q8", [32, 2], 8)]
+    write("gguf", "all_types.gguf", gguf_write(3, kvs, tens, 64, lambda i, nb: bytes((i * 37 + k) % 251 for k in range(nb))))
+    write("gguf", "v2_empty.gguf", b"GGUF" + struct.pack("<IQQ", 2, 0, 0))
+    write("gguf", "huge_counts.gguf", b"GGUF" + struct.pack("<IQQ", 3, 1 << 60, 1 << 60))
+
+
+# ---- llama2.c tokenizer: u16 text length | text | tok512.bin -------------------------------------------------
+def llama2c_seeds():
+    tok = (DATA / "models" / "stories260K" / "tok512.bin").read_bytes()
+    texts = [b"Once upon a time, there was a little girl named Lily.", b"", b" ", "caf\u00e9 \u2581 \U0001F600 \x00".encode(),
+             b"\xff\xfe invalid utf-8", b"\n<s>\n</s>", "\u00fcber-l\u00e4ngliches Wort " .encode() * 8]
+    for i, t in enumerate(texts):
+        write("llama2c_tokenizer", f"tok512_text{i}.bin", struct.pack("<H", len(t)) + t + tok)
+    write("llama2c_tokenizer", "tok512_truncated.bin", struct.pack("<H", 5) + b"hello" + tok[:1001])
+    tiny = struct.pack("<i", 8)
+    for piece, score in [(b"<unk>", 0.0), (b"\n<s>\n", 0.0), (b"\n</s>\n", 0.0), (b"<0x41>", 0.0), (b" a", -1.0), (b"a", -2.0), (b"", -3.0)]:
+        tiny += struct.pack("<fi", score, len(piece)) + piece
+    write("llama2c_tokenizer", "tiny_vocab.bin", struct.pack("<H", 6) + b"a aAAb" + tiny)
+
+
 if __name__ == "__main__":
     safetensors_seeds()
     hf_config_seeds()
+    gguf_seeds()
+    llama2c_seeds()

@@ -1,12 +1,12 @@
 #!/bin/sh
 # Builds every libFuzzer target under tests/fuzz/ with clang++-14 (ASan + UBSan + libFuzzer) and runs each
-# for SECONDS_PER_TARGET seconds (default 60), one after the other.
+# for SECONDS_PER_TARGET seconds (default 60), one after the other; 0 builds only.
 #   tests/fuzz/run_fuzzers.sh [SECONDS_PER_TARGET] [TARGET...]     e.g.  tests/fuzz/run_fuzzers.sh 600 safetensors
 # Environment: BUILD_DIR (default build-fuzz), JOBS (parallel libFuzzer workers per target, default 1),
 #              RUNS (stop a target after this many executions instead of the time limit, e.g. 10000000).
 # Seeds come from tests/fuzz/corpus/<target>/ (read-only); new inputs go to $BUILD_DIR/corpus/<target>/.
 # Crashes, hangs (> 1 s per input) and leaks are written to $BUILD_DIR/artifacts/<target>/ and make the
-# script exit non-zero. A summary line per target (executions, seconds, result) goes to $BUILD_DIR/summary.txt.
+# script exit non-zero. A summary line per target (executions, seconds, result) is appended to $BUILD_DIR/summary.txt.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SECONDS_PER_TARGET=${1:-60}
@@ -40,8 +40,11 @@ for t in $TARGETS; do
   fi
 done
 
+[ "$SECONDS_PER_TARGET" -eq 0 ] && [ "$RUNS" = "-1" ] && exit 0  # build only
+
 status=0
-: > "$BUILD_DIR/summary.txt.new"
+summary_new=$BUILD_DIR/summary.txt.$$
+: > "$summary_new"
 for t in $TARGETS; do
   work=$BUILD_DIR/corpus/$t
   art=$BUILD_DIR/artifacts/$t
@@ -66,7 +69,7 @@ for t in $TARGETS; do
   execs=$(grep -h 'stat::number_of_executed_units' "$log" | awk '{s += $2} END {print s + 0}')
   if [ "$rc" -eq 0 ]; then result=ok; else result="FAILED rc=$rc (see $log, $art)"; status=1; fi
   line="fuzz_$t: $execs executions in ${secs}s, $result"
-  echo "$line" | tee -a "$BUILD_DIR/summary.txt.new"
+  echo "$line" | tee -a "$summary_new"
 done
-mv "$BUILD_DIR/summary.txt.new" "$BUILD_DIR/summary.txt"
+cat "$summary_new" >> "$BUILD_DIR/summary.txt" && rm -f "$summary_new"
 exit $status
