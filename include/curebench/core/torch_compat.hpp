@@ -59,4 +59,39 @@ inline bool cuda_available() {
 #endif
 }
 
+// ---- int4 weight-only (tinygemm), CUDA sm80+ on torch >= 2.2 ----------------------------------------------
+// Packed input: uint8 [N, K/2] with element 2i in the high nibble (torch >= 2.5 takes it as is; 2.2-2.4
+// took int32 [N, K] holding 0..15, so it is unpacked here). Scales and zeros: bf16 [K/G, N, 2];
+// w = (q - 8) * scale + zero. Activations must be bf16 [M, K].
+#if CUREBENCH_TORCH2 && (TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 2)
+#define CUREBENCH_HAS_INT4PACK 1
+#else
+#define CUREBENCH_HAS_INT4PACK 0
+#endif
+inline constexpr bool kHasInt4Pack = CUREBENCH_HAS_INT4PACK;
+
+inline at::Tensor int4_pack(const at::Tensor& packed_u8, std::int64_t inner_k_tiles) {
+#if CUREBENCH_HAS_INT4PACK
+#if TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR < 5
+  auto b = packed_u8.to(at::kInt);
+  auto w = at::stack({b.div(16, "floor"), b.remainder(16)}, 2).view({packed_u8.size(0), -1}).contiguous();
+  return at::_convert_weight_to_int4pack(w, inner_k_tiles);
+#else
+  return at::_convert_weight_to_int4pack(packed_u8.contiguous(), inner_k_tiles);
+#endif
+#else
+  (void)packed_u8, (void)inner_k_tiles;
+  throw Error(Errc::unsupported, "", "int4_pack", "tinygemm int4 needs libtorch >= 2.2 with CUDA");
+#endif
+}
+
+inline at::Tensor int4_mm(const at::Tensor& x_bf16, const at::Tensor& tiles, std::int64_t group, const at::Tensor& scales_and_zeros) {
+#if CUREBENCH_HAS_INT4PACK
+  return at::_weight_int4pack_mm(x_bf16, tiles, group, scales_and_zeros);
+#else
+  (void)x_bf16, (void)tiles, (void)group, (void)scales_and_zeros;
+  throw Error(Errc::unsupported, "", "int4_mm", "tinygemm int4 needs libtorch >= 2.2 with CUDA");
+#endif
+}
+
 }  // namespace curebench::compat

@@ -8,7 +8,11 @@
 #include <cstdint>
 #include <variant>
 
+#include "curebench/quant/bnb4.hpp"
 #include "curebench/quant/dense.hpp"
+#include "curebench/quant/gguf_block.hpp"
+#include "curebench/quant/int4.hpp"
+#include "curebench/quant/int8.hpp"
 
 namespace curebench::quant {
 
@@ -22,8 +26,13 @@ concept QuantWeight = requires(const W& w, const at::Tensor& x, at::ScalarType d
   { w.to(dev) } -> std::same_as<W>;
 };
 static_assert(QuantWeight<Dense>);
+static_assert(QuantWeight<NF4>);
+static_assert(QuantWeight<FP4>);
+static_assert(QuantWeight<Int8>);
+static_assert(QuantWeight<Int4>);
+static_assert(QuantWeight<GGUFBlock>);
 
-using Weight = std::variant<Dense>;
+using Weight = std::variant<Dense, NF4, FP4, Int8, Int4, GGUFBlock>;
 
 inline at::Tensor matmul(const Weight& w, const at::Tensor& x) {
   return std::visit([&](const auto& v) { return v.matmul(x); }, w);

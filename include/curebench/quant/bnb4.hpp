@@ -1,0 +1,118 @@
+#pragma once
+// bitsandbytes 4-bit weights (NF4 / FP4), stored exactly as bnb stores them (formats-and-anchors.md 2.1):
+//   packed   uint8 [ceil(n/2)]  codes of the row-major [out, in] weight; element 2i in the HIGH nibble
+//   absmax   float32 [ceil(n/blocksize)], or with double quant uint8 indices into the dynamic map, where
+//            scale[i] = nested_code[absmax[i]] * nested_absmax[i / 256] + nested_offset
+//   code     float32 [16] the codebook (bnb's quant_map)
+// w[k] = code[nibble(k)] * scale[k / blocksize], computed in float32 and cast to the requested dtype.
+// matmul dequantizes per call and runs a dense GEMM (NF4 is not affine, so tinygemm cannot take it).
+#include <ATen/ATen.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include "curebench/core/error.hpp"
+#include "curebench/quant/blockwise.hpp"
+#include "curebench/quant/codebooks.hpp"
+
+namespace curebench::quant {
+
+enum class Codebook { nf4, fp4 };
+
+inline at::Tensor codebook_tensor(Codebook c) {
+  const auto& table = c == Codebook::nf4 ? kNF4Code : kFP4Code;
+  return at::tensor(at::ArrayRef<float>(table.data(), table.size()), at::kFloat);
+}
+inline at::Tensor dynamic_map_tensor() {
+  auto m = dynamic_map_signed();
+  return at::tensor(at::ArrayRef<float>(m.data(), m.size()), at::kFloat);
+}
+
+// Double quant: the per-block absmax, minus its mean, quantized to 8 bits in blocks of 256.
+struct NestedAbsmax {
+  at::Tensor absmax;  // float32 [ceil(blocks / blocksize)]
+  at::Tensor code;    // float32 [256] (bnb dynamic map)
+  float offset = 0;   // mean of the original absmax
+  std::int64_t blocksize = 256;
+};
+
+template <Codebook C>
+struct Bnb4 {
+  static constexpr Codebook kCodebook = C;
+  at::Tensor packed;  // uint8 [ceil(n/2)]
+  at::Tensor absmax;  // float32 [blocks], or uint8 [blocks] when nested
+  at::Tensor code;    // float32 [16]
+  std::optional<NestedAbsmax> nested;
+  std::int64_t blocksize = 64;
+  std::int64_t out = 0, in = 0;
+  at::ScalarType dtype = at::kBFloat16;  // dtype of the weight before quantization (bnb's quant_state "dtype")
+
+  // Per-block float32 scales, with the nested absmax decoded.
+  at::Tensor block_scales() const {
+    if (!nested) return absmax.to(at::kFloat);
+    return blockwise_dequantize(absmax, nested->absmax, nested->blocksize, nested->code, absmax.numel()) + nested->offset;
+  }
+  // Nibbles in element order: byte i holds elements 2i (high) and 2i+1 (low).
+  at::Tensor codes() const {
+    auto b = packed.view(-1).to(at::kInt);
+    return at::stack({b.div(16, "floor"), b.remainder(16)}, 1).view(-1).narrow(0, 0, out * in);
+  }
+  at::Tensor dequantize(at::ScalarType dt) const {
+    return blockwise_dequantize(codes(), block_scales(), blocksize, code, out * in).view({out, in}).to(dt);
+  }
+  at::Tensor matmul(const at::Tensor& x) const { return at::linear(x, dequantize(x.scalar_type())); }
+  std::int64_t bytes() const {
+    std::int64_t b = packed.numel() * packed.element_size() + absmax.numel() * absmax.element_size() +
+                     code.numel() * code.element_size();
+    if (nested) b += nested->absmax.numel() * 4 + nested->code.numel() * 4 + 4;
+    return b;
+  }
+  std::int64_t out_features() const { return out; }
+  std::int64_t in_features() const { return in; }
+  Bnb4 to(const at::Device& d) const {
+    Bnb4 r = *this;
+    r.packed = packed.to(d), r.absmax = absmax.to(d), r.code = code.to(d);
+    if (nested) r.nested->absmax = nested->absmax.to(d), r.nested->code = nested->code.to(d);
+    return r;
+  }
+};
+
+using NF4 = Bnb4<Codebook::nf4>;
+using FP4 = Bnb4<Codebook::fp4>;
+
+// bnb quantize_4bit (+ compress_statistics for double quant) from a dense [out, in] weight.
+template <Codebook C>
+Bnb4<C> quantize_bnb4(const at::Tensor& w, std::int64_t blocksize = 64, bool double_quant = false) {
+  require(w.dim() == 2, Errc::shape, "", "quantize_bnb4", "expected a 2-D [out, in] weight, got " + std::to_string(w.dim()) + " dims");
+  require(blocksize >= 16 && (blocksize & (blocksize - 1)) == 0, Errc::invalid_argument, "", "blocksize",
+          "must be a power of two >= 16, got " + std::to_string(blocksize));
+  Bnb4<C> q;
+  q.out = w.size(0), q.in = w.size(1), q.blocksize = blocksize, q.dtype = w.scalar_type();
+  q.code = codebook_tensor(C).to(w.device());
+  auto [codes, absmax] = blockwise_quantize(w, blocksize, q.code);
+  if (codes.numel() % 2) codes = at::cat({codes, at::zeros({1}, codes.options())});
+  auto pairs = codes.view({-1, 2});
+  q.packed = (pairs.select(1, 0) * 16 + pairs.select(1, 1)).to(at::kByte);
+  if (!double_quant) {
+    q.absmax = absmax;
+    return q;
+  }
+  NestedAbsmax n;
+  n.offset = absmax.mean().template item<float>();
+  n.code = dynamic_map_tensor().to(w.device());
+  auto [c8, nabs] = blockwise_quantize(absmax - n.offset, n.blocksize, n.code);
+  n.absmax = nabs;
+  q.absmax = c8.to(at::kByte);
+  q.nested = std::move(n);
+  return q;
+}
+
+inline NF4 quantize_nf4(const at::Tensor& w, std::int64_t blocksize = 64, bool double_quant = false) {
+  return quantize_bnb4<Codebook::nf4>(w, blocksize, double_quant);
+}
+inline FP4 quantize_fp4(const at::Tensor& w, std::int64_t blocksize = 64, bool double_quant = false) {
+  return quantize_bnb4<Codebook::fp4>(w, blocksize, double_quant);
+}
+
+}  // namespace curebench::quant

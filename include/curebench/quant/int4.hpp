@@ -1,0 +1,97 @@
+#pragma once
+// Asymmetric group-wise int4 (gpt-fast / torchao int4 weight-only), stored in the layout PyTorch's
+// tinygemm takes (formats-and-anchors.md 2.4):
+//   packed            uint8 [out, in/2], element 2i of a row in the HIGH nibble
+//   scales_and_zeros  bf16 [in/G, out, 2] = (scale, zero); w = (q - 8) * scale + zero, q in 0..15
+// CUDA with torch >= 2.2: to(cuda) also builds the tinygemm tile layout, and matmul uses
+// _weight_int4pack_mm for small batches (M <= kTinygemmMaxRows, where it beats bf16: DESIGN.md);
+// larger M and CPU dequantize to the activation dtype and run a dense GEMM.
+#include <ATen/ATen.h>
+
+#include <cstdint>
+
+#include "curebench/core/error.hpp"
+#include "curebench/core/torch_compat.hpp"
+
+namespace curebench::quant {
+
+inline constexpr bool valid_int4_group(std::int64_t g) { return g == 32 || g == 64 || g == 128 || g == 256; }
+
+struct Int4 {
+  static constexpr std::int64_t kTinygemmMaxRows = 16;
+  at::Tensor packed;            // uint8 [out, in/2]
+  at::Tensor scales_and_zeros;  // bf16 [in/G, out, 2]
+  std::int64_t group = 128;
+  at::ScalarType dtype = at::kBFloat16;
+  at::Tensor tiles;             // tinygemm layout, only on CUDA (undefined elsewhere)
+
+  std::int64_t out_features() const { return packed.size(0); }
+  std::int64_t in_features() const { return packed.size(1) * 2; }
+
+  at::Tensor unpacked() const {  // int32 [out, in], 0..15
+    auto b = packed.to(at::kInt);
+    return at::stack({b.div(16, "floor"), b.remainder(16)}, 2).view({out_features(), in_features()});
+  }
+  at::Tensor dequantize(at::ScalarType dt) const {
+    const auto n = out_features(), k = in_features();
+    auto sz = scales_and_zeros.to(at::kFloat);                  // [k/G, n, 2]
+    auto scale = sz.select(2, 0).t().unsqueeze(2);              // [n, k/G, 1]
+    auto zero = sz.select(2, 1).t().unsqueeze(2);
+    auto q = unpacked().to(at::kFloat).view({n, k / group, group});
+    return ((q - 8.0f) * scale + zero).view({n, k}).to(dt);
+  }
+  at::Tensor matmul(const at::Tensor& x) const {
+    const auto rows = x.numel() / x.size(-1);
+    if (tiles.defined() && rows <= kTinygemmMaxRows) {
+      auto x2 = x.reshape({rows, x.size(-1)}).to(at::kBFloat16).contiguous();
+      auto y = compat::int4_mm(x2, tiles, group, scales_and_zeros);
+      auto shape = x.sizes().vec();
+      shape.back() = out_features();
+      return y.view(shape).to(x.scalar_type());
+    }
+    return at::linear(x, dequantize(x.scalar_type()));
+  }
+  std::int64_t bytes() const {
+    std::int64_t b = packed.numel() + scales_and_zeros.numel() * 2;
+    if (tiles.defined()) b += tiles.numel() * tiles.element_size();
+    return b;
+  }
+  // tinygemm needs out % 8 == 0 and in % (inner_k_tiles * 16) == 0; pick the largest inner_k_tiles that fits.
+  static std::int64_t inner_k_tiles_for(std::int64_t n, std::int64_t k) {
+    if (n % 8 != 0) return 0;
+    for (std::int64_t t : {8, 4, 2})
+      if (k % (t * 16) == 0) return t;
+    return 0;
+  }
+  Int4 to(const at::Device& d) const {
+    Int4 r{packed.to(d), scales_and_zeros.to(d), group, dtype, {}};
+    if (d.is_cuda() && compat::kHasInt4Pack) {
+      if (auto t = inner_k_tiles_for(out_features(), in_features())) r.tiles = compat::int4_pack(r.packed, t);
+    }
+    return r;
+  }
+};
+
+// min/max per group of G along `in`: scale = (max - min) / 15, zero = min + 8 * scale (so q = 8 maps to
+// the group's midpoint); both rounded to bf16 first, then q = round((w - (zero - 8 * scale)) / scale).
+inline Int4 quantize_int4(const at::Tensor& w, std::int64_t group) {
+  require(w.dim() == 2, Errc::shape, "", "quantize_int4", "expected a 2-D [out, in] weight, got " + std::to_string(w.dim()) + " dims");
+  require(valid_int4_group(group), Errc::invalid_argument, "", "group", "must be 32, 64, 128 or 256, got " + std::to_string(group));
+  const auto n = w.size(0), k = w.size(1);
+  require(k % group == 0, Errc::shape, "", "quantize_int4",
+          "in_features " + std::to_string(k) + " is not a multiple of the group size " + std::to_string(group));
+  auto g = w.to(at::kFloat).reshape({n, k / group, group});
+  auto mx = std::get<0>(g.max(2)), mn = std::get<0>(g.min(2));
+  auto scale = ((mx - mn).clamp_min(1e-6) / 15.0f).to(at::kBFloat16).to(at::kFloat);
+  auto zero = (mn + scale * 8.0f).to(at::kBFloat16).to(at::kFloat);
+  auto lo = (zero - scale * 8.0f).unsqueeze(2);
+  auto q = at::round((g - lo) / scale.unsqueeze(2)).clamp(0, 15).to(at::kInt).view({n, k / 2, 2});
+  Int4 r;
+  r.packed = (q.select(2, 0) * 16 + q.select(2, 1)).to(at::kByte).contiguous();
+  r.scales_and_zeros = at::stack({scale.t(), zero.t()}, 2).to(at::kBFloat16).contiguous();  // [k/G, n, 2]
+  r.group = group;
+  r.dtype = w.scalar_type();
+  return r;
+}
+
+}  // namespace curebench::quant
