@@ -71,7 +71,9 @@ inline SplitCheck check_split(const NamedSplit& s) {
 }
 
 inline Overlap check_overlap(const NamedSplit& a, const NamedSplit& b) {
-  Overlap o{a.name, b.name};
+  Overlap o;
+  o.a = a.name;
+  o.b = b.name;
   std::unordered_set<std::string> ids_b, texts_b;
   for (const Question& q : *b.questions) {
     ids_b.insert(q.id);
