@@ -7,6 +7,7 @@
 #include "curebench/core/mapped_file.hpp"
 #include "curebench/core/memory.hpp"
 #include "curebench/core/timer.hpp"
+#include "curebench/eval/evaluation.hpp"
 #include "curebench/io/gguf.hpp"
 #include "curebench/io/safetensors.hpp"
 #include "curebench/io/safetensors_index.hpp"
