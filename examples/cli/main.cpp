@@ -1,8 +1,10 @@
 // The curebench command line tool. Each subcommand lives in its own cmd_*.hpp and registers itself here.
 #include "cli_common.hpp"
+#include "cmd_extract.hpp"
 #include "cmd_generate.hpp"
 #include "cmd_inspect.hpp"
 #include "cmd_load.hpp"
+#include "cmd_verify.hpp"
 #include "cmd_version.hpp"
 
 int main(int argc, char** argv) {
@@ -12,8 +14,10 @@ int main(int argc, char** argv) {
   cli::add_version(app, ctx);
   cli::add_inspect(app, ctx);
   cli::add_generate(app, ctx);
+  cli::add_extract(app, ctx);
   cli::add_load(app, ctx);
   cli::add_discover(app, ctx);
+  cli::add_verify(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
