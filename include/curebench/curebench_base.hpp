@@ -8,6 +8,7 @@
 #include "curebench/core/memory.hpp"
 #include "curebench/core/timer.hpp"
 #include "curebench/eval/evaluation.hpp"
+#include "curebench/eval/extract.hpp"
 #include "curebench/io/gguf.hpp"
 #include "curebench/io/safetensors.hpp"
 #include "curebench/io/safetensors_index.hpp"
