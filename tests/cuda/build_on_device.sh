@@ -14,5 +14,6 @@ export LD_LIBRARY_PATH="$DEPS/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 TORCH_PREFIX=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
 cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release "-DCMAKE_PREFIX_PATH=$TORCH_PREFIX;$DEPS/usr" \
   -DCUREBENCH_WITH_REPORTS=OFF -DCMAKE_CUDA_ARCHITECTURES=90
-cmake --build build-cuda -j16
-ctest --test-dir build-cuda --output-on-failure "$@"
+# CUREBENCH_TARGETS="a b": build only these; CUREBENCH_NO_TESTS=1: build without running ctest.
+cmake --build build-cuda -j16 ${CUREBENCH_TARGETS:+--target $CUREBENCH_TARGETS}
+[ "${CUREBENCH_NO_TESTS:-0}" = 1 ] || ctest --test-dir build-cuda --output-on-failure "$@"

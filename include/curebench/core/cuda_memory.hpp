@@ -51,6 +51,15 @@ inline void reset_gpu_peak(int device = 0) {
 #endif
 }
 
+// Waits for queued GPU work, so host timers measure it (a no-op on the CPU).
+inline void device_synchronize(const at::Device& d) {
+#if defined(CUREBENCH_WITH_CUDA)
+  if (d.is_cuda()) c10::cuda::device_synchronize();
+#else
+  (void)d;
+#endif
+}
+
 // Gives cached blocks back to the driver so the next loader attempt starts from a clean device.
 inline void empty_gpu_cache() {
 #if defined(CUREBENCH_WITH_CUDA)

@@ -36,18 +36,21 @@ inline at::ScalarType to_scalar_type(DType d, const std::string& path = "", cons
   throw Error(Errc::unsupported, path, field, "dtype " + std::string(dtype_name(d)) + " has no libtorch equivalent here");
 }
 
-// Scaled dot-product attention on [B, H, T, D] tensors with an additive float mask (or none, causal=false).
-// torch 2.x: the fused kernel (flash / memory-efficient where the inputs allow); 1.13: the plain math,
-// which is also the reference the fused path is checked against.
+// Scaled dot-product attention: q [B, Hq, T, D], k/v [B, Hkv, S, D] with Hkv dividing Hq (grouped-query
+// attention: query head h reads kv head h / (Hq/Hkv)), additive float mask [B, 1, T, S].
+// torch 2.x: the fused kernel, which reads the shared kv heads in place; 1.13: the plain math (also the
+// reference the fused path is checked against), which repeats the kv heads first.
 inline at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                             const std::optional<at::Tensor>& additive_mask, double scale) {
 #if CUREBENCH_TORCH2
-  return at::scaled_dot_product_attention(q, k, v, additive_mask, 0.0, false, scale);
+  return at::scaled_dot_product_attention(q, k, v, additive_mask, 0.0, false, scale, /*enable_gqa=*/q.size(1) != k.size(1));
 #else
-  auto scores = at::matmul(q, k.transpose(-2, -1)) * scale;
+  auto rep = q.size(1) / k.size(1);
+  auto kk = rep > 1 ? k.repeat_interleave(rep, 1) : k, vv = rep > 1 ? v.repeat_interleave(rep, 1) : v;
+  auto scores = at::matmul(q, kk.transpose(-2, -1)) * scale;
   if (additive_mask) scores = scores + *additive_mask;
   auto probs = at::softmax(scores.to(at::kFloat), -1).to(q.scalar_type());
-  return at::matmul(probs, v);
+  return at::matmul(probs, vv);
 #endif
 }
 

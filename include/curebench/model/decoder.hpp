@@ -74,10 +74,6 @@ class Decoder {
       cache.k(i).narrow(2, start, T).copy_(k);
       cache.v(i).narrow(2, start, T).copy_(v.transpose(1, 2));
       auto keys = cache.k(i).narrow(2, 0, start + T), values = cache.v(i).narrow(2, 0, start + T);
-      if (Hq != Hkv) {  // grouped-query attention: each kv head serves Hq/Hkv query heads
-        keys = keys.repeat_interleave(Hq / Hkv, 1);
-        values = values.repeat_interleave(Hq / Hkv, 1);
-      }
       const auto& mask = spec_.layer_sliding[i] ? window_mask : full_mask;
       auto attn = attend(q, keys, values, mask).transpose(1, 2).reshape({B, T, Hq * D});
       auto o = with_bias(quant::matmul(l.o, attn), l.o_bias);
@@ -106,10 +102,14 @@ class Decoder {
   }
   static at::Tensor with_bias(at::Tensor y, const at::Tensor& b) { return b.defined() ? y + b : y; }
 
-  // Scaled dot-product attention over [B, H, T, D]. Soft-capped logits (Gemma-2) need the plain path;
+  // Scaled dot-product attention, q [B, Hq, T, D] over the cache's k/v [B, Hkv, S, D] (grouped-query:
+  // each kv head serves Hq/Hkv query heads). Soft-capped logits (Gemma-2) need the plain path;
   // everything else goes through the torch shim (fused SDPA on torch 2.x).
-  at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) const {
-    if (!spec_.attn_logit_softcap) return compat::attention(q, k, v, mask, spec_.attention_scale);
+  at::Tensor attend(const at::Tensor& q, const at::Tensor& k_shared, const at::Tensor& v_shared, const at::Tensor& mask) const {
+    if (!spec_.attn_logit_softcap) return compat::attention(q, k_shared, v_shared, mask, spec_.attention_scale);
+    const auto rep = q.size(1) / k_shared.size(1);
+    auto k = rep > 1 ? k_shared.repeat_interleave(rep, 1) : k_shared;
+    auto v = rep > 1 ? v_shared.repeat_interleave(rep, 1) : v_shared;
     auto scores = at::matmul(q, k.transpose(-2, -1)) * spec_.attention_scale;
     scores = softcap(scores, *spec_.attn_logit_softcap) + mask;
     auto probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());

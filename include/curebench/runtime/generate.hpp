@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "curebench/core/cuda_memory.hpp"
 #include "curebench/core/error.hpp"
 #include "curebench/core/timer.hpp"
 #include "curebench/model/decoder.hpp"
@@ -81,17 +82,24 @@ inline std::vector<Generation> generate(const model::Decoder& model, const std::
   auto cache = model.make_cache(B, longest + opt.max_new_tokens);
   const auto device = model.device();
 
+  const bool fast_greedy = opt.sampling.greedy && opt.sampling.repetition_penalty == 1.0;
+  // Logits stay on the device for the greedy fast path; sampling reads them on the host.
+  auto to_sampler = [&](at::Tensor l) { return fast_greedy ? l : l.to(at::kCPU); };
   Timer prefill_timer;
-  auto logits = model.forward(ids.to(device), real.to(device), cache).select(1, 0).to(at::kCPU);  // [B, V]
+  auto logits = to_sampler(model.forward(ids.to(device), real.to(device), cache).select(1, 0));  // [B, V]
+  device_synchronize(device);
   const double prefill_ms = prefill_timer.millis();
   Timer decode_timer;
   std::int64_t live = B;
   for (std::int64_t step = 0; step < opt.max_new_tokens && live > 0; ++step) {
     auto next = at::full({B, 1}, pad, at::kLong);
     auto alive = at::zeros({B, 1}, at::kBool);
+    // Greedy without penalties: one argmax over the batch on the device, B ids copied back.
+    at::Tensor greedy_ids;
+    if (fast_greedy) greedy_ids = logits.argmax(-1).to(at::kCPU);
     for (std::int64_t b = 0; b < B; ++b) {
       if (done[b]) continue;
-      auto tok = sampler.next(logits[b], history[b]);
+      auto tok = fast_greedy ? greedy_ids[b].item<std::int64_t>() : sampler.next(logits[b], history[b]);
       auto& g = out[b];
       g.tokens.push_back(tok);
       history[b].push_back(tok);
@@ -123,7 +131,7 @@ inline std::vector<Generation> generate(const model::Decoder& model, const std::
       }
     }
     if (live == 0) break;
-    logits = model.forward(next.to(device), alive.to(device), cache).select(1, 0).to(at::kCPU);
+    logits = to_sampler(model.forward(next.to(device), alive.to(device), cache).select(1, 0));
   }
   const double decode_ms = decode_timer.millis();
   for (auto& g : out) {

@@ -1,0 +1,158 @@
+// End-to-end speed of a checkpoint: load, prefill, batched decode, the seed's 100 x 512 workload, and the
+// HBM bandwidth that bounds decode. Configure with environment variables:
+//   CUREBENCH_BENCH_MODEL   checkpoint folder (default: the tiny stories260K model in tests/data)
+//   CUREBENCH_BENCH_DEVICE  cpu | cuda (default: cuda when available)
+//   CUREBENCH_BENCH_DTYPE   bf16 | f16 | f32 (default: bf16 on cuda, f32 on cpu)
+// Each benchmark reports tokens/s (items_per_second) and, on CUDA, the roofline fraction:
+// bytes a decode step must read (weights + KV cache) / measured copy bandwidth.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <optional>
+
+#include "curebench/core/cuda_memory.hpp"
+#include "curebench/model/load.hpp"
+#include "curebench/runtime/generate.hpp"
+
+namespace cb = curebench;
+
+namespace {
+
+std::string env_or(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+struct BenchSetup {
+  std::string model_dir = env_or("CUREBENCH_BENCH_MODEL", std::string(CUREBENCH_SOURCE_DIR) + "/tests/data/models/stories260K/hf");
+  at::Device device = cb::model::parse_device_name(env_or("CUREBENCH_BENCH_DEVICE", cb::compat::cuda_available() ? "cuda" : "cpu"));
+  at::ScalarType dtype = cb::model::parse_dtype_name(env_or("CUREBENCH_BENCH_DTYPE", device.is_cuda() ? "bf16" : "f32"));
+  double bandwidth = 0;  // bytes/s, measured by BM_CopyBandwidth
+};
+
+BenchSetup& setup() {
+  static BenchSetup s;
+  return s;
+}
+
+std::optional<cb::model::LoadedModel>& loaded() {
+  static std::optional<cb::model::LoadedModel> m;
+  return m;
+}
+
+cb::model::LoadedModel& model() {
+  if (!loaded()) loaded().emplace(cb::model::load_hf_model(setup().model_dir, {.dtype = setup().dtype, .device = setup().device}));
+  return *loaded();
+}
+
+std::vector<std::vector<std::int64_t>> random_prompts(std::int64_t batch, std::int64_t len, std::int64_t vocab) {
+  auto t = at::randint(3, vocab, {batch, len}, at::TensorOptions().dtype(at::kLong));
+  std::vector<std::vector<std::int64_t>> out;
+  for (std::int64_t b = 0; b < batch; ++b) out.emplace_back(t[b].data_ptr<std::int64_t>(), t[b].data_ptr<std::int64_t>() + len);
+  return out;
+}
+
+// Bytes one decode step reads: every weight except the embedding table (one row per token), plus the
+// KV cache of `batch` sequences at the step's average context length.
+double bytes_per_step(const cb::model::Decoder& d, std::int64_t batch, double avg_context) {
+  const auto& s = d.spec();
+  double weights = static_cast<double>(d.weights().bytes());
+  if (!s.tie_word_embeddings) weights -= static_cast<double>(d.weights().embed.numel() * d.weights().embed.element_size());
+  const double kv_per_token = 2.0 * s.num_layers * s.kv_dim() * at::elementSize(d.dtype());
+  return weights + batch * avg_context * kv_per_token;
+}
+
+void BM_CopyBandwidth(benchmark::State& state) {
+  const std::int64_t bytes = setup().device.is_cuda() ? (std::int64_t{2} << 30) : (std::int64_t{256} << 20);
+  auto src = at::empty({bytes}, at::TensorOptions().dtype(at::kByte).device(setup().device));
+  auto dst = at::empty_like(src);
+  dst.copy_(src);
+  cb::device_synchronize(setup().device);
+  for (auto _ : state) {
+    cb::Timer t;
+    dst.copy_(src);
+    cb::device_synchronize(setup().device);
+    state.SetIterationTime(t.seconds());
+  }
+  state.SetBytesProcessed(state.iterations() * bytes * 2);  // read + write
+  setup().bandwidth = 0;  // filled from the counter below by the next benchmarks
+  state.counters["GBps"] = benchmark::Counter(static_cast<double>(bytes) * 2 / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  double secs = 0;
+  for (int i = 0; i < 5; ++i) {
+    cb::Timer t;
+    dst.copy_(src);
+    cb::device_synchronize(setup().device);
+    secs += t.seconds();
+  }
+  setup().bandwidth = 5.0 * 2.0 * static_cast<double>(bytes) / secs;
+}
+BENCHMARK(BM_CopyBandwidth)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
+
+void BM_Load(benchmark::State& state) {
+  for (auto _ : state) {
+    loaded().reset();
+    cb::empty_gpu_cache();
+    cb::reset_gpu_peak();
+    cb::Timer t;
+    model();
+    cb::device_synchronize(setup().device);
+    state.SetIterationTime(t.seconds());
+  }
+  state.counters["weight_GB"] = static_cast<double>(model().decoder.weights().bytes()) / 1e9;
+  state.counters["peak_gpu_GB"] = static_cast<double>(cb::gpu_memory().allocated_peak_bytes) / 1e9;
+}
+BENCHMARK(BM_Load)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
+
+void BM_Prefill(benchmark::State& state) {
+  auto& d = model().decoder;
+  const auto batch = state.range(0), len = state.range(1);
+  auto prompts = random_prompts(batch, len, d.spec().vocab_size);
+  cb::runtime::GenerateOptions opt;
+  opt.max_new_tokens = 1;
+  opt.ignore_eos = true;
+  cb::runtime::generate(d, prompts, opt);  // warm-up
+  for (auto _ : state) {
+    auto g = cb::runtime::generate(d, prompts, opt);
+    state.SetIterationTime(g[0].prefill_ms / 1e3);
+  }
+  state.SetItemsProcessed(state.iterations() * batch * len);
+}
+BENCHMARK(BM_Prefill)->Args({1, 512})->Args({8, 512})->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+
+void decode_run(benchmark::State& state, std::int64_t batch, std::int64_t prompt_len, std::int64_t new_tokens) {
+  auto& d = model().decoder;
+  auto prompts = random_prompts(batch, prompt_len, d.spec().vocab_size);
+  cb::runtime::GenerateOptions opt;
+  opt.max_new_tokens = new_tokens;
+  opt.ignore_eos = true;
+  cb::runtime::GenerateOptions warm = opt;
+  warm.max_new_tokens = 4;
+  cb::runtime::generate(d, prompts, warm);
+  cb::reset_gpu_peak();
+  double decode_s = 0, total_s = 0;
+  for (auto _ : state) {
+    cb::Timer t;
+    auto g = cb::runtime::generate(d, prompts, opt);
+    total_s = t.seconds();
+    decode_s = g[0].decode_ms / 1e3;
+    state.SetIterationTime(decode_s);
+  }
+  state.SetItemsProcessed(state.iterations() * batch * new_tokens);
+  state.counters["new_tok_per_s_end_to_end"] = static_cast<double>(batch * new_tokens) / total_s;
+  state.counters["peak_gpu_GB"] = static_cast<double>(cb::gpu_memory().allocated_peak_bytes) / 1e9;
+  if (setup().bandwidth > 0) {
+    const double step_bytes = bytes_per_step(d, batch, static_cast<double>(prompt_len) + new_tokens / 2.0);
+    const double roofline = setup().bandwidth / step_bytes * static_cast<double>(batch);
+    state.counters["roofline_tok_per_s"] = roofline;
+    state.counters["roofline_fraction"] = static_cast<double>(batch * new_tokens) / decode_s / roofline;
+  }
+}
+
+void BM_Decode(benchmark::State& state) { decode_run(state, state.range(0), 128, 128); }
+BENCHMARK(BM_Decode)->Arg(1)->Arg(8)->Arg(32)->Arg(128)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// The seed pipeline's workload: 100 questions, up to 512 new tokens each, here all at once.
+void BM_SeedWorkload(benchmark::State& state) { decode_run(state, 100, 128, 512); }
+BENCHMARK(BM_SeedWorkload)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
