@@ -39,7 +39,7 @@ inline void memory_and_load_time(gp::Script& s, const RunData& run) {
     << "]\nset ylabel \"peak memory (GiB)\"\nset y2range [0:" << gp::num(y2top, 3)
     << "]\nset y2tics nomirror tc " << gp::rgb(gp::color::time) << "\nset y2label \"load time (s)\" tc "
     << gp::rgb(gp::color::time) << "\nset boxwidth " << gp::num(w, 2) << " absolute\n"
-    << "set key top left horizontal maxcols 2 font \",10\"\n";
+    << "set key top left vertical font \",10\"\n";
   std::vector<std::vector<double>> gpu, host, load;
   auto missing = [&](double x, const char* text) {
     s << gp::label(text, x, ytop * 0.04, "center font \",9\" tc rgb \"#777777\"");

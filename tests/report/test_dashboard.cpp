@@ -1,0 +1,276 @@
+// Dashboards drawn from a run folder: the reader's tolerance and refusals, the numbers the figures derive,
+// and the files as a user gets them (PNG size from the IHDR chunk, SVG structure, what the text says).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+
+#include "curebench/report/dashboard.hpp"
+
+namespace fs = std::filesystem;
+using namespace curebench;
+using namespace curebench::report;
+
+namespace {
+
+const fs::path kFixture = fs::path(CUREBENCH_TEST_DATA) / "report" / "fixture_run";
+
+fs::path scratch(const std::string& name) {
+  auto dir = fs::temp_directory_path() / ("curebench_dashboard_test." + std::to_string(::getpid()) + "." + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// Scratch folders of this process go away when the tests end.
+struct RemoveScratch : ::testing::Environment {
+  void TearDown() override {
+    auto prefix = "curebench_dashboard_test." + std::to_string(::getpid()) + ".";
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(fs::temp_directory_path(), ec))
+      if (e.path().filename().string().rfind(prefix, 0) == 0) fs::remove_all(e.path(), ec);
+  }
+};
+const auto* const kRemoveScratch = ::testing::AddGlobalTestEnvironment(new RemoveScratch);
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+void write(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+struct PngSize {
+  std::uint32_t width = 0, height = 0;
+};
+
+// PNG: 8-byte signature, then the IHDR chunk whose data starts with big-endian width and height.
+PngSize png_size(const fs::path& p) {
+  auto b = slurp(p);
+  const std::string sig("\x89PNG\r\n\x1a\n", 8);
+  if (b.size() < 24 || b.compare(0, 8, sig) != 0 || b.compare(12, 4, "IHDR") != 0) return {};
+  auto be32 = [&](std::size_t o) {
+    return (std::uint32_t(std::uint8_t(b[o])) << 24) | (std::uint32_t(std::uint8_t(b[o + 1])) << 16) |
+           (std::uint32_t(std::uint8_t(b[o + 2])) << 8) | std::uint32_t(std::uint8_t(b[o + 3]));
+  };
+  return {be32(16), be32(20)};
+}
+
+Errc error_code_of(const std::function<void()>& f, std::string* what = nullptr, std::string* path = nullptr) {
+  try {
+    f();
+  } catch (const Error& e) {
+    if (what) *what = e.what();
+    if (path) *path = e.path();
+    return e.code();
+  }
+  ADD_FAILURE() << "expected a curebench::Error";
+  return Errc::internal;
+}
+
+}  // namespace
+
+// ---- reading the run folder ------------------------------------------------------------------------------
+
+TEST(DashboardRunData, ReadsTheFixtureWithItsThreeCases) {
+  auto run = read_run_data(kFixture);
+  ASSERT_EQ(run.models.size(), 3u);
+  EXPECT_EQ(run.run_id, "fixture-run");
+  auto& llama = run.models[0];
+  auto& gemma = run.models[1];
+  auto& mistral = run.models[2];
+  // Splits come validation first whatever the key order in the file.
+  ASSERT_EQ(llama.splits.size(), 2u);
+  EXPECT_EQ(llama.splits[0].name, "val");
+  EXPECT_TRUE(llama.split(SplitRole::test)->measurable());
+  // Unlabelled test split: no accuracy, and so no gap, and the reason says why.
+  ASSERT_NE(gemma.split(SplitRole::test), nullptr);
+  EXPECT_FALSE(gemma.split(SplitRole::test)->measurable());
+  auto g = generalization_gap(gemma);
+  EXPECT_FALSE(g.value.has_value());
+  EXPECT_EQ(g.undefined_reason, "undefined: test split unlabelled");
+  // Failover: the first strategy failed with a code, the second succeeded.
+  ASSERT_EQ(mistral.attempts.size(), 2u);
+  EXPECT_EQ(mistral.attempts[0].outcome, "failed");
+  EXPECT_EQ(mistral.attempts[0].error_code, "out_of_memory");
+  EXPECT_EQ(mistral.attempts[1].outcome, "ok");
+  EXPECT_EQ(mistral.load_strategy, "FullPrecision");
+  EXPECT_EQ(mistral.samples.size(), 36u);
+  EXPECT_TRUE(mistral.samples_found);
+}
+
+TEST(DashboardRunData, GapIsValMinusTestWithAnIntervalAroundIt) {
+  auto run = read_run_data(kFixture);
+  auto g = generalization_gap(run.models[0]);
+  ASSERT_TRUE(g.value && g.ci95);
+  auto& v = *run.models[0].split(SplitRole::validation);
+  auto& t = *run.models[0].split(SplitRole::test);
+  EXPECT_NEAR(*g.value, *v.accuracy - *t.accuracy, 1e-4);
+  EXPECT_LT(g.ci95->lo, *g.value);
+  EXPECT_GT(g.ci95->hi, *g.value);
+  // Newcombe's interval is wider than either Wilson interval alone: 20 + 16 items cannot show a gap.
+  EXPECT_GT(g.ci95->hi - g.ci95->lo, v.ci95->hi - v.ci95->lo);
+  EXPECT_LT(g.ci95->lo, 0.0);
+}
+
+TEST(DashboardRunData, AZeroAccuracyOnAnUnlabelledSplitIsNotBelieved) {
+  auto dir = scratch("zero");
+  write(dir / "results.json", R"({"models":[{"name":"m","splits":{
+      "val":{"n":10,"n_labelled":10,"accuracy":0.5,"ci95":[0.2,0.8]},
+      "test":{"n":10,"n_labelled":0,"accuracy":0.0}},"generalization_gap":0.5}]})");
+  auto run = read_run_data(dir);
+  EXPECT_FALSE(run.models[0].split(SplitRole::test)->measurable());
+  EXPECT_FALSE(generalization_gap(run.models[0]).value.has_value());  // the file's 0.5 is ignored
+}
+
+TEST(DashboardRunData, MalformedResultsJsonIsATypedErrorNamingTheFile) {
+  auto dir = scratch("malformed");
+  write(dir / "results.json", "{\"models\": [ {\"name\": \"x\", ");
+  std::string what, path;
+  EXPECT_EQ(error_code_of([&] { read_run_data(dir); }, &what, &path), Errc::format);
+  EXPECT_EQ(path, (dir / "results.json").string());
+  EXPECT_NE(what.find("results.json"), std::string::npos);
+}
+
+TEST(DashboardRunData, AFieldOfTheWrongTypeIsNamed) {
+  auto dir = scratch("wrongtype");
+  write(dir / "results.json", R"({"models":[{"name":"m","splits":{"val":{"accuracy":"high"}}}]})");
+  std::string what;
+  EXPECT_EQ(error_code_of([&] { read_run_data(dir); }, &what), Errc::format);
+  EXPECT_NE(what.find("models[0].splits.val.accuracy"), std::string::npos) << what;
+  EXPECT_NE(what.find("expected a number"), std::string::npos) << what;
+}
+
+TEST(DashboardRunData, MissingFolderOrResultsIsNotFound) {
+  auto dir = scratch("empty");
+  EXPECT_EQ(error_code_of([&] { read_run_data(dir); }), Errc::not_found);
+  EXPECT_EQ(error_code_of([&] { read_run_data(dir / "nope"); }), Errc::not_found);
+}
+
+TEST(DashboardRunData, ABadSamplesLineNamesFileAndLine) {
+  auto dir = scratch("samples");
+  write(dir / "results.json", R"({"models":[{"name":"m"}]})");
+  write(dir / "models" / "m" / "samples.jsonl", "{\"output_chars\": 3}\n\n{\"output_chars\": \n");
+  std::string what, path;
+  EXPECT_EQ(error_code_of([&] { read_run_data(dir); }, &what, &path), Errc::format);
+  EXPECT_EQ(path, (dir / "models" / "m" / "samples.jsonl").string());
+  EXPECT_NE(what.find("line 3"), std::string::npos) << what;
+}
+
+// ---- gnuplot text, no gnuplot needed -----------------------------------------------------------------------
+
+TEST(DashboardScript, StringsAreEscapedForGnuplot) {
+  EXPECT_EQ(gp::str("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+  EXPECT_EQ(gp::num(65.0), "65");
+  EXPECT_EQ(gp::num(0.126, 2), "0.13");
+  EXPECT_EQ(gp::num(-0.0001, 2), "0");
+  EXPECT_EQ(gp::wrap_name("llama-3-8b-nf4", 10), "llama-3-\n8b-nf4");
+  EXPECT_EQ(gp::wrap_name("short", 10), "short");
+}
+
+TEST(DashboardScript, UnlabelledSplitIsLabelledNotDrawnAsABar) {
+  auto run = read_run_data(kFixture);
+  run.models = {run.models[1]};  // gemma: val labelled, test unlabelled
+  gp::Script s;
+  panels::accuracy(s, run);
+  const auto& t = s.text();
+  EXPECT_NE(t.find("n/a\\n(unlabelled)"), std::string::npos);
+  // The test series has no rows at all: it appears only as a key entry.
+  EXPECT_NE(t.find("NaN with boxes lc rgb \"#a23b72\""), std::string::npos) << t;
+  EXPECT_EQ(t.find("$d2"), std::string::npos) << t;  // one datablock: val only
+  gp::Script gap;
+  panels::generalization_gap(gap, run);
+  EXPECT_NE(gap.text().find("undefined:\\ntest split\\nunlabelled"), std::string::npos) << gap.text();
+  EXPECT_EQ(gap.text().find("pts"), std::string::npos);  // no gap value printed
+}
+
+// ---- drawing (needs gnuplot 5 with pngcairo and svg) --------------------------------------------------------
+
+TEST(DashboardDraw, WritesEveryFigureAsPngAndSvgPlusReport) {
+  auto out = scratch("draw");
+  auto drawn = draw_dashboard(kFixture, out);
+  ASSERT_EQ(drawn.files.size(), 2 * figures().size() + 1);
+  for (auto& f : figures()) {
+    auto png = out / (f.stem + ".png"), svg = out / (f.stem + ".svg");
+    ASSERT_TRUE(fs::exists(png)) << png;
+    ASSERT_TRUE(fs::exists(svg)) << svg;
+    auto size = png_size(png);
+    EXPECT_EQ(size.width, std::uint32_t(f.width)) << png;
+    EXPECT_EQ(size.height, std::uint32_t(f.height)) << png;
+    auto text = slurp(svg);
+    EXPECT_EQ(text.rfind("<?xml", 0), 0u) << svg;
+    EXPECT_NE(text.find("width=\"" + std::to_string(f.width) + "\" height=\"" + std::to_string(f.height) + "\""),
+              std::string::npos) << svg;
+    auto end = text.find_last_not_of(" \n");
+    ASSERT_NE(end, std::string::npos);
+    EXPECT_EQ(text.substr(end - 5, 6), "</svg>") << svg;
+  }
+  EXPECT_EQ(png_size(out / "dashboard.png").width, 1800u);
+  for (auto& e : fs::directory_iterator(out))  // temp names are all renamed away
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+}
+
+TEST(DashboardDraw, PicturesSayNaForUnlabelledAndShowOnlyMeasuredAccuracies) {
+  auto out = scratch("svgtext");
+  draw_dashboard(kFixture, out);
+  auto svg = slurp(out / "dashboard.svg");
+  EXPECT_NE(svg.find(">n/a<"), std::string::npos);
+  EXPECT_NE(svg.find(">(unlabelled)<"), std::string::npos);
+  EXPECT_NE(svg.find(">undefined:<"), std::string::npos);
+  // Five measured accuracies (3 val + 2 labelled test), each printed once; no "0.0 %" for the unlabelled split.
+  std::regex acc(">[0-9]+\\.[0-9] %<");
+  EXPECT_EQ(std::distance(std::sregex_iterator(svg.begin(), svg.end(), acc), std::sregex_iterator()), 5);
+  EXPECT_EQ(svg.find(">0.0 %<"), std::string::npos);
+  auto md = slurp(out / "report.md");
+  EXPECT_NE(md.find("| gemma-2-9b-int8 | int8 / bf16 | 65.0 %"), std::string::npos) << md;
+  EXPECT_NE(md.find("n/a (unlabelled) | undefined: test split unlabelled"), std::string::npos) << md;
+  EXPECT_NE(md.find("![dashboard](dashboard.png)"), std::string::npos);
+}
+
+TEST(DashboardDraw, MissingFieldsDrawNoDataPanelsInsteadOfFailing) {
+  auto dir = scratch("bare");
+  write(dir / "results.json", R"({"schema_version":1,"models":[{"name":"bare-model","splits":{"test":{"n":5,"accuracy":null}}}]})");
+  auto out = dir / "report";
+  auto drawn = draw_dashboard(dir);  // default output folder RUN_DIR/report
+  EXPECT_EQ(drawn.out_dir, out);
+  EXPECT_EQ(png_size(out / "dashboard.png").width, 1800u);
+  auto svg = slurp(out / "dashboard.svg");
+  std::regex no_data(">no data<");
+  // Every panel but accuracy, question types... has nothing: at least 6 visible "no data" panels.
+  EXPECT_GE(std::distance(std::sregex_iterator(svg.begin(), svg.end(), no_data), std::sregex_iterator()), 6);
+  EXPECT_NE(svg.find(">n/a<"), std::string::npos);  // the test split exists, unlabelled
+  EXPECT_NE(slurp(out / "fig4_tokens_per_model.svg").find(">no data<"), std::string::npos);
+  EXPECT_NE(slurp(out / "report.md").find("| bare-model | n/a | no split | n/a (unlabelled)"), std::string::npos)
+      << slurp(out / "report.md");
+}
+
+TEST(DashboardDraw, NoModelsStillDrawsEveryFile) {
+  auto dir = scratch("nomodels");
+  write(dir / "results.json", R"({"models":[]})");
+  auto drawn = draw_dashboard(dir, dir / "out");
+  EXPECT_EQ(drawn.files.size(), 2 * figures().size() + 1);
+  EXPECT_NE(slurp(dir / "out" / "dashboard.svg").find(">no data<"), std::string::npos);
+}
+
+TEST(DashboardDraw, WithoutGnuplotOnPathItIsATypedError) {
+  std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  std::string old_env = std::getenv("CUREBENCH_GNUPLOT") ? std::getenv("CUREBENCH_GNUPLOT") : "";
+  ::setenv("PATH", "/nonexistent-curebench-dir", 1);
+  ::unsetenv("CUREBENCH_GNUPLOT");
+  auto out = scratch("nognuplot") / "report";
+  std::string what;
+  auto code = error_code_of([&] { draw_dashboard(kFixture, out); }, &what);
+  ::setenv("PATH", old_path.c_str(), 1);
+  if (!old_env.empty()) ::setenv("CUREBENCH_GNUPLOT", old_env.c_str(), 1);
+  EXPECT_EQ(code, Errc::not_found);
+  EXPECT_NE(what.find("gnuplot not found on PATH"), std::string::npos) << what;
+  EXPECT_FALSE(fs::exists(out));  // refused before writing anything
+}
