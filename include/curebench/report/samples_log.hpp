@@ -77,7 +77,7 @@ class SamplesLog {
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range.406 for 1e400
         throw Error(Errc::format, path_.string(), where, std::string("corrupt record (not the last line): ") + e.what());
       }
       eval::SampleRecord r = eval::sample_from_json(j, path_.string(), where);

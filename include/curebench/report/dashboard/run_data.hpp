@@ -283,7 +283,7 @@ inline bool read_samples(const std::filesystem::path& file, std::vector<Sample>&
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range.406 for 1e400
       throw Error(Errc::format, file.string(), where, std::string("invalid JSON: ") + e.what());
     }
     if (!j.is_object()) throw Error(Errc::format, file.string(), where, "expected a JSON object, found " + std::string(j.type_name()));
