@@ -4,6 +4,7 @@
 #include "cmd_generate.hpp"
 #include "cmd_inspect.hpp"
 #include "cmd_load.hpp"
+#include "cmd_report.hpp"
 #include "cmd_verify.hpp"
 #include "cmd_version.hpp"
 
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   cli::add_load(app, ctx);
   cli::add_discover(app, ctx);
   cli::add_verify(app, ctx);
+  cli::add_report(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
