@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -79,16 +80,21 @@ class HfTokenizer {
       for (const auto& a : j["added_tokens"]) {
         AddedToken t;
         try {
-          t.id = a.at("id").get<int32_t>();
+          // get<int32_t>() would cast 1e30 (UB) or wrap 2^40; a negative id, or INT32_MAX (vocab_size = id + 1
+          // overflows), would reach encode() and index out of the embedding.
+          const auto& id = a.at("id");
+          if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() >= INT32_MAX)
+            throw Error(Errc::format, path_, "added_tokens", "id must be an integer in [0, 2^31 - 1), found " + id.dump());
+          t.id = static_cast<int32_t>(id.get<std::int64_t>());
           t.content = a.at("content").get<std::string>();
+          t.special = a.value("special", false);
+          t.normalized = a.value("normalized", !t.special);
+          t.lstrip = a.value("lstrip", false);
+          t.rstrip = a.value("rstrip", false);
+          t.single_word = a.value("single_word", false);
         } catch (const nlohmann::json::exception& e) {
-          throw Error(Errc::format, path_, "added_tokens", std::string("each entry needs an integer id and a string content: ") + e.what());
+          throw Error(Errc::format, path_, "added_tokens", std::string("each entry needs an integer id, a string content and boolean flags: ") + e.what());
         }
-        t.special = a.value("special", false);
-        t.normalized = a.value("normalized", !t.special);
-        t.lstrip = a.value("lstrip", false);
-        t.rstrip = a.value("rstrip", false);
-        t.single_word = a.value("single_word", false);
         (t.normalized ? s->normalized_tokens : s->raw_tokens).add(t);
         s->added_by_content[t.content] = t.id;
         s->added_by_id[t.id] = t;

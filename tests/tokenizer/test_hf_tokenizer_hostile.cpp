@@ -1,0 +1,55 @@
+// Hostile tokenizer.json files: ids and flags are range- and type-checked, so no id outside the vocabulary can
+// reach encode() (and from there the embedding), and every refusal is a typed Error.
+#include "curebench/core/json_file.hpp"
+#include "curebench/tokenizer/hf_tokenizer.hpp"
+#include "io/hostile_file.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace {
+
+namespace cb = curebench;
+
+cb::Error load_error(const std::string& text) {
+  return cb::hostile::error_of([&] {
+    auto j = cb::parse_json_text(text, "tokenizer.json");
+    cb::tokenizer::HfTokenizer t(j, nlohmann::json(), "tokenizer.json");
+  });
+}
+
+const std::string kModel = R"("model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":[]})";
+
+// Found by review while writing fuzz_hf_tokenizer: INT32_MAX overflowed vocab_size = id + 1 (UB), 1e30 was a
+// UB float->int cast, a negative id was encoded as is, and a non-boolean flag escaped as nlohmann::type_error.
+TEST(HfTokenizerHostile, AddedTokenIdsAreRangeChecked) {
+  for (std::string id : {"2147483647", "1e30", "-5", "4294967296", "1.5", "\"3\""}) {
+    auto e = load_error("{" + kModel + R"(,"added_tokens":[{"id":)" + id + R"(,"content":"x"}]})");
+    EXPECT_EQ(e.code(), cb::Errc::format) << id;
+    EXPECT_EQ(e.field(), "added_tokens") << id;
+  }
+}
+
+TEST(HfTokenizerHostile, AddedTokenFlagsMustBeBooleans) {
+  auto e = load_error("{" + kModel + R"(,"added_tokens":[{"id":2,"content":"x","special":"yes"}]})");
+  EXPECT_EQ(e.code(), cb::Errc::format);
+  EXPECT_EQ(e.field(), "added_tokens");
+}
+
+TEST(HfTokenizerHostile, VocabIdsAndStructure) {
+  EXPECT_EQ(load_error(R"({"model":{"type":"BPE","vocab":{"a":-3},"merges":[]}})").code(), cb::Errc::format);
+  EXPECT_EQ(load_error(R"({"model":[]})").field(), "model");
+  EXPECT_EQ(load_error(R"([1])").code(), cb::Errc::format);
+  EXPECT_EQ(load_error("{" + kModel + R"(,"added_tokens":{}})").field(), "added_tokens");
+  EXPECT_EQ(load_error(R"({"x":)" + std::string(100, '[') + std::string(100, ']') + "}").code(), cb::Errc::format);
+}
+
+TEST(HfTokenizerHostile, AcceptedIdsStayInsideTheVocabulary) {
+  auto j = cb::parse_json_text("{" + kModel + R"(,"added_tokens":[{"id":7,"content":"<x>","special":true}]})", "tokenizer.json");
+  cb::tokenizer::HfTokenizer t(j, nlohmann::json(), "tokenizer.json");
+  EXPECT_EQ(t.vocab_size(), 8u);
+  for (auto id : t.encode("ab<x>ba", false)) EXPECT_LT(static_cast<std::size_t>(id), t.vocab_size());
+}
+
+}  // namespace
