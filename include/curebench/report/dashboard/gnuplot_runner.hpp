@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -55,7 +56,9 @@ inline std::filesystem::path find_gnuplot() {
 inline void run_gnuplot(const std::string& script) {
   namespace fs = std::filesystem;
   const auto exe = find_gnuplot();
-  const auto stem = fs::temp_directory_path() / ("curebench-report." + std::to_string(::getpid()));
+  static std::atomic<int> calls{0};  // two draws in one process must not share a script file
+  const auto stem = fs::temp_directory_path() /
+                    ("curebench-report." + std::to_string(::getpid()) + "." + std::to_string(calls++));
   const std::string script_path = stem.string() + ".gp", err_path = stem.string() + ".stderr";
   try {
     Gnuplot gp(">" + script_path);  // gnuplot-iostream's file mode: the command stream lands in the file

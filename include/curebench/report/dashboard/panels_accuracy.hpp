@@ -108,7 +108,7 @@ inline void generalization_gap(gp::Script& s, const RunData& run) {
       std::string why = g.undefined_reason;
       if (auto pos = why.find(": "); pos != std::string::npos) why[pos + 1] = '\n';
       if (auto pos = why.rfind(" split "); pos != std::string::npos) why[pos + 6] = '\n';
-      s << gp::label(why, x, 0, "center font \",10\" tc rgb \"#777777\"");
+      s << gp::label(why, x, 0, "center boxed font \",10\" tc rgb \"#777777\"");  // opaque: reads over the 0 line
       continue;
     }
     double v = *g.value * 100;
@@ -123,6 +123,7 @@ inline void generalization_gap(gp::Script& s, const RunData& run) {
   s << gp::xtics(model_tics(run)) << xrange_for(run.models.size()) << "set yrange [" << gp::num(-r, 0) << ":"
     << gp::num(r, 0) << "]\nset ylabel \"val − test (percentage points)\"\n"
     << "set xzeroaxis lt 1 lc rgb \"#444444\" lw 1\nset boxwidth 0.36 absolute\nunset key\n"
+    << "set style textbox opaque noborder\n"
     << "set label \"> 0: lower accuracy on test\" at graph 0.02, graph 0.95 left font \",10\" tc rgb \"#777777\"\n";
   if (rows.empty()) {
     s << "plot 1e9 notitle\n";  // only the "undefined" labels: nothing measurable to draw
