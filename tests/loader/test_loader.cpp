@@ -17,6 +17,9 @@ namespace fs = std::filesystem;
 using cb::loader::Chain;
 using cb::loader::FullPrecision;
 using cb::loader::LayerOffload;
+using cb::loader::QuantizeOnLoad;
+// Two full-precision strategies: the fallback mechanics without quantization in the way.
+using FpChain = Chain<FullPrecision<>, FullPrecision<LayerOffload>>;
 
 namespace {
 fs::path scratch_copy(const std::string& fixture, const std::string& tag) {
@@ -55,7 +58,7 @@ cb::loader::LoadRequest cpu_request() {
 
 TEST(LoaderChain, FirstStrategyLoadsAndPassesWarmup) {
   auto info = cb::loader::inspect_checkpoint(model_fixture("qwen2"));
-  auto res = cb::loader::DefaultChain{}.load(info, cpu_request());
+  auto res = FpChain{}.load(info, cpu_request());
   EXPECT_EQ(res.strategy, "FullPrecision");
   ASSERT_EQ(res.attempts.size(), 1u);
   EXPECT_EQ(res.attempts[0].outcome, "ok");
@@ -72,7 +75,7 @@ TEST(LoaderFaults, InjectedOomFallsBackToNextStrategy) {
   auto info = cb::loader::inspect_checkpoint(model_fixture("llama"));
   auto req = cpu_request();
   req.faults = {.oom_at_tensor = "model.layers.2.mlp.down_proj.weight", .only_strategy = "FullPrecision"};
-  auto res = cb::loader::DefaultChain{}.load(info, req);
+  auto res = FpChain{}.load(info, req);
   ASSERT_EQ(res.attempts.size(), 2u);
   EXPECT_EQ(res.attempts[0].outcome, "failed");
   EXPECT_EQ(res.attempts[0].error_code, "out_of_memory");
@@ -87,9 +90,9 @@ TEST(LoaderFaults, BudgetTooSmallSkipsWithReasonBeforeLoading) {
   auto req = cpu_request();
   req.budget.cpu_bytes = 64 * 1024;  // the fixture needs ~0.6 MB
   try {
-    cb::loader::DefaultChain{}.load(info, req);
+    FpChain{}.load(info, req);
     FAIL();
-  } catch (const cb::loader::DefaultChain::ChainError& e) {
+  } catch (const FpChain::ChainError& e) {
     ASSERT_EQ(e.attempts.size(), 2u);
     for (auto& a : e.attempts) {
       EXPECT_EQ(a.outcome, "skipped");
@@ -107,9 +110,9 @@ TEST(LoaderFaults, CorruptShardIsAClearErrorWithEveryAttemptRecorded) {
     fs::resize_file(shard, fs::file_size(shard) / 2);
   }
   try {
-    cb::loader::DefaultChain{}.load(info, cpu_request());
+    FpChain{}.load(info, cpu_request());
     FAIL();
-  } catch (const cb::loader::DefaultChain::ChainError& e) {
+  } catch (const FpChain::ChainError& e) {
     ASSERT_EQ(e.attempts.size(), 2u);
     for (auto& a : e.attempts) {
       EXPECT_EQ(a.outcome, "failed");
@@ -127,9 +130,9 @@ TEST(LoaderFaults, NanWeightsAreCaughtByWarmup) {
   });
   auto info = cb::loader::inspect_checkpoint(dir);
   try {
-    cb::loader::DefaultChain{}.load(info, cpu_request());
+    FpChain{}.load(info, cpu_request());
     FAIL();
-  } catch (const cb::loader::DefaultChain::ChainError& e) {
+  } catch (const FpChain::ChainError& e) {
     ASSERT_FALSE(e.attempts.empty());
     EXPECT_EQ(e.attempts[0].error_code, "numeric");
     EXPECT_NE(e.attempts[0].reason.find("non-finite"), std::string::npos);
@@ -144,9 +147,9 @@ TEST(LoaderFaults, UnsupportedDtypeNamesTheTensor) {
   });
   auto info = cb::loader::inspect_checkpoint(dir);
   try {
-    cb::loader::DefaultChain{}.load(info, cpu_request());
+    FpChain{}.load(info, cpu_request());
     FAIL();
-  } catch (const cb::loader::DefaultChain::ChainError& e) {
+  } catch (const FpChain::ChainError& e) {
     EXPECT_EQ(e.attempts[0].error_code, "unsupported");
     EXPECT_NE(e.attempts[0].reason.find("model.norm.weight"), std::string::npos);
   }
@@ -192,12 +195,40 @@ TEST(LoaderFaults, FailedAttemptsGiveHostMemoryBack) {
   auto req = cpu_request();
   req.faults.oom_at_tensor = "model.layers.2.mlp.down_proj.weight";  // fails late in both strategies
   // Warm the allocator once, then measure: repeated failing loads must not accumulate memory.
-  EXPECT_THROW(cb::loader::DefaultChain{}.load(info, req), cb::Error);
+  EXPECT_THROW(FpChain{}.load(info, req), cb::Error);
   auto before = cb::host_memory().rss_bytes;
-  for (int i = 0; i < 3; ++i) EXPECT_THROW(cb::loader::DefaultChain{}.load(info, req), cb::Error);
+  for (int i = 0; i < 3; ++i) EXPECT_THROW(FpChain{}.load(info, req), cb::Error);
   auto after = cb::host_memory().rss_bytes;
   EXPECT_LT(after - before, 8 << 20) << "rss grew by " << (after - before) << " bytes over 3 failed loads of ~32 MB";
   fs::remove_all(dir);
+}
+
+TEST(LoaderChain, BudgetThatFitsOnlyFourBitPicksQuantizeOnLoad) {
+  auto info = cb::loader::inspect_checkpoint(std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/hf");
+  auto req = cpu_request();
+  // stories260K: ~1.04 MB at f32; NF4+DQ linears + f32-planned rest must fit 700 KB, f32 must not.
+  req.budget.cpu_bytes = 700 * 1024;
+  using Chain2 = Chain<FullPrecision<>, QuantizeOnLoad<cb::quant::NF4Config<64, true>>>;
+  auto res = Chain2{}.load(info, req);
+  ASSERT_EQ(res.attempts.size(), 2u);
+  EXPECT_EQ(res.attempts[0].outcome, "skipped");
+  EXPECT_EQ(res.strategy, "QuantizeOnLoad<nf4-b64-dq>");
+  // The quantized model is real: it still tells the story's first words like the fp32 reference.
+  auto refs = cb::read_json_file(std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/greedy_references.json");
+  cb::runtime::GenerateOptions opt;
+  opt.max_new_tokens = 8;
+  opt.ignore_eos = true;
+  auto g = cb::runtime::generate(res.model.decoder, {json_ids(refs["cases"][1]["prompt_ids"])}, opt);
+  auto expected = json_ids(refs["cases"][1]["output_ids"]);
+  int agree = 0;
+  for (int i = 0; i < 8; ++i) agree += g[0].tokens[i] == expected[i];
+  EXPECT_GE(agree, 4);
+  EXPECT_LT(res.model.decoder.weights().bytes(), 700 * 1024);
+}
+
+TEST(LoaderChain, DefaultChainIsTheSeedOrder) {
+  EXPECT_EQ(cb::loader::DefaultChain::names(),
+            (std::vector<std::string>{"QuantizeOnLoad<nf4-b64-dq>", "QuantizeOnLoad<int8>", "FullPrecision", "FullPrecision+Offload"}));
 }
 
 TEST(Discovery, FindsCheckpointsAndExplainsSkips) {

@@ -1,11 +1,15 @@
 #pragma once
-// The chain `curebench load` and the evaluation use unless told otherwise: the seed's order (fast
-// format-aware path, then a quantized backend, then full precision with offload), planned and recorded.
+// The chain `curebench load` and the evaluation use unless told otherwise — the seed's order, planned and
+// recorded: a 4-bit quantized backend (bitsandbytes NF4 with double quant, as unsloth's *-bnb-4bit),
+// then 8-bit, then full precision with layers offloaded to host memory when the GPU budget is short.
 #include "curebench/loader/chain.hpp"
 #include "curebench/loader/full_precision.hpp"
+#include "curebench/loader/quantize_on_load.hpp"
+#include "curebench/quant/config.hpp"
 
 namespace curebench::loader {
 
-using DefaultChain = Chain<FullPrecision<NoOffload>, FullPrecision<LayerOffload>>;
+using DefaultChain = Chain<QuantizeOnLoad<quant::NF4Config<64, true>>, QuantizeOnLoad<quant::Int8Config>,
+                           FullPrecision<NoOffload>, FullPrecision<LayerOffload>>;
 
 }  // namespace curebench::loader
