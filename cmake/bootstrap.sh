@@ -4,7 +4,7 @@
 set -eu
 PKGS="cmake g++ make git pkg-config libtorch-dev libeigen3-dev nlohmann-json3-dev librange-v3-dev libgtest-dev \
 libbenchmark-dev libgnuplot-iostream-dev gnuplot-nox libboost-iostreams-dev libboost-filesystem-dev \
-libboost-system-dev libpcre2-dev libzip-dev zip unzip libcli11-dev libsentencepiece-dev nodejs npm"
+libboost-system-dev libpcre2-dev libzip-dev zip unzip libcli11-dev nodejs npm"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -26,14 +26,13 @@ if(CUREBENCH_WITH_REPORTS)
 endif()
 curebench_dependency(PkgConfig)
 pkg_check_modules(CUREBENCH_PCRE2 REQUIRED IMPORTED_TARGET GLOBAL libpcre2-8)
-pkg_check_modules(CUREBENCH_SENTENCEPIECE REQUIRED IMPORTED_TARGET GLOBAL sentencepiece)
 # libzip through pkg-config: Debian 12's libzip CMake config requires the separate zipcmp/zipmerge/ziptool tools.
 pkg_check_modules(CUREBENCH_LIBZIP REQUIRED IMPORTED_TARGET GLOBAL libzip)
 curebench_dependency(Torch)
 
 set(CUREBENCH_BASE_DEPENDENCIES
   Threads::Threads nlohmann_json::nlohmann_json Eigen3::Eigen range-v3::range-v3 PkgConfig::CUREBENCH_LIBZIP
-  PkgConfig::CUREBENCH_PCRE2 PkgConfig::CUREBENCH_SENTENCEPIECE)
+  PkgConfig::CUREBENCH_PCRE2)
 if(CUREBENCH_WITH_REPORTS)
   list(APPEND CUREBENCH_BASE_DEPENDENCIES Boost::iostreams Boost::filesystem Boost::system)
 endif()

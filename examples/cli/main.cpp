@@ -1,5 +1,6 @@
 // The curebench command line tool. Each subcommand lives in its own cmd_*.hpp and registers itself here.
 #include "cli_common.hpp"
+#include "cmd_eval.hpp"
 #include "cmd_extract.hpp"
 #include "cmd_generate.hpp"
 #include "cmd_inspect.hpp"
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   cli::add_discover(app, ctx);
   cli::add_verify(app, ctx);
   cli::add_report(app, ctx);
+  cli::add_eval(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

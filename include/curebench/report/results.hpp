@@ -68,6 +68,7 @@ struct ModelResult {
   nlohmann::json throughput = {{"prefill_tokens_per_second", nullptr}, {"decode_tokens_per_second", nullptr}};
   nlohmann::json memory = {{"peak_gpu_bytes", nullptr}, {"peak_rss_bytes", nullptr}};
   nlohmann::json quantization = nullptr;
+  nlohmann::json context = nullptr;                 // {"max_tokens", "prompts_truncated"}: prompts cut to fit the model
 };
 inline void to_json(nlohmann::json& j, const ModelResult& m) {
   nlohmann::json splits = nlohmann::json::object();
@@ -76,7 +77,7 @@ inline void to_json(nlohmann::json& j, const ModelResult& m) {
        {"quant", m.quant}, {"dtype", m.dtype}, {"device", m.device}, {"load", m.load}, {"splits", std::move(splits)},
        {"generalization_gap", m.generalization_gap ? nlohmann::json(*m.generalization_gap) : nlohmann::json(nullptr)},
        {"verification", m.verification}, {"throughput", m.throughput}, {"memory", m.memory},
-       {"quantization", m.quantization}};
+       {"quantization", m.quantization}, {"context", m.context}};
 }
 
 struct Results {

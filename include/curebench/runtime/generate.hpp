@@ -25,6 +25,7 @@ struct GenerateOptions {
   // Needed only for stop strings: text of a sequence's generated ids.
   std::function<std::string(const std::vector<std::int64_t>&)> detokenize;
   SamplingConfig sampling;
+  std::int64_t prefill_chunk = 512;  // prompt columns per forward during prefill
   // Streaming: called for every new token of every live sequence, in order.
   std::function<void(std::size_t sequence, std::int64_t token)> on_token;
 };
@@ -86,7 +87,13 @@ inline std::vector<Generation> generate(const model::Decoder& model, const std::
   // Logits stay on the device for the greedy fast path; sampling reads them on the host.
   auto to_sampler = [&](at::Tensor l) { return fast_greedy ? l : l.to(at::kCPU); };
   Timer prefill_timer;
-  auto logits = to_sampler(model.forward(ids.to(device), real.to(device), cache).select(1, 0));  // [B, V]
+  // Prefill in chunks of columns: attention scores stay [B, H, chunk, S] instead of [B, H, S, S].
+  at::Tensor logits;
+  for (std::int64_t c = 0; c < longest; c += opt.prefill_chunk) {
+    const auto n = std::min(opt.prefill_chunk, longest - c);
+    logits = model.forward(ids.narrow(1, c, n).to(device), real.narrow(1, c, n).to(device), cache);
+  }
+  logits = to_sampler(logits.select(1, 0));  // [B, V]
   device_synchronize(device);
   const double prefill_ms = prefill_timer.millis();
   Timer decode_timer;

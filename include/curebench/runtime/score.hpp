@@ -21,7 +21,7 @@ struct ScoreResult {
 };
 
 inline std::vector<ScoreResult> score(const model::Decoder& model, const std::vector<ScoreRequest>& requests,
-                                      std::int64_t batch_size = 8) {
+                                      std::int64_t batch_size = 8, std::int64_t chunk = 512) {
   std::vector<ScoreResult> out(requests.size());
   const std::int64_t pad = model.spec().pad_id.value_or(0);
   for (std::size_t first = 0; first < requests.size(); first += static_cast<std::size_t>(batch_size)) {
@@ -47,8 +47,16 @@ inline std::vector<ScoreResult> score(const model::Decoder& model, const std::ve
       shortest_context = std::min<std::int64_t>(shortest_context, longest - static_cast<std::int64_t>(r.continuation.size()) - 1);
     }
     auto cache = model.make_cache(B, longest);
-    auto logits = model.forward(ids.to(model.device()), real.to(model.device()), cache, shortest_context);
-    auto logprobs = at::log_softmax(logits, -1).to(at::kCPU);  // [B, longest - shortest_context, V]
+    // Forward in column chunks (bounded attention memory); keep logits from column shortest_context on.
+    std::vector<at::Tensor> parts;
+    for (std::int64_t c = 0; c < longest; c += chunk) {
+      const auto n = std::min(chunk, longest - c);
+      const auto first = std::max<std::int64_t>(0, shortest_context - c);
+      auto l = model.forward(ids.narrow(1, c, n).to(model.device()), real.narrow(1, c, n).to(model.device()), cache,
+                             first < n ? first : -1);
+      if (c + n > shortest_context) parts.push_back(l);
+    }
+    auto logprobs = at::log_softmax(at::cat(parts, 1), -1).to(at::kCPU);  // [B, longest - shortest_context, V]
     for (std::int64_t b = 0; b < B; ++b) {
       const auto& r = requests[first + b];
       const auto m = static_cast<std::int64_t>(r.continuation.size());

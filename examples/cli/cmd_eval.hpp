@@ -1,0 +1,70 @@
+#pragma once
+// `curebench eval`: the evaluation pipeline from a run config, or one model in the short form.
+#include "cli_common.hpp"
+#include "curebench/eval/pipeline.hpp"
+
+namespace cli {
+
+inline void add_eval(CLI::App& app, Context& ctx) {
+  static std::string config, model, val, test, out, quant = "auto", mode = "generate", device = "cpu", dtype, protocol = "curebench";
+  static std::size_t max_samples = 0;
+  static std::int64_t max_new_tokens = 256, batch_size = 8;
+  static std::optional<std::uint64_t> seed;
+  auto* sub = app.add_subcommand("eval", "Evaluate models on question sets: results.json, samples, submission, dashboards");
+  sub->add_option("--config", config, "Run config JSON (models, splits, limits, seeds); see docs/evaluation.md");
+  sub->add_option("--model", model, "Short form: one checkpoint folder");
+  sub->add_option("--val", val, "Short form: labelled validation split (CURE-Bench JSONL)");
+  sub->add_option("--test", test, "Short form: test split (labels optional)");
+  sub->add_option("--out", out, "Run folder to write (resumes when it holds a run of the same config)")->required();
+  sub->add_option("--max-samples", max_samples, "Short form: at most N questions per split");
+  sub->add_option("--seed", seed, "Short form: seeded subsample when --max-samples is set");
+  sub->add_option("--quant", quant, "Short form: auto | none | nf4 | int8 | prequantized");
+  sub->add_option("--mode", mode, "Short form: generate | loglikelihood");
+  sub->add_option("--device", device, "Short form: cpu | cuda");
+  sub->add_option("--dtype", dtype, "Short form: f32 | bf16 | f16");
+  sub->add_option("--protocol", protocol, "Short form: curebench | official (the CURE-Bench kit's prompts)");
+  sub->add_option("--max-new-tokens", max_new_tokens, "Short form: tokens to generate at most per step");
+  sub->add_option("--batch-size", batch_size, "Short form: questions per batch");
+  add_json_flag(sub, ctx);
+  sub->callback([&ctx] {
+    namespace cb = curebench;
+    cb::eval::RunConfig cfg;
+    if (!config.empty()) {
+      if (!model.empty()) throw cb::Error(cb::Errc::invalid_argument, "", "--model", "use either --config or --model, not both");
+      cfg = cb::eval::load_run_config(config);
+    } else {
+      if (model.empty()) throw cb::Error(cb::Errc::invalid_argument, "", "--model", "give --config FILE or --model PATH");
+      if (val.empty() && test.empty()) throw cb::Error(cb::Errc::invalid_argument, "", "--val", "give --val and/or --test");
+      cfg.models.push_back({.name = std::filesystem::path(model).filename().string(), .path = model, .quant = quant,
+                            .mode = mode, .device = device, .dtype = dtype});
+      if (!val.empty()) cfg.splits.push_back({"val", val, max_samples, seed});
+      if (!test.empty()) cfg.splits.push_back({"test", test, max_samples, seed});
+      cfg.protocol = protocol;
+      cfg.max_new_tokens = max_new_tokens;
+      cfg.batch_size = batch_size;
+      cb::eval::finalize(cfg, "command line");
+    }
+    cb::eval::RunSummary s = cfg.protocol == "official"
+                                 ? cb::eval::Pipeline<cb::loader::DefaultChain, cb::eval::extract::CurebenchDefault, cb::eval::OfficialKitProtocol>::run(cfg, out)
+                                 : cb::eval::Pipeline<>::run(cfg, out);
+    nlohmann::json j{{"out_dir", s.out_dir.string()}, {"results", s.results.string()}, {"files", s.files}};
+    nlohmann::json models = nlohmann::json::array();
+    for (auto& m : s.results_data.models) {
+      nlohmann::json acc;
+      for (auto& [split, v] : m.splits) acc[split] = v.value("accuracy", nlohmann::json());
+      models.push_back({{"name", m.name}, {"strategy", m.load.value("strategy", "")}, {"accuracy", acc},
+                        {"generalization_gap", m.generalization_gap ? nlohmann::json(*m.generalization_gap) : nlohmann::json()}});
+    }
+    j["models"] = models;
+    if (ctx.json) return print_json(j);
+    for (auto& m : models) {
+      std::cout << m["name"].get<std::string>() << " (" << m["strategy"].get<std::string>() << "):";
+      for (auto& [split, a] : m["accuracy"].items())
+        std::cout << "  " << split << " " << (a.is_null() ? std::string("n/a (unlabelled)") : std::to_string(a.get<double>() * 100).substr(0, 5) + " %");
+      std::cout << "\n";
+    }
+    std::cout << "results: " << s.results.string() << "\n";
+  });
+}
+
+}  // namespace cli

@@ -1,0 +1,402 @@
+#pragma once
+// Pipeline<LoaderChain, Extractor, Protocol, Metrics>: one evaluation, composed at compile time.
+//   datasets -> verification -> loader chain (telemetry per attempt) -> prompts (protocol, rendered)
+//   -> tokenizer -> generate or loglikelihood scoring -> extractor -> per-sample log -> metrics
+//   -> results.json, submission package, dashboards.
+// Every output is written atomically; samples are appended one line at a time, so an interrupted run
+// resumes where it stopped (same config hash) without redoing or duplicating a sample.
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "curebench/core/atomic_write.hpp"
+#include "curebench/core/cuda_memory.hpp"
+#include "curebench/core/device_info.hpp"
+#include "curebench/eval/dataset.hpp"
+#include "curebench/eval/extract.hpp"
+#include "curebench/eval/metrics.hpp"
+#include "curebench/eval/prompt.hpp"
+#include "curebench/eval/run_config.hpp"
+#include "curebench/eval/sample.hpp"
+#include "curebench/eval/sha256.hpp"
+#include "curebench/eval/verify.hpp"
+#include "curebench/loader/default_chain.hpp"
+#include "curebench/report/results.hpp"
+#include "curebench/report/samples_log.hpp"
+#include "curebench/report/submission.hpp"
+#include "curebench/runtime/generate.hpp"
+#include "curebench/runtime/score.hpp"
+#include "curebench/telemetry/progress.hpp"
+#include "curebench/tokenizer/load_tokenizer.hpp"
+#include "curebench/version.hpp"
+#if defined(CUREBENCH_WITH_REPORTS)
+#include "curebench/report/dashboard.hpp"
+#endif
+
+namespace curebench::eval {
+
+// Chat rendering without a family template: the messages' contents, blank-line separated. Models with a
+// chat template get it from tokenizer_config.json through `ChatRenderer`.
+inline std::string render_raw(const Conversation& c) {
+  std::string out;
+  for (const auto& m : c) out += m.content + "\n\n";
+  return out;
+}
+using ChatRenderer = std::function<std::string(const Conversation&)>;
+
+// Loader strategies a --quant value selects from the chain (names as the strategies report them).
+inline std::vector<std::string> strategies_for_quant(const std::string& quant, const std::string& where) {
+  if (quant == "auto") return {};
+  if (quant == "none") return {"FullPrecision", "FullPrecision+Offload"};
+  if (quant == "nf4") return {"QuantizeOnLoad<nf4-b64-dq>"};
+  if (quant == "int8") return {"QuantizeOnLoad<int8>"};
+  if (quant == "prequantized") return {"Prequantized"};
+  throw Error(Errc::config, where, "quant", "expected auto, none, nf4, int8 or prequantized, found '" + quant + "'");
+}
+
+struct RunSummary {
+  std::filesystem::path out_dir, results;
+  report::Results results_data;
+  std::vector<std::string> files;
+};
+
+template <class LoaderChain = loader::DefaultChain, extract::Extractor Ex = extract::CurebenchDefault,
+          PromptProtocol Protocol = CurebenchProtocol, metrics::Metric SplitM = metrics::SplitMetrics>
+class Pipeline {
+ public:
+  // `renderer` (optional) renders chat messages with the model family's template; default raw text.
+  static RunSummary run(const RunConfig& cfg, const std::filesystem::path& out_dir, const ChatRenderer& renderer = nullptr) {
+    namespace fs = std::filesystem;
+    fs::create_directories(out_dir);
+    guard_config(cfg, out_dir);
+    report::Results res;
+    res.notice = cfg.notice;
+    res.run = {cfg.hash.substr(0, 12), report::utc_now_iso8601(), "", cfg.hash, cfg.models.front().mode, std::string(Protocol::name)};
+    res.provenance = provenance(cfg);
+    // Datasets and their verification are shared by every model.
+    std::vector<Dataset> splits;
+    for (const auto& s : cfg.splits) {
+      LoadOptions lo;
+      lo.limit = s.limit;
+      lo.seed = s.seed;
+      splits.push_back(load_split(s.name, s.path, lo));
+      res.provenance.datasets.push_back(provenance_json(splits.back()));
+    }
+    std::vector<const Dataset*> ptrs;
+    for (auto& d : splits) ptrs.push_back(&d);
+    nlohmann::json verification = verify_splits(ptrs);
+    RunSummary summary;
+    for (const auto& m : cfg.models) res.models.push_back(run_model(cfg, m, splits, verification, out_dir, renderer, summary));
+    res.run.finished_at = report::utc_now_iso8601();
+    summary.out_dir = out_dir;
+    summary.results = out_dir / "results.json";
+    report::write_results(summary.results, res);
+    summary.files.push_back(summary.results.string());
+#if defined(CUREBENCH_WITH_REPORTS)
+    if (cfg.draw_dashboard) {
+      auto drawn = report::draw_dashboard(out_dir);
+      for (auto& f : drawn.files) summary.files.push_back(fs::path(f).string());
+    }
+#endif
+    summary.results_data = std::move(res);
+    return summary;
+  }
+
+ private:
+  // A run folder belongs to one config: resuming with another config would mix samples.
+  static void guard_config(const RunConfig& cfg, const std::filesystem::path& out_dir) {
+    auto path = out_dir / "run_config.json";
+    auto json = to_json_value(cfg);
+    json["hash"] = cfg.hash;
+    if (std::filesystem::exists(path)) {
+      auto old = read_json_file(path.string());
+      if (old.value("hash", "") != cfg.hash)
+        throw Error(Errc::config, path.string(), "hash",
+                    "this run folder holds a run of another config; use a new --out folder (or delete it) to start over");
+      return;  // same config: resume
+    }
+    atomic_write(path, json.dump(2) + "\n");
+  }
+
+  static report::Provenance provenance(const RunConfig& cfg) {
+    report::Provenance p;
+    p.curebench_version = kVersion;
+    p.git_commit = kGitCommit;
+    auto dev = device_info();
+    p.libtorch = dev["libtorch"].get<std::string>();
+    if (!dev["devices"].empty()) p.gpu = dev["devices"][0]["name"].get<std::string>();
+    if (dev.contains("cuda_runtime")) p.cuda = std::to_string(dev["cuda_runtime"].get<int>());
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    p.host = host;
+    p.sampling_seed = cfg.sampling_seed;
+    for (auto& s : cfg.splits)
+      if (s.seed) p.subsample_seed = *s.seed;
+    return p;
+  }
+
+  // Keeps the last `budget` tokens (and the first, usually BOS) when a prompt does not fit.
+  static std::vector<std::int64_t> fit_context(std::vector<std::int64_t> ids, std::int64_t budget, std::size_t& truncated) {
+    if (static_cast<std::int64_t>(ids.size()) <= budget) return ids;
+    ++truncated;
+    std::vector<std::int64_t> out{ids.front()};
+    out.insert(out.end(), ids.end() - (budget - 1), ids.end());
+    return out;
+  }
+
+  static std::vector<std::int64_t> encode(const tokenizer::Tokenizer& tok, const std::string& text, bool special) {
+    auto ids = tok.encode(text, special);
+    return {ids.begin(), ids.end()};
+  }
+  static std::string decode(const tokenizer::Tokenizer& tok, const std::vector<std::int64_t>& ids) {
+    std::vector<std::int32_t> v(ids.begin(), ids.end());
+    return tok.decode(v, /*skip_special_tokens=*/true);
+  }
+
+  static report::ModelResult run_model(const RunConfig& cfg, const ModelConfig& mc, const std::vector<Dataset>& splits,
+                                       const nlohmann::json& verification, const std::filesystem::path& out_dir,
+                                       const ChatRenderer& renderer, RunSummary& summary) {
+    const std::string where = "model " + mc.name;
+    auto info = loader::inspect_checkpoint(mc.path);
+    std::int64_t longest_prompt = 1024;
+    loader::LoadRequest req;
+    req.device = model::parse_device_name(mc.device);
+    if (!mc.dtype.empty()) req.dtype = model::parse_dtype_name(mc.dtype);
+    req.budget = {mc.gpu_budget, mc.cpu_budget};
+    req.workload = {.batch = cfg.batch_size, .context = longest_prompt + cfg.max_new_tokens};
+    reset_peak_rss();
+    auto loaded = LoaderChain{}.load(info, req, strategies_for_quant(mc.quant, where));
+    auto tok = tokenizer::load_tokenizer(mc.tokenizer.empty() ? mc.path : mc.tokenizer);
+    const auto& dec = loaded.model.decoder;
+    auto render = renderer ? renderer : ChatRenderer(render_raw);
+
+    report::ModelResult r;
+    r.name = mc.name;
+    r.path = mc.path;
+    r.architecture = dec.spec().architecture;
+    r.parameters = static_cast<std::uint64_t>(dec.spec().parameter_count());
+    r.quant = mc.quant == "auto" ? loaded.strategy : mc.quant;
+    r.dtype = model::dtype_short_name(dec.dtype());
+    r.device = mc.device;
+    double load_seconds = 0;
+    for (auto& a : loaded.attempts) load_seconds += a.seconds;
+    r.load = {{"strategy", loaded.strategy}, {"seconds", load_seconds}, {"weight_bytes", dec.weights().bytes()},
+              {"peak_rss_bytes", loaded.attempts.back().peak_rss_bytes},
+              {"peak_gpu_bytes", loaded.attempts.back().gpu_allocated_peak_bytes}, {"attempts", loaded.attempts}};
+    r.verification = verification;
+
+    const auto model_dir = out_dir / "models" / mc.name;
+    report::SamplesLog log(model_dir / "samples.jsonl");
+    Protocol protocol;
+    Ex extractor;
+    std::vector<std::int64_t> eos(dec.spec().eos_ids.begin(), dec.spec().eos_ids.end());
+    for (auto id : tok.eos_ids())
+      if (std::find(eos.begin(), eos.end(), id) == eos.end()) eos.push_back(id);
+
+    // Prompts longer than the model's context keep their end (the question and the instruction to answer).
+    const std::int64_t max_context = dec.spec().max_position_embeddings;
+    const std::int64_t context_budget = max_context - cfg.max_new_tokens;
+    if (context_budget < 16)
+      throw Error(Errc::config, where, "max_new_tokens", std::to_string(cfg.max_new_tokens) + " new tokens leave no room in a context of " + std::to_string(max_context));
+    std::size_t truncated = 0;
+    std::size_t total = 0, done = 0, tokens = 0;
+    for (auto& d : splits) total += d.questions.size();
+    telemetry::Progress progress(mc.name + " (" + mc.mode + ")", total);
+    double prefill_tokens = 0, prefill_s = 0, decode_tokens = 0, decode_s = 0;
+
+    auto run_generate = [&](const std::vector<Conversation>& convs, std::vector<std::string>& texts,
+                            std::vector<runtime::Generation>& gens) {
+      std::vector<std::vector<std::int64_t>> prompts;
+      for (auto& c : convs) prompts.push_back(fit_context(encode(tok, render(c), true), context_budget, truncated));
+      runtime::GenerateOptions opt;
+      opt.max_new_tokens = cfg.max_new_tokens;
+      opt.eos_ids = eos;
+      if (cfg.temperature) opt.sampling = {.greedy = false, .temperature = *cfg.temperature, .seed = cfg.sampling_seed};
+      gens = runtime::generate(dec, prompts, opt);
+      texts.clear();
+      for (auto& g : gens) {
+        texts.push_back(decode(tok, g.tokens));
+        prefill_tokens += static_cast<double>(g.prompt_tokens);
+        decode_tokens += static_cast<double>(g.tokens.size());
+      }
+      if (!gens.empty()) {
+        prefill_s += gens[0].prefill_ms / 1e3;
+        decode_s += gens[0].decode_ms / 1e3;
+      }
+    };
+
+    for (const auto& split : splits) {
+      std::vector<const Question*> todo;
+      for (auto& q : split.questions)
+        if (!log.done(split.split, q.id)) todo.push_back(&q);
+        else ++done;
+      for (std::size_t first = 0; first < todo.size(); first += static_cast<std::size_t>(cfg.batch_size)) {
+        const auto last = std::min(todo.size(), first + static_cast<std::size_t>(cfg.batch_size));
+        std::vector<const Question*> batch(todo.begin() + static_cast<std::ptrdiff_t>(first), todo.begin() + static_cast<std::ptrdiff_t>(last));
+        Timer batch_timer;
+        std::vector<SampleRecord> records(batch.size());
+        if (mc.mode == "loglikelihood") score_batch(dec, tok, render, protocol, batch, records, max_context, truncated);
+        else generate_batch(protocol, extractor, render, run_generate, batch, records);
+        const double per_sample_ms = batch_timer.millis() / static_cast<double>(batch.size());
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          auto& rec = records[i];
+          const auto& q = *batch[i];
+          rec.id = q.id;
+          rec.split = split.split;
+          rec.type = q.type;
+          rec.gold = q.correct_answer;
+          rec.correct = score(q, rec.answer);
+          rec.latency_ms = per_sample_ms;
+          measure_output(rec);
+          log.append(rec);
+          tokens += rec.output_tokens;
+        }
+        done += batch.size();
+        progress.update(done, tokens);
+      }
+    }
+    progress.finish();
+
+    // Metrics over this run's questions only (the log may hold samples of questions no longer selected).
+    std::vector<SampleRecord> mine;
+    for (auto& d : splits)
+      for (auto& q : d.questions)
+        for (auto& s : log.finished())
+          if (s.split == d.split && s.id == q.id) mine.push_back(s);
+    report::summarize_splits<SplitM>(r, mine);
+    r.context = {{"max_tokens", max_context}, {"prompts_truncated", truncated}};
+    r.throughput = {{"prefill_tokens_per_second", prefill_s > 0 ? nlohmann::json(prefill_tokens / prefill_s) : nlohmann::json()},
+                    {"decode_tokens_per_second", decode_s > 0 ? nlohmann::json(decode_tokens / decode_s) : nlohmann::json()}};
+    auto gpu = gpu_memory();
+    r.memory = {{"peak_gpu_bytes", gpu.available ? nlohmann::json(gpu.allocated_peak_bytes) : nlohmann::json()},
+                {"peak_rss_bytes", host_memory().peak_rss_bytes}};
+    summary.files.push_back(log.path().string());
+
+    // The submission package covers the unlabelled-style "test" split when the run has one.
+    for (const auto& d : splits) {
+      if (d.split != "test") continue;
+      report::SubmissionMeta meta;
+      meta.model_name = mc.name;
+      meta.base_model_name = r.architecture;
+      meta.additional_info = "curebench " + std::string(kVersion) + ", protocol " + std::string(Protocol::name) + ", mode " + mc.mode;
+      double tokens_total = 0;
+      for (auto& s : mine)
+        if (s.split == "test") tokens_total += static_cast<double>(s.input_tokens + s.output_tokens);
+      meta.average_tokens_per_question = std::to_string(d.questions.empty() ? 0.0 : tokens_total / static_cast<double>(d.questions.size()));
+      auto paths = report::write_submission(model_dir, report::submission_rows(d.questions, mine), meta);
+      summary.files.push_back(paths.zip.string());
+    }
+    return r;
+  }
+
+  template <class Gen>
+  static void generate_batch(const Protocol& protocol, const Ex& extractor, const ChatRenderer& render, Gen& run_generate,
+                             const std::vector<const Question*>& batch, std::vector<SampleRecord>& records) {
+    std::vector<Conversation> convs;
+    for (auto* q : batch) convs.push_back(protocol.first(*q));
+    std::vector<std::string> texts;
+    std::vector<runtime::Generation> gens;
+    run_generate(convs, texts, gens);
+    // Step 2 (open_ended_multi_choice): map the free answer onto the options, options shown only now.
+    std::vector<std::size_t> two_step;
+    std::vector<Conversation> mapping;
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      if (protocol.steps(*batch[i]) == 2) {
+        two_step.push_back(i);
+        mapping.push_back(protocol.mapping(*batch[i], texts[i]));
+      }
+    std::vector<std::string> texts2;
+    std::vector<runtime::Generation> gens2;
+    if (!mapping.empty()) run_generate(mapping, texts2, gens2);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& rec = records[i];
+      const auto& q = *batch[i];
+      rec.prompt_sha256 = sha256_hex(render(convs[i]));
+      rec.messages = convs[i];
+      rec.messages.push_back({"assistant", texts[i]});
+      rec.output = texts[i];
+      rec.input_tokens = static_cast<std::size_t>(gens[i].prompt_tokens);
+      rec.output_tokens = gens[i].tokens.size();
+      rec.stop_reason = gens[i].stop_reason;
+      std::string_view final_text = texts[i];
+      std::size_t offset = 0;
+      auto it = std::find(two_step.begin(), two_step.end(), i);
+      if (it != two_step.end()) {
+        const auto k = static_cast<std::size_t>(it - two_step.begin());
+        for (auto& m : mapping[k]) rec.messages.push_back(m);
+        rec.messages.push_back({"assistant", texts2[k]});
+        offset = rec.output.size() + 2;
+        rec.output += "\n\n" + texts2[k];
+        rec.input_tokens += static_cast<std::size_t>(gens2[k].prompt_tokens);
+        rec.output_tokens += gens2[k].tokens.size();
+        rec.stop_reason = gens2[k].stop_reason;
+        final_text = texts2[k];
+      }
+      if (q.type == QuestionType::open_ended || !q.options) continue;  // free answer: nothing to extract
+      auto e = extractor.extract(final_text, extract::Options(*q.options));
+      if (e.answer) rec.answer = e.answer->front();
+      rec.rule = e.rule;
+      if (e.span) rec.span = std::make_pair(e.span->first + offset, e.span->second + offset);
+    }
+  }
+
+  // Loglikelihood mode: every option's continuation of every question in the batch, scored in one go.
+  static void score_batch(const model::Decoder& dec, const tokenizer::Tokenizer& tok, const ChatRenderer& render,
+                          const Protocol& protocol, const std::vector<const Question*>& batch, std::vector<SampleRecord>& records,
+                          std::int64_t max_context, std::size_t& truncated) {
+    struct Item {
+      std::size_t record, first, count, context_tokens;
+      LoglikelihoodPrompt prompt;
+      std::string context;
+    };
+    std::vector<Item> items;
+    std::vector<runtime::ScoreRequest> reqs;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto& q = *batch[i];
+      records[i].rule = "none";
+      if (q.type == QuestionType::open_ended || !q.options || q.options->empty()) continue;  // nothing to choose
+      Item it{i, reqs.size(), 0, 0, protocol.loglikelihood(q), {}};
+      it.context = render(it.prompt.messages);
+      const auto ctx_ids = encode(tok, it.context, true);
+      it.context_tokens = ctx_ids.size();
+      for (auto& cont : it.prompt.continuations) {
+        // Tokenize context + continuation together (as the model would see them) and score the suffix.
+        auto all = encode(tok, it.context + cont, true);
+        std::size_t common = 0;
+        while (common < ctx_ids.size() && common < all.size() && ctx_ids[common] == all[common]) ++common;
+        common = std::min(common, all.size() - 1);
+        std::vector<std::int64_t> ctx(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(common)),
+            cont_ids(all.begin() + static_cast<std::ptrdiff_t>(common), all.end());
+        const auto room = max_context - static_cast<std::int64_t>(cont_ids.size());
+        std::size_t cut = 0;
+        if (room >= 2) ctx = fit_context(std::move(ctx), room, cut);
+        truncated += cut && &cont == &it.prompt.continuations.front();
+        reqs.push_back({std::move(ctx), std::move(cont_ids)});
+      }
+      it.count = it.prompt.continuations.size();
+      items.push_back(std::move(it));
+    }
+    auto scores = runtime::score(dec, reqs, 16);
+    for (const auto& it : items) {
+      auto& rec = records[it.record];
+      std::size_t best = 0;
+      for (std::size_t k = 1; k < it.count; ++k)
+        if (scores[it.first + k].sum_logprob > scores[it.first + best].sum_logprob) best = k;
+      rec.rule = "loglikelihood";
+      rec.answer = it.prompt.letters[best];
+      rec.output = it.prompt.continuations[best];
+      rec.span = std::make_pair(std::size_t{0}, rec.output.size());
+      rec.prompt_sha256 = sha256_hex(it.context);
+      rec.messages = it.prompt.messages;
+      rec.messages.push_back({"assistant", rec.output});
+      rec.input_tokens = it.context_tokens;
+      rec.output_tokens = reqs[it.first + best].continuation.size();
+      rec.stop_reason = "loglikelihood";
+    }
+  }
+};
+
+}  // namespace curebench::eval

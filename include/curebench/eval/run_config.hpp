@@ -1,0 +1,138 @@
+#pragma once
+// The run config: which models (checkpoint, quantization, mode, device) on which splits, with which
+// limits and seeds. Models and datasets are runtime data, so one binary evaluates any checkpoint.
+// Relative paths are resolved against the config file's folder.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "curebench/core/bytes.hpp"
+#include "curebench/core/json_file.hpp"
+#include "curebench/eval/sha256.hpp"
+
+namespace curebench::eval {
+
+struct SplitConfig {
+  std::string name, path;
+  std::size_t limit = 0;               // 0 = every record
+  std::optional<std::uint64_t> seed;   // set: seeded subsample of `limit` records
+};
+
+struct ModelConfig {
+  std::string name, path;
+  std::string tokenizer;               // default: found in the model folder
+  std::string quant = "auto";          // auto (the loader chain) | none | nf4 | int8 | prequantized
+  std::string mode = "generate";       // generate | loglikelihood
+  std::string device = "cpu", dtype;   // dtype default: bf16 on CUDA, the checkpoint's on CPU
+  std::optional<std::int64_t> gpu_budget, cpu_budget;
+};
+
+struct RunConfig {
+  std::vector<ModelConfig> models;
+  std::vector<SplitConfig> splits;
+  std::string protocol = "curebench";  // curebench | official
+  std::int64_t max_new_tokens = 256;
+  std::int64_t batch_size = 8;
+  std::uint64_t sampling_seed = 0;     // greedy unless temperature is set
+  std::optional<double> temperature;
+  std::optional<std::string> notice;
+  bool draw_dashboard = true;
+  std::string hash;                    // sha256 of the canonical config JSON
+};
+
+inline nlohmann::json to_json_value(const RunConfig& c) {
+  nlohmann::json j;
+  j["protocol"] = c.protocol;
+  j["max_new_tokens"] = c.max_new_tokens;
+  j["batch_size"] = c.batch_size;
+  j["sampling_seed"] = c.sampling_seed;
+  j["temperature"] = c.temperature ? nlohmann::json(*c.temperature) : nlohmann::json();
+  j["notice"] = c.notice ? nlohmann::json(*c.notice) : nlohmann::json();
+  for (auto& m : c.models)
+    j["models"].push_back({{"name", m.name}, {"path", m.path}, {"tokenizer", m.tokenizer}, {"quant", m.quant},
+                           {"mode", m.mode}, {"device", m.device}, {"dtype", m.dtype},
+                           {"gpu_budget", m.gpu_budget ? nlohmann::json(*m.gpu_budget) : nlohmann::json()},
+                           {"cpu_budget", m.cpu_budget ? nlohmann::json(*m.cpu_budget) : nlohmann::json()}});
+  for (auto& s : c.splits)
+    j["splits"].push_back({{"name", s.name}, {"path", s.path}, {"limit", s.limit},
+                           {"seed", s.seed ? nlohmann::json(*s.seed) : nlohmann::json()}});
+  return j;
+}
+
+inline void finalize(RunConfig& c, const std::string& where) {
+  if (c.models.empty()) throw Error(Errc::config, where, "models", "no model to evaluate");
+  if (c.splits.empty()) throw Error(Errc::config, where, "splits", "no dataset split to evaluate on");
+  if (c.protocol != "curebench" && c.protocol != "official")
+    throw Error(Errc::config, where, "protocol", "expected curebench or official, found '" + c.protocol + "'");
+  if (c.max_new_tokens < 1) throw Error(Errc::config, where, "max_new_tokens", "must be >= 1");
+  if (c.batch_size < 1) throw Error(Errc::config, where, "batch_size", "must be >= 1");
+  for (std::size_t i = 0; i < c.models.size(); ++i) {
+    auto& m = c.models[i];
+    const auto f = "models[" + std::to_string(i) + "]";
+    if (m.name.empty()) m.name = std::filesystem::path(m.path).filename().string();
+    if (m.mode != "generate" && m.mode != "loglikelihood")
+      throw Error(Errc::config, where, f + ".mode", "expected generate or loglikelihood, found '" + m.mode + "'");
+    for (char ch : m.name)
+      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
+        throw Error(Errc::config, where, f + ".name", "use letters, digits, '-', '_' and '.' only (it names a folder)");
+  }
+  c.hash = sha256_hex(to_json_value(c).dump());
+}
+
+inline RunConfig run_config_from_json(const nlohmann::json& j, const std::string& path) {
+  if (!j.is_object()) throw Error(Errc::config, path, "", "run config must be a JSON object");
+  const auto base = std::filesystem::path(path).parent_path();
+  auto resolve = [&](const std::string& p) { return p.empty() || p.front() == '/' ? p : (base / p).lexically_normal().string(); };
+  RunConfig c;
+  c.protocol = json_get_or<std::string>(j, "protocol", c.protocol, path);
+  c.max_new_tokens = json_get_or<std::int64_t>(j, "max_new_tokens", c.max_new_tokens, path);
+  c.batch_size = json_get_or<std::int64_t>(j, "batch_size", c.batch_size, path);
+  c.sampling_seed = json_get_or<std::uint64_t>(j, "sampling_seed", 0, path);
+  if (auto t = j.find("temperature"); t != j.end() && !t->is_null()) c.temperature = json_get<double>(j, "temperature", path);
+  if (auto n = j.find("notice"); n != j.end() && n->is_string()) c.notice = n->get<std::string>();
+  c.draw_dashboard = json_get_or<bool>(j, "draw_dashboard", true, path);
+  auto models = j.find("models");
+  if (models == j.end() || !models->is_array()) throw Error(Errc::config, path, "models", "expected a list of models");
+  for (std::size_t i = 0; i < models->size(); ++i) {
+    const auto& mj = (*models)[i];
+    const auto f = "models[" + std::to_string(i) + "]";
+    if (!mj.is_object()) throw Error(Errc::config, path, f, "expected an object");
+    ModelConfig m;
+    try {
+      m.path = resolve(json_get<std::string>(mj, "path", path));
+      m.name = json_get_or<std::string>(mj, "name", "", path);
+      m.tokenizer = resolve(json_get_or<std::string>(mj, "tokenizer", "", path));
+      m.quant = json_get_or<std::string>(mj, "quant", m.quant, path);
+      m.mode = json_get_or<std::string>(mj, "mode", m.mode, path);
+      m.device = json_get_or<std::string>(mj, "device", m.device, path);
+      m.dtype = json_get_or<std::string>(mj, "dtype", "", path);
+      if (auto b = mj.find("gpu_budget"); b != mj.end() && b->is_string()) m.gpu_budget = parse_bytes(b->get<std::string>(), f + ".gpu_budget");
+      if (auto b = mj.find("cpu_budget"); b != mj.end() && b->is_string()) m.cpu_budget = parse_bytes(b->get<std::string>(), f + ".cpu_budget");
+    } catch (const Error& e) {
+      throw Error(e.code(), path, f + "." + e.field(), e.message());
+    }
+    c.models.push_back(std::move(m));
+  }
+  auto splits = j.find("splits");
+  if (splits == j.end() || !splits->is_object()) throw Error(Errc::config, path, "splits", "expected an object: split name -> {path, limit, seed}");
+  for (auto& [name, sj] : splits->items()) {
+    SplitConfig s;
+    s.name = name;
+    if (sj.is_string()) s.path = resolve(sj.get<std::string>());
+    else if (sj.is_object()) {
+      s.path = resolve(json_get<std::string>(sj, "path", path));
+      s.limit = json_get_or<std::size_t>(sj, "limit", 0, path);
+      if (auto seed = sj.find("seed"); seed != sj.end() && !seed->is_null()) s.seed = json_get<std::uint64_t>(sj, "seed", path);
+    } else {
+      throw Error(Errc::config, path, "splits." + name, "expected a path or {path, limit, seed}");
+    }
+    c.splits.push_back(std::move(s));
+  }
+  finalize(c, path);
+  return c;
+}
+
+inline RunConfig load_run_config(const std::string& path) { return run_config_from_json(read_json_file(path), path); }
+
+}  // namespace curebench::eval

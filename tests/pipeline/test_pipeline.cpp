@@ -1,0 +1,152 @@
+// The evaluation entry point (`ctest -L eval`): the embedded default run config end to end on the CPU —
+// real model, real tokenizer, shipped clinical questions — and a schema check of every artifact.
+#include <gtest/gtest.h>
+
+#include <zip.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <unistd.h>
+
+#include "curebench/eval/pipeline.hpp"
+
+namespace cb = curebench;
+namespace fs = std::filesystem;
+
+namespace {
+const std::string kConfig = std::string(CUREBENCH_SOURCE_DIR) + "/datasets/default/run.json";
+
+std::vector<nlohmann::json> read_jsonl(const fs::path& p) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(p);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+// One run shared by the schema tests (the run itself is what takes time).
+const fs::path& default_run() {
+  static const fs::path dir = [] {
+    auto d = fs::temp_directory_path() / ("curebench_eval_default." + std::to_string(::getpid()));
+    fs::remove_all(d);
+    cb::eval::Pipeline<>::run(cb::eval::load_run_config(kConfig), d);
+    return d;
+  }();
+  return dir;
+}
+}  // namespace
+
+TEST(EvalDefault, ResultsJsonFollowsTheSchema) {
+  auto r = cb::read_json_file((default_run() / "results.json").string());
+  EXPECT_EQ(r["schema_version"], 1);
+  EXPECT_TRUE(r["notice"].get<std::string>().find("chance-level") != std::string::npos);
+  for (auto key : {"id", "started_at", "finished_at", "config_hash", "mode", "protocol"}) EXPECT_TRUE(r["run"].contains(key)) << key;
+  for (auto key : {"curebench_version", "git_commit", "libtorch", "host", "datasets", "seeds"}) EXPECT_TRUE(r["provenance"].contains(key)) << key;
+  ASSERT_EQ(r["provenance"]["datasets"].size(), 2u);
+  EXPECT_EQ(r["provenance"]["datasets"][0]["sha256"].get<std::string>().size(), 64u);
+  ASSERT_EQ(r["models"].size(), 2u);
+  for (auto& m : r["models"]) {
+    for (auto key : {"name", "architecture", "parameters", "quant", "load", "splits", "generalization_gap", "verification", "throughput", "memory"})
+      EXPECT_TRUE(m.contains(key)) << key;
+    EXPECT_EQ(m["parameters"], 260032);
+    EXPECT_FALSE(m["load"]["attempts"].empty());
+    // Labelled split: a number in [0, 1] with its Wilson interval.
+    auto& val = m["splits"]["val"];
+    EXPECT_EQ(val["n"], 30);
+    EXPECT_EQ(val["n_labelled"], 30);
+    ASSERT_TRUE(val["accuracy"].is_number());
+    EXPECT_GE(val["accuracy"].get<double>(), 0.0);
+    EXPECT_LE(val["accuracy"].get<double>(), 1.0);
+    EXPECT_EQ(val["ci95"].size(), 2u);
+    // Unlabelled split: "not measurable", never 0; and no generalization gap.
+    auto& test = m["splits"]["test"];
+    EXPECT_EQ(test["n"], 30);
+    EXPECT_EQ(test["n_labelled"], 0);
+    EXPECT_TRUE(test["accuracy"].is_null());
+    EXPECT_TRUE(test["ci95"].is_null());
+    EXPECT_TRUE(m["generalization_gap"].is_null());
+    EXPECT_TRUE(m["verification"]["passed"].get<bool>());
+  }
+  EXPECT_EQ(r["models"][1]["load"]["strategy"], "QuantizeOnLoad<nf4-b64-dq>");
+}
+
+TEST(EvalDefault, SamplesLogHasEveryQuestionOnce) {
+  for (auto name : {"stories260K-loglik", "stories260K-nf4-generate"}) {
+    auto samples = read_jsonl(default_run() / "models" / name / "samples.jsonl");
+    ASSERT_EQ(samples.size(), 60u) << name;
+    std::set<std::pair<std::string, std::string>> keys;
+    for (auto& s : samples) {
+      keys.insert({s["split"].get<std::string>(), s["id"].get<std::string>()});
+      for (auto key : {"prompt_sha256", "output", "answer", "rule", "gold", "correct", "input_tokens", "output_tokens", "latency_ms", "stop_reason", "messages"})
+        EXPECT_TRUE(s.contains(key)) << key;
+      if (s["split"] == "test") EXPECT_TRUE(s["correct"].is_null());
+    }
+    EXPECT_EQ(keys.size(), 60u);
+  }
+}
+
+TEST(EvalDefault, SubmissionZipHasOneRowPerTestQuestion) {
+  auto zip_path = default_run() / "models" / "stories260K-loglik" / "submission.zip";
+  int err = 0;
+  zip_t* z = zip_open(zip_path.c_str(), ZIP_RDONLY, &err);
+  ASSERT_NE(z, nullptr);
+  EXPECT_EQ(zip_get_num_entries(z, 0), 2);
+  EXPECT_GE(zip_name_locate(z, "submission.csv", 0), 0);
+  EXPECT_GE(zip_name_locate(z, "meta_data.json", 0), 0);
+  zip_close(z);
+  std::ifstream csv(default_run() / "models" / "stories260K-loglik" / "submission" / "submission.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "\"id\",\"prediction\",\"choice\",\"reasoning\"");
+}
+
+TEST(EvalDefault, DashboardsAreDrawn) {
+#if defined(CUREBENCH_WITH_REPORTS)
+  if (!std::getenv("PATH") || std::system("command -v gnuplot >/dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot not installed";
+  for (auto f : {"dashboard.png", "dashboard.svg", "report.md"}) EXPECT_GT(fs::file_size(default_run() / "report" / f), 0u) << f;
+#else
+  GTEST_SKIP() << "built without reports";
+#endif
+}
+
+TEST(EvalDefault, RerunResumesWithoutDuplicatesAndSamePredictions) {
+  auto before = read_jsonl(default_run() / "models" / "stories260K-loglik" / "samples.jsonl");
+  // Simulate an interrupted run: drop the last 10 samples (and leave a torn line), then run again.
+  auto log = default_run() / "models" / "stories260K-loglik" / "samples.jsonl";
+  {
+    std::ofstream out(log, std::ios::trunc);
+    for (std::size_t i = 0; i + 10 < before.size(); ++i) out << before[i].dump() << "\n";
+    out << "{\"id\": \"torn";
+  }
+  cb::eval::Pipeline<>::run(cb::eval::load_run_config(kConfig), default_run());
+  auto after = read_jsonl(log);
+  ASSERT_EQ(after.size(), before.size());
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i]["id"], before[i]["id"]);
+    EXPECT_EQ(after[i]["answer"], before[i]["answer"]) << "greedy reruns give identical predictions";
+  }
+}
+
+TEST(EvalConfig, ARunFolderOfAnotherConfigIsRefused) {
+  auto cfg = cb::eval::load_run_config(kConfig);
+  cfg.max_new_tokens += 1;
+  cb::eval::finalize(cfg, "test");
+  EXPECT_THROW(cb::eval::Pipeline<>::run(cfg, default_run()), cb::Error);
+}
+
+TEST(EvalConfig, BadConfigsNameTheField) {
+  auto bad = [](const std::string& text) {
+    try {
+      cb::eval::run_config_from_json(nlohmann::json::parse(text), "/x/run.json");
+    } catch (const cb::Error& e) {
+      return e.field();
+    }
+    return std::string("<accepted>");
+  };
+  EXPECT_EQ(bad(R"({"models": [], "splits": {"val": "v.jsonl"}})"), "models");
+  EXPECT_EQ(bad(R"({"models": [{"path": "m", "mode": "sing"}], "splits": {"val": "v.jsonl"}})"), "models[0].mode");
+  EXPECT_EQ(bad(R"({"models": [{"path": "m"}], "splits": {}})"), "splits");
+  EXPECT_EQ(bad(R"({"models": [{"name": "a/b", "path": "m"}], "splits": {"val": "v.jsonl"}})"), "models[0].name");
+}
