@@ -5,6 +5,7 @@
 #include "cli_common.hpp"
 #include "curebench/model/load.hpp"
 #include "curebench/runtime/generate.hpp"
+#include "curebench/tokenizer/load_tokenizer.hpp"
 
 namespace cli {
 
@@ -26,7 +27,7 @@ inline std::vector<std::int64_t> parse_id_list(const std::string& s, const char*
 }
 
 struct GenerateArgs {
-  std::string model, prompt_ids, device = "cpu", dtype;
+  std::string model, prompt_ids, prompt, tokenizer, device = "cpu", dtype;
   std::int64_t max_new_tokens = 64;
   bool greedy = false, ignore_eos = false;
   double temperature = 1.0, top_p = 1.0, repetition_penalty = 1.0;
@@ -38,7 +39,10 @@ inline void add_generate(CLI::App& app, Context& ctx) {
   static GenerateArgs a;
   auto* sub = app.add_subcommand("generate", "Generate a continuation with a checkpoint (greedy or seeded sampling)");
   sub->add_option("--model", a.model, "Model folder (config.json + safetensors)")->required();
-  sub->add_option("--prompt-ids", a.prompt_ids, "Prompt as comma-separated token ids, e.g. 1,403,407")->required();
+  auto* ids_opt = sub->add_option("--prompt-ids", a.prompt_ids, "Prompt as comma-separated token ids, e.g. 1,403,407");
+  auto* text_opt = sub->add_option("--prompt", a.prompt, "Prompt text, encoded with the model's tokenizer (BOS added)");
+  ids_opt->excludes(text_opt);
+  sub->add_option("--tokenizer", a.tokenizer, "Tokenizer file or folder for --prompt and the decoded text (default: the model's)");
   sub->add_option("--max-new-tokens", a.max_new_tokens, "Tokens to generate at most")->check(CLI::NonNegativeNumber);
   sub->add_flag("--greedy", a.greedy, "Greedy decoding (the default unless --temperature/--top-k/--top-p is given)");
   sub->add_flag("--ignore-eos", a.ignore_eos, "Do not stop at end-of-sequence ids: generate exactly --max-new-tokens");
@@ -52,7 +56,18 @@ inline void add_generate(CLI::App& app, Context& ctx) {
   add_json_flag(sub, ctx);
   sub->callback([sub, &ctx] {
     namespace cb = curebench;
-    auto prompt = parse_id_list(a.prompt_ids, "--prompt-ids");
+    if (a.prompt_ids.empty() && a.prompt.empty())
+      throw cb::Error(cb::Errc::invalid_argument, "", "--prompt", "give --prompt TEXT or --prompt-ids 1,2,3");
+    // A tokenizer is needed for --prompt; with --prompt-ids it is used, when one is found, to show the text.
+    std::optional<cb::tokenizer::Tokenizer> tok;
+    if (!a.prompt.empty() || !a.tokenizer.empty()) tok = cb::tokenizer::load_tokenizer(a.tokenizer.empty() ? a.model : a.tokenizer);
+    std::vector<std::int64_t> prompt;
+    if (!a.prompt.empty()) {
+      auto ids = tok->encode(a.prompt, /*add_special_tokens=*/true);
+      prompt.assign(ids.begin(), ids.end());
+    } else {
+      prompt = parse_id_list(a.prompt_ids, "--prompt-ids");
+    }
     cb::model::LoadOptions lo;
     lo.device = cb::model::parse_device_name(a.device);
     if (!a.dtype.empty()) lo.dtype = cb::model::parse_dtype_name(a.dtype, "--dtype");
@@ -80,8 +95,13 @@ inline void add_generate(CLI::App& app, Context& ctx) {
     j["prompt_ids"] = prompt;
     j["load_ms"] = load_ms;
     j["greedy"] = opt.sampling.greedy;
+    if (tok) {
+      std::vector<std::int32_t> out(g.tokens.begin(), g.tokens.end());
+      j["text"] = tok->decode(out, /*skip_special_tokens=*/true);
+    }
     j["decode_tokens_per_second"] = g.decode_ms > 0 ? 1000.0 * static_cast<double>(g.tokens.size()) / g.decode_ms : 0.0;
     if (ctx.json) return print_json(j);
+    if (j.contains("text")) std::cout << j["text"].get<std::string>() << "\n";
     for (std::size_t i = 0; i < g.tokens.size(); ++i) std::cout << (i ? "," : "") << g.tokens[i];
     std::cout << "\n" << g.tokens.size() << " tokens, stop: " << g.stop_reason << ", prefill " << g.prefill_ms
               << " ms, decode " << g.decode_ms << " ms\n";

@@ -43,3 +43,18 @@ TEST(CliGenerate, BadInputsExitNonZeroWithOneLine) {
   r = run_cli("generate --model " + data("models/stories260K/hf") + " --prompt-ids 1 --dtype f8");
   EXPECT_EQ(r.exit_code, 1);
 }
+
+TEST(CliGenerate, TextPromptUsesTheRealTokenizer) {
+  // llama2.c's tokenizer encodes "Once upon a time" as [1, 403, 407, 261, 378]; the continuation must be
+  // the reference's, and the decoded text must start the way the reference story does.
+  auto refs = curebench::read_json_file(data("models/stories260K/greedy_references.json"));
+  auto& c = refs["cases"][1];
+  ASSERT_EQ(c["prompt"], "Once upon a time");
+  auto r = run_cli("generate --model " + data("models/stories260K/hf") + " --prompt \"Once upon a time\" --max-new-tokens " +
+                   std::to_string(c["output_ids"].size()) + " --greedy --ignore-eos --dtype f32 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["prompt_ids"], c["prompt_ids"]);
+  EXPECT_EQ(j["output_ids"], c["output_ids"]);
+  EXPECT_EQ(j["text"].get<std::string>().rfind(", there was a little girl named Lily", 0), 0u) << j["text"];
+}
