@@ -19,7 +19,11 @@ namespace curebench::tokenizer {
 namespace gguf_detail {
 inline std::optional<int32_t> opt_id(const io::GGUFFile& f, const char* key) {
   if (!f.contains(key)) return std::nullopt;
-  return f.get<int32_t>(key);
+  auto id = f.get<int64_t>(key);
+  // Converters write u32 -1 (4294967295) for "no such token".
+  if (id == 0xFFFFFFFFLL || id == -1) return std::nullopt;
+  if (id < 0 || id > 0x7FFFFFFF) throw Error(Errc::format, f.path(), key, "token id " + std::to_string(id) + " out of range");
+  return static_cast<int32_t>(id);
 }
 
 // Split regexes of llama.cpp's pre-tokenizer names, as the matching tokenizer.json files spell them.
