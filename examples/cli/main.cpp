@@ -1,11 +1,14 @@
 // The curebench command line tool. Each subcommand lives in its own cmd_*.hpp and registers itself here.
 #include "cli_common.hpp"
 #include "cmd_eval.hpp"
+#include "cmd_chat.hpp"
 #include "cmd_extract.hpp"
 #include "cmd_generate.hpp"
 #include "cmd_inspect.hpp"
 #include "cmd_load.hpp"
+#include "cmd_quantize.hpp"
 #include "cmd_report.hpp"
+#include "cmd_tokenize.hpp"
 #include "cmd_verify.hpp"
 #include "cmd_version.hpp"
 
@@ -18,10 +21,13 @@ int main(int argc, char** argv) {
   cli::add_generate(app, ctx);
   cli::add_extract(app, ctx);
   cli::add_load(app, ctx);
+  cli::add_quantize(app, ctx);
   cli::add_discover(app, ctx);
   cli::add_verify(app, ctx);
   cli::add_report(app, ctx);
   cli::add_eval(app, ctx);
+  cli::add_tokenize(app, ctx);
+  cli::add_chat(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
