@@ -13,4 +13,6 @@
 #include "curebench/io/safetensors.hpp"
 #include "curebench/io/safetensors_index.hpp"
 #include "curebench/io/safetensors_writer.hpp"
+#include "curebench/tokenizer/load_tokenizer.hpp"
+#include "curebench/tokenizer/chat_template.hpp"
 #include "curebench/version.hpp"
