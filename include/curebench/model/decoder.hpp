@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <tuple>
+#include <variant>
 
 #include "curebench/core/torch_compat.hpp"
 #include "curebench/model/layers.hpp"
@@ -20,10 +22,13 @@ class Decoder {
  public:
   Decoder(ModelSpec spec, DecoderWeights weights, at::ScalarType dtype, at::Device device)
       : spec_(std::move(spec)), w_(std::move(weights)), dtype_(dtype), device_(device),
-        inv_freq_(rope_inv_freq(spec_.rope, spec_.head_dim, device)) {}
+        inv_freq_(rope_inv_freq(spec_.rope, spec_.head_dim, device)) {
+    fuse_projections();
+  }
 
   // Marks layers whose weights stay on the host (FullPrecision<LayerOffload> decides which).
   void set_offloaded(std::vector<bool> offloaded) { offloaded_ = std::move(offloaded); }
+  bool fused_projections() const { return !fused_.empty(); }
   std::int64_t offloaded_layers() const { return std::count(offloaded_.begin(), offloaded_.end(), true); }
 
   const ModelSpec& spec() const { return spec_; }
@@ -61,14 +66,8 @@ class Decoder {
       if (!offloaded_.empty() && offloaded_[i]) visiting = layer_to(w_.layers[i], device_);
       const auto& l = (!offloaded_.empty() && offloaded_[i]) ? visiting : w_.layers[i];
       // Attention: pre-norm, project, per-head norm (Qwen3), rotate, store in the cache, attend.
-      auto h = norm(x, l.attn_norm);
-      auto q = with_bias(quant::matmul(l.q, h), l.q_bias).view({B, T, Hq, D});
-      auto k = with_bias(quant::matmul(l.k, h), l.k_bias).view({B, T, Hkv, D});
-      auto v = with_bias(quant::matmul(l.v, h), l.v_bias).view({B, T, Hkv, D});
-      if (spec_.qk_norm) {
-        q = rms_norm(q, l.q_norm, spec_.rms_norm_eps, false);
-        k = rms_norm(k, l.k_norm, spec_.rms_norm_eps, false);
-      }
+      const bool fused = visiting.attn_norm.defined() ? false : !fused_.empty();
+      auto [q, k, v] = project_qkv(i, l, norm(x, l.attn_norm), fused);
       q = apply_rope(q.transpose(1, 2), rope);
       k = apply_rope(k.transpose(1, 2), rope);
       cache.k(i).narrow(2, start, T).copy_(k);
@@ -76,27 +75,131 @@ class Decoder {
       auto keys = cache.k(i).narrow(2, 0, start + T), values = cache.v(i).narrow(2, 0, start + T);
       const auto& mask = spec_.layer_sliding[i] ? window_mask : full_mask;
       auto attn = attend(q, keys, values, mask).transpose(1, 2).reshape({B, T, Hq * D});
-      auto o = with_bias(quant::matmul(l.o, attn), l.o_bias);
-      if (spec_.sandwich_norms) o = norm(o, l.attn_out_norm);
-      x = x + o;
-
-      // Feed-forward: pre-norm, gated MLP (SwiGLU / GeGLU), optional post-norm (Gemma-2).
-      h = norm(x, l.ffn_norm);
-      auto m = quant::matmul(l.down, activate(quant::matmul(l.gate, h), spec_.activation) * quant::matmul(l.up, h));
-      if (spec_.sandwich_norms) m = norm(m, l.ffn_out_norm);
-      x = x + m;
+      x = attention_out_and_mlp(i, l, x, attn, fused);
     }
 
     // Final norm and classifier (only the last column unless every position's logits are asked for).
-    x = norm(x, w_.final_norm);
     if (first_logit < 0 || first_logit >= T) first_logit = T - 1;
-    x = x.narrow(1, first_logit, T - first_logit);
-    auto logits = quant::matmul(w_.lm_head, x);
+    return classify(x.narrow(1, first_logit, T - first_logit));
+  }
+
+  // One decode column with static shapes, for CUDA-graph capture (runtime/generate.hpp): every row gets one
+  // token at cache column `col` (int64 [1] on the device, so a replay reads it from device memory), and
+  // attention reads the first `key_len` cache columns (col < key_len <= capacity) through an additive mask
+  // built on the device. ids [B, 1] int64, alive [B, 1] bool (false: padding, the row's cache stays as is).
+  // Returns fp32 logits [B, V]. No host synchronisation, no shape that depends on col.
+  at::Tensor decode_static(const at::Tensor& ids, const at::Tensor& alive, const at::Tensor& col,
+                           runtime::KVCache& cache, std::int64_t key_len) const {
+    const auto B = ids.size(0);
+    const auto Hq = spec_.num_heads, D = spec_.head_dim;
+    const auto positions = cache.append_at(alive, col);  // [B, 1]
+    const auto rope = rope_tables(inv_freq_, positions, dtype_);
+    const auto full_mask = runtime::attention_mask_at(cache.valid(), col, key_len, std::nullopt, dtype_);
+    const auto window_mask = spec_.sliding_window
+                                 ? runtime::attention_mask_at(cache.valid(), col, key_len, spec_.sliding_window, dtype_)
+                                 : full_mask;
+    auto x = at::embedding(w_.embed, ids);
+    if (spec_.scale_embeddings)
+      x = x * at::scalar_tensor(std::sqrt(static_cast<double>(spec_.hidden_size)), x.options());
+    const bool fused = !fused_.empty();
+    for (std::size_t i = 0; i < w_.layers.size(); ++i) {
+      const auto& l = w_.layers[i];
+      auto [q, k, v] = project_qkv(i, l, norm(x, l.attn_norm), fused);
+      q = apply_rope(q.transpose(1, 2), rope);
+      k = apply_rope(k.transpose(1, 2), rope);
+      cache.k(i).index_copy_(2, col, k);
+      cache.v(i).index_copy_(2, col, v.transpose(1, 2));
+      auto keys = cache.k(i).narrow(2, 0, key_len), values = cache.v(i).narrow(2, 0, key_len);
+      const auto& mask = spec_.layer_sliding[i] ? window_mask : full_mask;
+      auto attn = attend(q, keys, values, mask).transpose(1, 2).reshape({B, 1, Hq * D});
+      x = attention_out_and_mlp(i, l, x, attn, fused);
+    }
+    return classify(x).select(1, 0);
+  }
+
+ private:
+  // Dense q/k/v (and gate/up) of a layer become one matmul: the weights are concatenated once, and the
+  // separate q, k, v, gate, up are re-pointed at row slices of the concatenation, so no memory is added.
+  // Quantized or mixed-dtype layers keep separate matmuls.
+  void fuse_projections() {
+    if (w_.layers.empty()) return;
+    auto dense = [](const quant::Weight& w) { return std::get_if<quant::Dense>(&w); };
+    for (auto& l : w_.layers) {
+      for (auto* w : {&l.q, &l.k, &l.v, &l.gate, &l.up}) {
+        auto* d = dense(*w);
+        if (!d || !d->w.defined() || d->w.scalar_type() != dense(l.q)->w.scalar_type() || d->w.device() != dense(l.q)->w.device())
+          return;
+      }
+    }
+    for (auto& l : w_.layers) {
+      Fused f;
+      auto& q = std::get<quant::Dense>(l.q).w;
+      auto& k = std::get<quant::Dense>(l.k).w;
+      auto& v = std::get<quant::Dense>(l.v).w;
+      f.q_rows = q.size(0), f.kv_rows = k.size(0);
+      f.qkv = at::cat({q, k, v}, 0);
+      q = f.qkv.narrow(0, 0, f.q_rows), k = f.qkv.narrow(0, f.q_rows, f.kv_rows);
+      v = f.qkv.narrow(0, f.q_rows + f.kv_rows, f.kv_rows);
+      if (l.q_bias.defined()) f.qkv_bias = at::cat({l.q_bias, l.k_bias, l.v_bias}, 0);
+      auto& g = std::get<quant::Dense>(l.gate).w;
+      auto& u = std::get<quant::Dense>(l.up).w;
+      f.inter = g.size(0);
+      f.gate_up = at::cat({g, u}, 0);
+      g = f.gate_up.narrow(0, 0, f.inter), u = f.gate_up.narrow(0, f.inter, f.inter);
+      fused_.push_back(std::move(f));
+    }
+  }
+
+  std::tuple<at::Tensor, at::Tensor, at::Tensor> project_qkv(std::size_t i, const LayerWeights& l, const at::Tensor& h,
+                                                             bool fused) const {
+    const auto B = h.size(0), T = h.size(1);
+    const auto Hq = spec_.num_heads, Hkv = spec_.num_kv_heads, D = spec_.head_dim;
+    at::Tensor q, k, v;
+    if (fused) {
+      const auto& f = fused_[i];
+      auto qkv = f.qkv_bias.defined() ? at::linear(h, f.qkv, f.qkv_bias) : at::linear(h, f.qkv);
+      q = qkv.narrow(-1, 0, f.q_rows).view({B, T, Hq, D});
+      k = qkv.narrow(-1, f.q_rows, f.kv_rows).view({B, T, Hkv, D});
+      v = qkv.narrow(-1, f.q_rows + f.kv_rows, f.kv_rows).view({B, T, Hkv, D});
+    } else {
+      q = with_bias(quant::matmul(l.q, h), l.q_bias).view({B, T, Hq, D});
+      k = with_bias(quant::matmul(l.k, h), l.k_bias).view({B, T, Hkv, D});
+      v = with_bias(quant::matmul(l.v, h), l.v_bias).view({B, T, Hkv, D});
+    }
+    if (spec_.qk_norm) {
+      q = rms_norm(q, l.q_norm, spec_.rms_norm_eps, false);
+      k = rms_norm(k, l.k_norm, spec_.rms_norm_eps, false);
+    }
+    return {q, k, v};
+  }
+
+  // o projection + residual, then the feed-forward block: pre-norm, gated MLP (SwiGLU / GeGLU), optional
+  // post-norms (Gemma-2), residual.
+  at::Tensor attention_out_and_mlp(std::size_t i, const LayerWeights& l, const at::Tensor& x, const at::Tensor& attn,
+                                   bool fused) const {
+    auto o = with_bias(quant::matmul(l.o, attn), l.o_bias);
+    if (spec_.sandwich_norms) o = norm(o, l.attn_out_norm);
+    auto y = x + o;
+    auto h = norm(y, l.ffn_norm);
+    at::Tensor gated;
+    if (fused) {
+      const auto& f = fused_[i];
+      auto gu = at::linear(h, f.gate_up);
+      gated = activate(gu.narrow(-1, 0, f.inter), spec_.activation) * gu.narrow(-1, f.inter, f.inter);
+    } else {
+      gated = activate(quant::matmul(l.gate, h), spec_.activation) * quant::matmul(l.up, h);
+    }
+    auto m = quant::matmul(l.down, gated);
+    if (spec_.sandwich_norms) m = norm(m, l.ffn_out_norm);
+    return y + m;
+  }
+
+  at::Tensor classify(const at::Tensor& x) const {
+    auto logits = quant::matmul(w_.lm_head, norm(x, w_.final_norm));
     if (spec_.final_logit_softcap) logits = softcap(logits, *spec_.final_logit_softcap);
     return logits.to(at::kFloat);
   }
 
- private:
   at::Tensor norm(const at::Tensor& x, const at::Tensor& w) const {
     return rms_norm(x, w, spec_.rms_norm_eps, spec_.norm_plus_one);
   }
@@ -122,6 +225,11 @@ class Decoder {
   at::Device device_;
   at::Tensor inv_freq_;
   std::vector<bool> offloaded_;
+  struct Fused {
+    at::Tensor qkv, qkv_bias, gate_up;
+    std::int64_t q_rows = 0, kv_rows = 0, inter = 0;
+  };
+  std::vector<Fused> fused_;  // per layer, empty when the projections are not all dense
 };
 
 }  // namespace curebench::model

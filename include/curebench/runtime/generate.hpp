@@ -3,6 +3,7 @@
 // per-sequence stops (EOS ids, stop strings, max_new_tokens). A finished sequence is masked out of the
 // cache from then on, so it cannot change the others' outputs, and the loop ends when all are done.
 #include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 
 #include <functional>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "curebench/core/error.hpp"
 #include "curebench/core/timer.hpp"
 #include "curebench/model/decoder.hpp"
+#include "curebench/runtime/decode_graph.hpp"
 #include "curebench/runtime/sampler.hpp"
 
 namespace curebench::runtime {
@@ -28,6 +30,12 @@ struct GenerateOptions {
   std::int64_t prefill_chunk = 512;  // prompt columns per forward during prefill
   // Streaming: called for every new token of every live sequence, in order.
   std::function<void(std::size_t sequence, std::int64_t token)> on_token;
+  // CUDA: replay the decode step as CUDA graphs (runtime/decode_graph.hpp), the batch padded up to a
+  // bucket. No effect on the CPU or with host-offloaded layers. Outputs equal the eager path's.
+  bool cuda_graphs = true;
+  // Tests: run the graph path's static decode step (full-bucket batch, device-side column) on any device,
+  // without capturing.
+  bool force_static_decode = false;
 };
 
 struct Generation {
@@ -61,15 +69,22 @@ inline std::vector<Generation> generate(const model::Decoder& model, const std::
   }
   const auto eos = opt.eos_ids.empty() ? spec.eos_ids : opt.eos_ids;
   const std::int64_t pad = spec.pad_id.value_or(0);
+  c10::InferenceMode inference_mode;  // no autograd bookkeeping on any op of the loop
+
+  // Static decode (CUDA graphs): the batch is padded with all-padding rows up to the graph bucket.
+  const bool use_static = opt.force_static_decode || (opt.cuda_graphs && decode_graphs_supported(model));
+  const auto rows = use_static ? graph_batch_bucket(B) : B;
 
   // Left-pad so every prompt ends in the same column.
-  auto ids = at::full({B, longest}, pad, at::kLong);
-  auto real = at::zeros({B, longest}, at::kBool);
+  std::vector<std::int64_t> ids_host(static_cast<std::size_t>(rows * longest), pad);
+  std::vector<std::uint8_t> real_host(static_cast<std::size_t>(rows * longest), 0);
   for (std::int64_t b = 0; b < B; ++b) {
     const auto n = static_cast<std::int64_t>(prompts[b].size());
-    ids[b].narrow(0, longest - n, n).copy_(at::tensor(prompts[b], at::kLong));
-    real[b].narrow(0, longest - n, n).fill_(true);
+    std::copy(prompts[b].begin(), prompts[b].end(), ids_host.begin() + b * longest + (longest - n));
+    std::fill_n(real_host.begin() + b * longest + (longest - n), n, std::uint8_t{1});
   }
+  auto ids = at::from_blob(ids_host.data(), {rows, longest}, at::kLong);
+  auto real = at::from_blob(real_host.data(), {rows, longest}, at::kByte).to(at::kBool);
 
   std::vector<Generation> out(static_cast<std::size_t>(B));
   std::vector<std::vector<std::int64_t>> history(prompts.begin(), prompts.end());
@@ -80,8 +95,10 @@ inline std::vector<Generation> generate(const model::Decoder& model, const std::
     return out;
   }
   Sampler sampler(opt.sampling);
-  auto cache = model.make_cache(B, longest + opt.max_new_tokens);
+  auto cache = model.make_cache(rows, longest + opt.max_new_tokens);
   const auto device = model.device();
+  std::optional<DecodeGraphs> graphs;
+  if (use_static) graphs.emplace(model, cache);
 
   const bool fast_greedy = opt.sampling.greedy && opt.sampling.repetition_penalty == 1.0;
   // Logits stay on the device for the greedy fast path; sampling reads them on the host.
@@ -93,20 +110,26 @@ inline std::vector<Generation> generate(const model::Decoder& model, const std::
     const auto n = std::min(opt.prefill_chunk, longest - c);
     logits = model.forward(ids.narrow(1, c, n).to(device), real.narrow(1, c, n).to(device), cache);
   }
-  logits = to_sampler(logits.select(1, 0));  // [B, V]
+  logits = to_sampler(logits.select(1, 0));  // [rows, V]
   device_synchronize(device);
   const double prefill_ms = prefill_timer.millis();
   Timer decode_timer;
   std::int64_t live = B;
+  std::vector<std::int64_t> next(static_cast<std::size_t>(rows), pad);
+  std::vector<bool> alive(static_cast<std::size_t>(rows), false);
   for (std::int64_t step = 0; step < opt.max_new_tokens && live > 0; ++step) {
-    auto next = at::full({B, 1}, pad, at::kLong);
-    auto alive = at::zeros({B, 1}, at::kBool);
-    // Greedy without penalties: one argmax over the batch on the device, B ids copied back.
+    std::fill(next.begin(), next.end(), pad);
+    std::fill(alive.begin(), alive.end(), false);
+    // Greedy without penalties: one argmax over the batch on the device, the ids copied back at once.
     at::Tensor greedy_ids;
-    if (fast_greedy) greedy_ids = logits.argmax(-1).to(at::kCPU);
+    const std::int64_t* greedy = nullptr;
+    if (fast_greedy) {
+      greedy_ids = logits.argmax(-1).to(at::kCPU).contiguous();
+      greedy = greedy_ids.data_ptr<std::int64_t>();
+    }
     for (std::int64_t b = 0; b < B; ++b) {
       if (done[b]) continue;
-      auto tok = fast_greedy ? greedy_ids[b].item<std::int64_t>() : sampler.next(logits[b], history[b]);
+      auto tok = fast_greedy ? greedy[b] : sampler.next(logits[b], history[b]);
       auto& g = out[b];
       g.tokens.push_back(tok);
       history[b].push_back(tok);
@@ -133,12 +156,19 @@ inline std::vector<Generation> generate(const model::Decoder& model, const std::
         done[b] = true;
         --live;
       } else {
-        next[b][0] = tok;
-        alive[b][0] = true;
+        next[b] = tok;
+        alive[b] = true;
       }
     }
     if (live == 0) break;
-    logits = to_sampler(model.forward(next.to(device), alive.to(device), cache).select(1, 0));
+    if (graphs) {
+      logits = to_sampler(graphs->step(next, alive));
+    } else {
+      std::vector<std::uint8_t> alive_bytes(alive.begin(), alive.end());
+      auto next_t = at::from_blob(next.data(), {rows, 1}, at::kLong).to(device);
+      auto alive_t = at::from_blob(alive_bytes.data(), {rows, 1}, at::kByte).to(device).to(at::kBool);
+      logits = to_sampler(model.forward(next_t, alive_t, cache).select(1, 0));
+    }
   }
   const double decode_ms = decode_timer.millis();
   for (auto& g : out) {

@@ -4,6 +4,8 @@
 // token of each row, so padding and finished rows never leak into another row's attention.
 #include <ATen/ATen.h>
 
+#include <limits>
+#include <optional>
 #include <vector>
 
 #include "curebench/core/error.hpp"
@@ -45,6 +47,22 @@ class KVCache {
     return positions.clamp_min(0);
   }
 
+  // Device-only version of append() for one column at a time (CUDA graphs): the column index `col` is an
+  // int64 [1] device tensor, so the same captured kernels serve every step. The host-side length is not
+  // touched: call advance(1) after each replay.
+  at::Tensor append_at(const at::Tensor& real, const at::Tensor& col) {
+    auto r = real.to(at::kBool).view({batch_, 1});
+    valid_.index_copy_(1, col, r);
+    auto rl = r.to(at::kLong);
+    auto positions = (filled_.unsqueeze(1) + rl - 1).clamp_min(0);
+    filled_.add_(rl.view({batch_}));
+    return positions;
+  }
+  void advance(std::int64_t t) {
+    if (length_ + t > max_len_) throw Error(Errc::out_of_memory, "", "kv_cache", "cache full");
+    length_ += t;
+  }
+
   at::Tensor& k(std::size_t layer) { return k_[layer]; }
   at::Tensor& v(std::size_t layer) { return v_[layer]; }
   const at::Tensor& valid() const { return valid_; }
@@ -74,6 +92,25 @@ inline at::Tensor attention_mask(const at::Tensor& valid, std::int64_t start, st
   auto keys = valid.narrow(1, 0, s).view({valid.size(0), 1, 1, s});
   auto ok = at::logical_and(allowed.view({1, 1, t, s}), keys);
   ok = at::logical_or(ok, (k_col == q_col).view({1, 1, t, s}));
+  auto mask = at::zeros(ok.sizes(), at::TensorOptions().dtype(dtype).device(valid.device()));
+  return mask.masked_fill(ok.logical_not(), -std::numeric_limits<float>::infinity());
+}
+
+}  // namespace curebench::runtime
+
+namespace curebench::runtime {
+
+// attention_mask() for one query column whose index is the int64 [1] device tensor `col`, over the first
+// `key_len` cache columns: [B, 1, 1, key_len], no host synchronisation (CUDA-graph safe).
+inline at::Tensor attention_mask_at(const at::Tensor& valid, const at::Tensor& col, std::int64_t key_len,
+                                    std::optional<std::int64_t> window, at::ScalarType dtype) {
+  auto opts = at::TensorOptions().dtype(at::kLong).device(valid.device());
+  auto k_col = at::arange(0, key_len, opts).view({1, key_len});
+  auto q_col = col.view({1, 1});
+  auto allowed = k_col <= q_col;
+  if (window) allowed = at::logical_and(allowed, (q_col - k_col) < *window);
+  auto ok = at::logical_and(allowed, valid.narrow(1, 0, key_len));
+  ok = at::logical_or(ok, k_col == q_col).view({valid.size(0), 1, 1, key_len});
   auto mask = at::zeros(ok.sizes(), at::TensorOptions().dtype(dtype).device(valid.device()));
   return mask.masked_fill(ok.logical_not(), -std::numeric_limits<float>::infinity());
 }
