@@ -3,6 +3,8 @@
 //   CUREBENCH_BENCH_MODEL   checkpoint folder (default: the tiny stories260K model in tests/data)
 //   CUREBENCH_BENCH_DEVICE  cpu | cuda (default: cuda when available)
 //   CUREBENCH_BENCH_DTYPE   bf16 | f16 | f32 (default: bf16 on cuda, f32 on cpu)
+//   CUREBENCH_BENCH_QUANT   none | nf4 | int4 | int8: quantize the linear layers on load (QuantizeOnLoad with
+//                           NF4 block 64, int4 group 128, int8 per row; default none)
 // Each benchmark reports tokens/s (items_per_second) and, on CUDA, the roofline fraction:
 // bytes a decode step must read (weights + KV cache) / measured copy bandwidth.
 #include <benchmark/benchmark.h>
@@ -11,6 +13,9 @@
 #include <optional>
 
 #include "curebench/core/cuda_memory.hpp"
+#include "curebench/loader/checkpoint.hpp"
+#include "curebench/loader/quantize_on_load.hpp"
+#include "curebench/quant/config.hpp"
 #include "curebench/model/load.hpp"
 #include "curebench/runtime/generate.hpp"
 
@@ -27,6 +32,7 @@ struct BenchSetup {
   std::string model_dir = env_or("CUREBENCH_BENCH_MODEL", std::string(CUREBENCH_SOURCE_DIR) + "/tests/data/models/stories260K/hf");
   at::Device device = cb::model::parse_device_name(env_or("CUREBENCH_BENCH_DEVICE", cb::compat::cuda_available() ? "cuda" : "cpu"));
   at::ScalarType dtype = cb::model::parse_dtype_name(env_or("CUREBENCH_BENCH_DTYPE", device.is_cuda() ? "bf16" : "f32"));
+  std::string quant = env_or("CUREBENCH_BENCH_QUANT", "none");
   double bandwidth = 0;  // bytes/s, measured by BM_CopyBandwidth
 };
 
@@ -40,8 +46,23 @@ std::optional<cb::model::LoadedModel>& loaded() {
   return m;
 }
 
+template <class Q>
+cb::model::LoadedModel load_quantized() {
+  cb::loader::QuantizeOnLoad<Q> strategy;
+  cb::loader::LoadRequest r;
+  r.device = setup().device;
+  r.dtype = setup().dtype;
+  return strategy.load(cb::loader::inspect_checkpoint(setup().model_dir), r);
+}
+
 cb::model::LoadedModel& model() {
-  if (!loaded()) loaded().emplace(cb::model::load_hf_model(setup().model_dir, {.dtype = setup().dtype, .device = setup().device}));
+  if (!loaded()) {
+    const auto& q = setup().quant;
+    if (q == "nf4") loaded().emplace(load_quantized<cb::quant::NF4Config<64>>());
+    else if (q == "int4") loaded().emplace(load_quantized<cb::quant::Int4Config<128>>());
+    else if (q == "int8") loaded().emplace(load_quantized<cb::quant::Int8Config>());
+    else loaded().emplace(cb::model::load_hf_model(setup().model_dir, {.dtype = setup().dtype, .device = setup().device}));
+  }
   return *loaded();
 }
 
@@ -119,27 +140,33 @@ void BM_Prefill(benchmark::State& state) {
 }
 BENCHMARK(BM_Prefill)->Args({1, 512})->Args({8, 512})->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 
-void decode_run(benchmark::State& state, std::int64_t batch, std::int64_t prompt_len, std::int64_t new_tokens) {
+void decode_run(benchmark::State& state, std::int64_t batch, std::int64_t prompt_len, std::int64_t new_tokens,
+                bool graphs = true) {
   auto& d = model().decoder;
   auto prompts = random_prompts(batch, prompt_len, d.spec().vocab_size);
   cb::runtime::GenerateOptions opt;
   opt.max_new_tokens = new_tokens;
   opt.ignore_eos = true;
+  opt.cuda_graphs = graphs;
   cb::runtime::GenerateOptions warm = opt;
   warm.max_new_tokens = 4;
   cb::runtime::generate(d, prompts, warm);
   cb::reset_gpu_peak();
-  double decode_s = 0, total_s = 0;
+  double decode_s = 0, total_s = 0, ttft_ms = 0;
   for (auto _ : state) {
     cb::Timer t;
     auto g = cb::runtime::generate(d, prompts, opt);
     total_s = t.seconds();
     decode_s = g[0].decode_ms / 1e3;
+    ttft_ms = g[0].time_to_first_token_ms;
     state.SetIterationTime(decode_s);
   }
   state.SetItemsProcessed(state.iterations() * batch * new_tokens);
   state.counters["new_tok_per_s_end_to_end"] = static_cast<double>(batch * new_tokens) / total_s;
   state.counters["peak_gpu_GB"] = static_cast<double>(cb::gpu_memory().allocated_peak_bytes) / 1e9;
+  state.counters["time_to_first_token_ms"] = ttft_ms;
+  state.counters["cuda_graphs"] = graphs ? 1 : 0;
+  state.SetLabel(setup().quant);
   if (setup().bandwidth > 0) {
     const double step_bytes = bytes_per_step(d, batch, static_cast<double>(prompt_len) + new_tokens / 2.0);
     const double roofline = setup().bandwidth / step_bytes * static_cast<double>(batch);
@@ -150,6 +177,10 @@ void decode_run(benchmark::State& state, std::int64_t batch, std::int64_t prompt
 
 void BM_Decode(benchmark::State& state) { decode_run(state, state.range(0), 128, 128); }
 BENCHMARK(BM_Decode)->Arg(1)->Arg(8)->Arg(32)->Arg(128)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// The same without CUDA graphs (eager kernel launches): the graphs' speedup is BM_Decode / BM_DecodeEager.
+void BM_DecodeEager(benchmark::State& state) { decode_run(state, state.range(0), 128, 128, false); }
+BENCHMARK(BM_DecodeEager)->Arg(1)->Arg(8)->Arg(32)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // The seed pipeline's workload: 100 questions, up to 512 new tokens each, here all at once.
 void BM_SeedWorkload(benchmark::State& state) { decode_run(state, 100, 128, 512); }

@@ -15,6 +15,11 @@
 #include "curebench/core/error.hpp"
 #include "curebench/quant/blockwise.hpp"
 #include "curebench/quant/codebooks.hpp"
+#include "curebench/quant/kernel_hooks.hpp"
+
+#if defined(CUREBENCH_WITH_CUDA)
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 namespace curebench::quant {
 
@@ -61,7 +66,20 @@ struct Bnb4 {
   at::Tensor dequantize(at::ScalarType dt) const {
     return blockwise_dequantize(codes(), block_scales(), blocksize, code, out * in).view({out, in}).to(dt);
   }
-  at::Tensor matmul(const at::Tensor& x) const { return at::linear(x, dequantize(x.scalar_type())); }
+  // CUDA with the dequant kernel linked (kernels/dequant.cuh): one pass to bf16 (2.5 bytes per weight moved)
+  // into a buffer the caching allocator hands back every call, then cuBLAS. Otherwise the ATen-op path.
+  at::Tensor matmul(const at::Tensor& x) const {
+#if defined(CUREBENCH_WITH_CUDA)
+    if (auto fn = hooks::bnb4_dequant(); fn && x.is_cuda() && packed.is_cuda() && (out * in) % 8 == 0) {
+      auto scales = nested ? block_scales().contiguous() : absmax.to(at::kFloat).contiguous();
+      auto w = at::empty({out, in}, x.options().dtype(at::kBFloat16));
+      fn(packed.data_ptr<std::uint8_t>(), scales.data_ptr<float>(), code.data_ptr<float>(), w.data_ptr(), out * in, blocksize,
+         c10::cuda::getCurrentCUDAStream().stream());
+      return at::linear(x, x.scalar_type() == at::kBFloat16 ? w : w.to(x.scalar_type()));
+    }
+#endif
+    return at::linear(x, dequantize(x.scalar_type()));
+  }
   std::int64_t bytes() const {
     std::int64_t b = packed.numel() * packed.element_size() + absmax.numel() * absmax.element_size() +
                      code.numel() * code.element_size();

@@ -12,6 +12,11 @@
 
 #include "curebench/core/error.hpp"
 #include "curebench/core/torch_compat.hpp"
+#include "curebench/quant/kernel_hooks.hpp"
+
+#if defined(CUREBENCH_WITH_CUDA)
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 namespace curebench::quant {
 
@@ -49,6 +54,16 @@ struct Int4 {
       shape.back() = out_features();
       return y.view(shape).to(x.scalar_type());
     }
+#if defined(CUREBENCH_WITH_CUDA)
+    // Larger M: the dequant kernel (kernels/dequant.cuh) to a bf16 buffer, then cuBLAS.
+    if (auto fn = hooks::int4_dequant(); fn && x.is_cuda() && packed.is_cuda()) {
+      auto w = at::empty({out_features(), in_features()}, x.options().dtype(at::kBFloat16));
+      auto sz = scales_and_zeros.to(at::kBFloat16).contiguous();
+      fn(packed.data_ptr<std::uint8_t>(), sz.data_ptr(), w.data_ptr(), out_features(), in_features(), group,
+         c10::cuda::getCurrentCUDAStream().stream());
+      return at::linear(x, x.scalar_type() == at::kBFloat16 ? w : w.to(x.scalar_type()));
+    }
+#endif
     return at::linear(x, dequantize(x.scalar_type()));
   }
   std::int64_t bytes() const {

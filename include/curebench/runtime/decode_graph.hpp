@@ -21,6 +21,7 @@
 
 #if defined(CUREBENCH_WITH_CUDA)
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
@@ -103,10 +104,10 @@ class DecodeGraphs {
     Entry e;
     e.graph = std::make_unique<at::cuda::CUDAGraph>();
     c10::cuda::device_synchronize();
-    auto stream = at::cuda::getStreamFromPool();
+    auto stream = c10::cuda::getStreamFromPool();
     bool begun = false;
     try {
-      at::cuda::CUDAStreamGuard guard(stream);
+      c10::cuda::CUDAStreamGuard guard(stream);
       if (!pool_set_) pool_ = at::cuda::graph_pool_handle(), pool_set_ = true;
       e.graph->capture_begin(pool_);
       begun = true;

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Nightly performance regression check (plain python3, no numpy).
+
+  nightly_compare.py BASELINE.json CURRENT.json [--tolerance 0.10]
+      exit 1 when any metric of BASELINE is more than `tolerance` worse in CURRENT (all metrics are
+      higher-is-better: tok/s and curebench/peer ratios), or missing from it.
+  nightly_compare.py --summarize CUREBENCH.json [TRANSFORMERS.json] [--gpu NAME] -o OUT.json
+      turns the suite's Google Benchmark JSON (benchmarks/run_device_suite.sh) and the transformers peer
+      JSON into the flat metrics file that the comparison reads (the baselines in benchmarks/baselines/).
+  nightly_compare.py --self-test BASELINE.json
+      proves the check works: BASELINE passes against itself and FAILS against a copy of itself made 20 %
+      better by hand.
+"""
+import copy
+import json
+import sys
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def compare(baseline, current, tolerance=0.10, out=sys.stdout):
+    """Returns the list of regressions (strings); prints one line per metric."""
+    regressions = []
+    cur = current.get("metrics", {})
+    for name, base in sorted(baseline.get("metrics", {}).items()):
+        if not isinstance(base, (int, float)) or base <= 0:
+            continue
+        got = cur.get(name)
+        if not isinstance(got, (int, float)):
+            regressions.append(f"{name}: missing in current results")
+            print(f"MISSING  {name}", file=out)
+            continue
+        change = got / base - 1.0
+        bad = change < -tolerance
+        print(f"{'REGRESS' if bad else 'ok':8} {name:40} baseline {base:12.4g}  current {got:12.4g}  {change:+.1%}", file=out)
+        if bad:
+            regressions.append(f"{name}: {got:.4g} vs baseline {base:.4g} ({change:+.1%}, tolerance -{tolerance:.0%})")
+    return regressions
+
+
+def _bench_rows(gbench):
+    rows = {}
+    for b in gbench.get("benchmarks", []):
+        if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
+            continue
+        rows[b["name"].split("/iterations")[0].split("/manual_time")[0]] = b
+    return rows
+
+
+def summarize(curebench_json, transformers_json=None, gpu=""):
+    """Flat metrics (higher is better) from the suite's outputs."""
+    m = {}
+    rows = _bench_rows(load(curebench_json))
+    for name, b in rows.items():
+        quant = b.get("label") or "bf16"
+        quant = "bf16" if quant == "none" else quant
+        if name.startswith("BM_Decode/") or name.startswith("BM_DecodeEager/"):
+            batch = name.split("/")[1]
+            kind = "decode" if name.startswith("BM_Decode/") else "decode_eager"
+            m[f"curebench_{quant}_{kind}_b{batch}_tok_s"] = b["items_per_second"]
+        elif name.startswith("BM_SeedWorkload"):
+            m[f"curebench_{quant}_seed_100x512_tok_s"] = b["items_per_second"]
+    if transformers_json:
+        peer = load(transformers_json)
+        for r in peer.get("runs", []):
+            b = r.get("batch")
+            if r.get("generate_new_tok_per_s"):
+                m[f"transformers_generate_b{b}_tok_s"] = r["generate_new_tok_per_s"]
+            if r.get("bare_loop_decode_tok_per_s"):
+                m[f"transformers_bare_loop_b{b}_tok_s"] = r["bare_loop_decode_tok_per_s"]
+        if peer.get("seed_workload_bare_loop_decode_tok_per_s"):
+            m["transformers_bare_loop_seed_100x512_tok_s"] = peer["seed_workload_bare_loop_decode_tok_per_s"]
+        for key in list(m):
+            if key.startswith("curebench_bf16_decode_b"):
+                batch = key.split("_b")[-1].split("_")[0]
+                for mode in ("generate", "bare_loop"):
+                    peer_tps = m.get(f"transformers_{mode}_b{batch}_tok_s")
+                    if peer_tps:
+                        m[f"ratio_vs_transformers_{mode}_b{batch}"] = m[key] / peer_tps
+    return {"gpu": gpu, "metrics": m}
+
+
+def self_test(baseline_path):
+    base = load(baseline_path)
+    if not base.get("metrics"):
+        print("self-test: baseline has no metrics", file=sys.stderr)
+        return 1
+    quiet = open("/dev/null", "w")
+    if compare(base, base, out=quiet):
+        print("self-test FAILED: the baseline does not pass against itself", file=sys.stderr)
+        return 1
+    better = copy.deepcopy(base)
+    better["metrics"] = {k: v * 1.2 if isinstance(v, (int, float)) else v for k, v in base["metrics"].items()}
+    regressions = compare(better, base, out=quiet)
+    if len(regressions) != sum(1 for v in base["metrics"].values() if isinstance(v, (int, float)) and v > 0):
+        print("self-test FAILED: a baseline made 20 % better by hand did not flag every metric", file=sys.stderr)
+        return 1
+    within = copy.deepcopy(base)
+    within["metrics"] = {k: v * 1.05 if isinstance(v, (int, float)) else v for k, v in base["metrics"].items()}
+    if compare(within, base, out=quiet):
+        print("self-test FAILED: a 5 % difference (inside the tolerance) was flagged", file=sys.stderr)
+        return 1
+    print(f"self-test passed: {len(regressions)} metrics flagged at +20 %, none at +5 % or on itself")
+    return 0
+
+
+def main(argv):
+    args = argv[1:]
+    tolerance = 0.10
+    if "--tolerance" in args:
+        i = args.index("--tolerance")
+        tolerance = float(args[i + 1])
+        del args[i:i + 2]
+    if args and args[0] == "--self-test":
+        return self_test(args[1])
+    if args and args[0] == "--summarize":
+        gpu, out = "", None
+        if "--gpu" in args:
+            i = args.index("--gpu"); gpu = args[i + 1]; del args[i:i + 2]
+        if "-o" in args:
+            i = args.index("-o"); out = args[i + 1]; del args[i:i + 2]
+        s = summarize(args[1], args[2] if len(args) > 2 else None, gpu)
+        text = json.dumps(s, indent=2, sort_keys=True)
+        if out:
+            with open(out, "w") as f:
+                f.write(text + "\n")
+        else:
+            print(text)
+        return 0
+    if len(args) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    regressions = compare(load(args[0]), load(args[1]), tolerance)
+    if regressions:
+        print(f"\n{len(regressions)} regression(s):", file=sys.stderr)
+        for r in regressions:
+            print("  " + r, file=sys.stderr)
+        return 1
+    print("no regression")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
