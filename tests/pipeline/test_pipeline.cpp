@@ -38,7 +38,7 @@ const fs::path& default_run() {
 }
 }  // namespace
 
-TEST(EvalDefault, ResultsJsonFollowsTheSchema) {
+static void check_results_json() {
   auto r = cb::read_json_file((default_run() / "results.json").string());
   EXPECT_EQ(r["schema_version"], 1);
   EXPECT_TRUE(r["notice"].get<std::string>().find("chance-level") != std::string::npos);
@@ -72,7 +72,7 @@ TEST(EvalDefault, ResultsJsonFollowsTheSchema) {
   EXPECT_EQ(r["models"][1]["load"]["strategy"], "QuantizeOnLoad<nf4-b64-dq>");
 }
 
-TEST(EvalDefault, SamplesLogHasEveryQuestionOnce) {
+static void check_samples_log() {
   for (auto name : {"stories260K-loglik", "stories260K-nf4-generate"}) {
     auto samples = read_jsonl(default_run() / "models" / name / "samples.jsonl");
     ASSERT_EQ(samples.size(), 60u) << name;
@@ -87,7 +87,7 @@ TEST(EvalDefault, SamplesLogHasEveryQuestionOnce) {
   }
 }
 
-TEST(EvalDefault, SubmissionZipHasOneRowPerTestQuestion) {
+static void check_submission() {
   auto zip_path = default_run() / "models" / "stories260K-loglik" / "submission.zip";
   int err = 0;
   zip_t* z = zip_open(zip_path.c_str(), ZIP_RDONLY, &err);
@@ -102,16 +102,13 @@ TEST(EvalDefault, SubmissionZipHasOneRowPerTestQuestion) {
   EXPECT_EQ(header, "\"id\",\"prediction\",\"choice\",\"reasoning\"");
 }
 
-TEST(EvalDefault, DashboardsAreDrawn) {
+static void check_dashboards() {
 #if defined(CUREBENCH_WITH_REPORTS)
-  if (!std::getenv("PATH") || std::system("command -v gnuplot >/dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot not installed";
   for (auto f : {"dashboard.png", "dashboard.svg", "report.md"}) EXPECT_GT(fs::file_size(default_run() / "report" / f), 0u) << f;
-#else
-  GTEST_SKIP() << "built without reports";
 #endif
 }
 
-TEST(EvalDefault, RerunResumesWithoutDuplicatesAndSamePredictions) {
+static void check_resume() {
   auto before = read_jsonl(default_run() / "models" / "stories260K-loglik" / "samples.jsonl");
   // Simulate an interrupted run: drop the last 10 samples (and leave a torn line), then run again.
   auto log = default_run() / "models" / "stories260K-loglik" / "samples.jsonl";
@@ -129,11 +126,27 @@ TEST(EvalDefault, RerunResumesWithoutDuplicatesAndSamePredictions) {
   }
 }
 
+// One process, one run (each TEST is its own process under ctest): every artifact is checked on it.
+TEST(EvalDefault, EmbeddedDefaultEndToEnd) {
+  check_results_json();
+  check_samples_log();
+  check_submission();
+  check_dashboards();
+  check_resume();  // last: it rewrites the samples log
+}
+
 TEST(EvalConfig, ARunFolderOfAnotherConfigIsRefused) {
+  auto dir = fs::temp_directory_path() / ("curebench_eval_other." + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "run_config.json") << R"({"hash": "0000"})";
   auto cfg = cb::eval::load_run_config(kConfig);
-  cfg.max_new_tokens += 1;
-  cb::eval::finalize(cfg, "test");
-  EXPECT_THROW(cb::eval::Pipeline<>::run(cfg, default_run()), cb::Error);
+  try {
+    cb::eval::Pipeline<>::run(cfg, dir);
+    FAIL();
+  } catch (const cb::Error& e) {
+    EXPECT_EQ(e.field(), "hash");
+  }
+  fs::remove_all(dir);
 }
 
 TEST(EvalConfig, BadConfigsNameTheField) {

@@ -87,7 +87,7 @@ TEST(Results, DocumentHasTheSchemaShapeAndIsWrittenAtomically) {
   EXPECT_EQ(keys(j["provenance"]), (std::vector<std::string>{"cuda", "curebench_version", "datasets", "git_commit", "gpu",
                                                              "host", "libtorch", "seeds"}));
   const auto& model = j["models"][0];
-  EXPECT_EQ(keys(model), (std::vector<std::string>{"architecture", "device", "dtype", "generalization_gap", "load",
+  EXPECT_EQ(keys(model), (std::vector<std::string>{"architecture", "context", "device", "dtype", "generalization_gap", "load",
                                                    "memory", "name", "parameters", "path", "quant", "quantization",
                                                    "splits", "throughput", "verification"}));
   for (const char* key : {"n", "n_labelled", "accuracy", "ci95", "correct", "by_type", "extraction", "tokens",
