@@ -73,7 +73,7 @@ struct Bnb4 {
     if (auto fn = hooks::bnb4_dequant(); fn && x.is_cuda() && packed.is_cuda() && (out * in) % 8 == 0) {
       auto scales = nested ? block_scales().contiguous() : absmax.to(at::kFloat).contiguous();
       auto w = at::empty({out, in}, x.options().dtype(at::kBFloat16));
-      fn(packed.data_ptr<std::uint8_t>(), scales.data_ptr<float>(), code.data_ptr<float>(), w.data_ptr(), out * in, blocksize,
+      fn(packed.template data_ptr<std::uint8_t>(), scales.template data_ptr<float>(), code.template data_ptr<float>(), w.data_ptr(), out * in, blocksize,
          c10::cuda::getCurrentCUDAStream().stream());
       return at::linear(x, x.scalar_type() == at::kBFloat16 ? w : w.to(x.scalar_type()));
     }
