@@ -20,11 +20,20 @@ struct GpuMemory {
   std::int64_t device_free_bytes = 0, device_total_bytes = 0;
 };
 
+#if defined(CUREBENCH_WITH_CUDA)
+// The caching allocator answers "Invalid device argument" until CUDA is initialised: one tiny allocation does it.
+inline void cuda_allocator_init() {
+  static const bool done = (at::empty({1}, at::TensorOptions().device(at::kCUDA)), true);
+  (void)done;
+}
+#endif
+
 inline GpuMemory gpu_memory(int device = 0) {
   GpuMemory m;
 #if defined(CUREBENCH_WITH_CUDA)
   if (!compat::cuda_available()) return m;
   m.available = true;
+  cuda_allocator_init();
   namespace alloc = c10::cuda::CUDACachingAllocator;
   auto stats = alloc::getDeviceStats(device);
   constexpr auto agg = static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE);
@@ -45,7 +54,10 @@ inline GpuMemory gpu_memory(int device = 0) {
 
 inline void reset_gpu_peak(int device = 0) {
 #if defined(CUREBENCH_WITH_CUDA)
-  if (compat::cuda_available()) c10::cuda::CUDACachingAllocator::resetPeakStats(device);
+  if (compat::cuda_available()) {
+    cuda_allocator_init();
+    c10::cuda::CUDACachingAllocator::resetPeakStats(device);
+  }
 #else
   (void)device;
 #endif

@@ -106,6 +106,11 @@ inline Int4 quantize_int4(const at::Tensor& w, std::int64_t group) {
   r.scales_and_zeros = at::stack({scale.t(), zero.t()}, 2).to(at::kBFloat16).contiguous();  // [k/G, n, 2]
   r.group = group;
   r.dtype = w.scalar_type();
+  // Quantized on the GPU (QuantizeOnLoad): build the tinygemm tiles here too, as to(cuda) does.
+  if constexpr (compat::kHasInt4Pack) {
+    if (w.is_cuda())
+      if (auto t = Int4::inner_k_tiles_for(n, k)) r.tiles = compat::int4_pack(r.packed, t);
+  }
   return r;
 }
 
