@@ -30,6 +30,7 @@
 #include "curebench/runtime/generate.hpp"
 #include "curebench/runtime/score.hpp"
 #include "curebench/telemetry/progress.hpp"
+#include "curebench/tokenizer/chat_template.hpp"
 #include "curebench/tokenizer/load_tokenizer.hpp"
 #include "curebench/version.hpp"
 #if defined(CUREBENCH_WITH_REPORTS)
@@ -171,7 +172,25 @@ class Pipeline {
     auto loaded = LoaderChain{}.load(info, req, strategies_for_quant(mc.quant, where));
     auto tok = tokenizer::load_tokenizer(mc.tokenizer.empty() ? mc.path : mc.tokenizer);
     const auto& dec = loaded.model.decoder;
-    auto render = renderer ? renderer : ChatRenderer(render_raw);
+    // Prompts: the family's chat template when the checkpoint has one (its text already holds BOS, so the
+    // tokenizer adds no special tokens, as transformers' apply_chat_template does), else plain text + BOS.
+    ChatRenderer render = renderer;
+    bool add_special = !renderer;
+    std::string chat = renderer ? "custom" : "raw";
+    if (!renderer) {
+      try {
+        auto setup = tokenizer::chat_setup_for_model(mc.path);
+        render = [setup](const Conversation& c) {
+          std::vector<tokenizer::ChatMessage> msgs;
+          for (auto& m : c) msgs.push_back({m.role, m.content});
+          return tokenizer::render_chat(*setup.style, msgs, setup.options);
+        };
+        add_special = false;
+        chat = std::string(setup.style->family);
+      } catch (const Error&) {
+        render = render_raw;  // no template known for this checkpoint (recorded as "raw" in results.json)
+      }
+    }
 
     report::ModelResult r;
     r.name = mc.name;
@@ -210,7 +229,7 @@ class Pipeline {
     auto run_generate = [&](const std::vector<Conversation>& convs, std::vector<std::string>& texts,
                             std::vector<runtime::Generation>& gens) {
       std::vector<std::vector<std::int64_t>> prompts;
-      for (auto& c : convs) prompts.push_back(fit_context(encode(tok, render(c), true), context_budget, truncated));
+      for (auto& c : convs) prompts.push_back(fit_context(encode(tok, render(c), add_special), context_budget, truncated));
       runtime::GenerateOptions opt;
       opt.max_new_tokens = cfg.max_new_tokens;
       opt.eos_ids = eos;
@@ -238,7 +257,7 @@ class Pipeline {
         std::vector<const Question*> batch(todo.begin() + static_cast<std::ptrdiff_t>(first), todo.begin() + static_cast<std::ptrdiff_t>(last));
         Timer batch_timer;
         std::vector<SampleRecord> records(batch.size());
-        if (mc.mode == "loglikelihood") score_batch(dec, tok, render, protocol, batch, records, max_context, truncated);
+        if (mc.mode == "loglikelihood") score_batch(dec, tok, render, add_special, protocol, batch, records, max_context, truncated);
         else generate_batch(protocol, extractor, render, run_generate, batch, records);
         const double per_sample_ms = batch_timer.millis() / static_cast<double>(batch.size());
         for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -267,7 +286,7 @@ class Pipeline {
         for (auto& s : log.finished())
           if (s.split == d.split && s.id == q.id) mine.push_back(s);
     report::summarize_splits<SplitM>(r, mine);
-    r.context = {{"max_tokens", max_context}, {"prompts_truncated", truncated}};
+    r.context = {{"max_tokens", max_context}, {"prompts_truncated", truncated}, {"chat_template", chat}};
     r.throughput = {{"prefill_tokens_per_second", prefill_s > 0 ? nlohmann::json(prefill_tokens / prefill_s) : nlohmann::json()},
                     {"decode_tokens_per_second", decode_s > 0 ? nlohmann::json(decode_tokens / decode_s) : nlohmann::json()}};
     auto gpu = gpu_memory();
@@ -345,7 +364,7 @@ class Pipeline {
 
   // Loglikelihood mode: every option's continuation of every question in the batch, scored in one go.
   static void score_batch(const model::Decoder& dec, const tokenizer::Tokenizer& tok, const ChatRenderer& render,
-                          const Protocol& protocol, const std::vector<const Question*>& batch, std::vector<SampleRecord>& records,
+                          bool add_special, const Protocol& protocol, const std::vector<const Question*>& batch, std::vector<SampleRecord>& records,
                           std::int64_t max_context, std::size_t& truncated) {
     struct Item {
       std::size_t record, first, count, context_tokens;
@@ -360,11 +379,11 @@ class Pipeline {
       if (q.type == QuestionType::open_ended || !q.options || q.options->empty()) continue;  // nothing to choose
       Item it{i, reqs.size(), 0, 0, protocol.loglikelihood(q), {}};
       it.context = render(it.prompt.messages);
-      const auto ctx_ids = encode(tok, it.context, true);
+      const auto ctx_ids = encode(tok, it.context, add_special);
       it.context_tokens = ctx_ids.size();
       for (auto& cont : it.prompt.continuations) {
         // Tokenize context + continuation together (as the model would see them) and score the suffix.
-        auto all = encode(tok, it.context + cont, true);
+        auto all = encode(tok, it.context + cont, add_special);
         std::size_t common = 0;
         while (common < ctx_ids.size() && common < all.size() && ctx_ids[common] == all[common]) ++common;
         common = std::min(common, all.size() - 1);
