@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "cli_common.hpp"
-#include "curebench/model/load.hpp"
+#include "curebench/model/load_gguf.hpp"
 #include "curebench/runtime/generate.hpp"
 #include "curebench/tokenizer/load_tokenizer.hpp"
 
@@ -38,7 +38,7 @@ struct GenerateArgs {
 inline void add_generate(CLI::App& app, Context& ctx) {
   static GenerateArgs a;
   auto* sub = app.add_subcommand("generate", "Generate a continuation with a checkpoint (greedy or seeded sampling)");
-  sub->add_option("--model", a.model, "Model folder (config.json + safetensors)")->required();
+  sub->add_option("--model", a.model, "Model folder (config.json + safetensors) or .gguf file")->required();
   auto* ids_opt = sub->add_option("--prompt-ids", a.prompt_ids, "Prompt as comma-separated token ids, e.g. 1,403,407");
   auto* text_opt = sub->add_option("--prompt", a.prompt, "Prompt text, encoded with the model's tokenizer (BOS added)");
   ids_opt->excludes(text_opt);
@@ -72,7 +72,7 @@ inline void add_generate(CLI::App& app, Context& ctx) {
     lo.device = cb::model::parse_device_name(a.device);
     if (!a.dtype.empty()) lo.dtype = cb::model::parse_dtype_name(a.dtype, "--dtype");
     cb::Timer load_timer;
-    auto m = cb::model::load_hf_model(a.model, lo);
+    auto m = cb::model::load_model(a.model, lo);
     const double load_ms = load_timer.millis();
     cb::runtime::GenerateOptions opt;
     opt.max_new_tokens = a.max_new_tokens;

@@ -5,8 +5,10 @@ TEST(CliLoad, ReportsAttemptsAndChosenStrategy) {
   auto r = run_cli("load --model " + data("model/mistral") + " --dtype f32 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["strategy"], "QuantizeOnLoad<nf4-b64-dq>");  // the default chain starts at 4-bit
-  EXPECT_EQ(j["attempts"][0]["outcome"], "ok");
+  EXPECT_EQ(j["strategy"], "QuantizeOnLoad<nf4-b64-dq>");  // nothing stored quantized: the chain goes on to 4-bit
+  EXPECT_EQ(j["attempts"][0]["strategy"], "Prequantized");
+  EXPECT_EQ(j["attempts"][0]["outcome"], "skipped");
+  EXPECT_EQ(j["attempts"][1]["outcome"], "ok");
   r = run_cli("load --model " + data("model/mistral") + " --dtype f32 --strategies FullPrecision --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["strategy"], "FullPrecision");

@@ -228,7 +228,7 @@ TEST(LoaderChain, BudgetThatFitsOnlyFourBitPicksQuantizeOnLoad) {
 
 TEST(LoaderChain, DefaultChainIsTheSeedOrder) {
   EXPECT_EQ(cb::loader::DefaultChain::names(),
-            (std::vector<std::string>{"QuantizeOnLoad<nf4-b64-dq>", "QuantizeOnLoad<int8>", "FullPrecision", "FullPrecision+Offload"}));
+            (std::vector<std::string>{"Prequantized", "QuantizeOnLoad<nf4-b64-dq>", "QuantizeOnLoad<int8>", "FullPrecision", "FullPrecision+Offload"}));
 }
 
 TEST(Discovery, FindsCheckpointsAndExplainsSkips) {

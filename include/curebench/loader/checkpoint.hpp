@@ -10,7 +10,9 @@
 
 #include "curebench/core/error.hpp"
 #include "curebench/core/json_file.hpp"
+#include "curebench/io/gguf.hpp"
 #include "curebench/io/safetensors_index.hpp"
+#include "curebench/model/gguf_spec.hpp"
 #include "curebench/model/hf_config.hpp"
 
 namespace curebench::loader {
@@ -45,11 +47,32 @@ inline std::vector<std::string> tokenizer_files_in(const std::filesystem::path& 
   return out;
 }
 
+// A single .gguf file: spec from its metadata; its tokenizer is embedded when tokenizer.ggml.tokens is there.
+// quantization_config lists the ggml types of its tensors, e.g. {"format": "gguf", "tensor_types": {"Q8_0": 35, "F32": 13}}.
+inline CheckpointInfo inspect_gguf(const std::filesystem::path& path) {
+  io::GGUFFile f(path.string());
+  CheckpointInfo info;
+  info.path = path;
+  info.kind = CheckpointKind::gguf;
+  info.spec = model::spec_from_gguf(f);
+  info.weight_files = {path.filename().string()};
+  if (f.contains("tokenizer.ggml.tokens")) info.tokenizer_files = {path.filename().string()};
+  info.bytes_on_disk = static_cast<std::int64_t>(f.file_size());
+  nlohmann::json types = nlohmann::json::object();
+  for (const auto& t : f.tensors()) {
+    auto& n = types[std::string(io::ggml_type_name(t.type))];
+    n = n.is_null() ? 1 : n.get<int>() + 1;
+  }
+  info.quantization_config = {{"format", "gguf"}, {"tensor_types", types}};
+  return info;
+}
+
 inline CheckpointInfo inspect_checkpoint(const std::filesystem::path& path) {
   namespace fs = std::filesystem;
   if (!fs::exists(path)) throw Error(Errc::not_found, path.string(), "", "no such file or folder");
+  if (fs::is_regular_file(path) && path.extension() == ".gguf") return inspect_gguf(path);
   if (!fs::is_directory(path))
-    throw Error(Errc::unsupported, path.string(), "", "expected a checkpoint folder (config.json + *.safetensors)");
+    throw Error(Errc::unsupported, path.string(), "", "expected a checkpoint folder (config.json + *.safetensors) or a .gguf file");
   CheckpointInfo info;
   info.path = path;
   auto config_path = path / "config.json";

@@ -59,6 +59,14 @@ inline Discovery discover(const std::filesystem::path& root, int max_depth = 8) 
       d.skipped.push_back({dir, e.what()});
     }
   }
+  // Single-file GGUF checkpoints are checkpoints too (kind gguf); unreadable ones are skipped with the reason.
+  for (const auto& g : d.gguf_files) {
+    try {
+      d.found.push_back(inspect_gguf(g));
+    } catch (const Error& e) {
+      d.skipped.push_back({g, e.what()});
+    }
+  }
   return d;
 }
 

@@ -49,9 +49,13 @@ struct QuantizeOnLoad {
     io::SafetensorsSet set(c.path);
     model::SafetensorsSource src(set, dtype, r.device);
     GuardedSource guarded(src, device_budget(r), r.faults, name());
-    model::LinearTransform transform = [&](const std::string&, at::Tensor dense) {
+    model::LinearTransform transform = [&](const std::string& tensor, at::Tensor dense) {
       const auto dense_bytes = dense.numel() * dense.element_size();
-      auto q = config.quantize(std::move(dense));
+      quant::Weight q;
+      if constexpr (requires { config.quantize(tensor, dense, spec.num_layers); })  // mixed precision: per-name rules
+        q = config.quantize(tensor, dense, spec.num_layers);
+      else
+        q = config.quantize(std::move(dense));
       guarded.refund(dense_bytes - quant::weight_bytes(q));  // the dense copy is gone once quantized
       return q;
     };

@@ -1,0 +1,58 @@
+#pragma once
+// Prequantized: the format-aware fast path (what unsloth's *-bnb-4bit repos are for in the seed). A
+// checkpoint already stored quantized — a bitsandbytes 4-bit or 8-bit folder, or a GGUF file — is loaded
+// as stored: bnb linears through quant::read_prequantized_linear, GGUF blocks as quant::GGUFBlock. No
+// re-quantization and no 16-bit copy of the linears; only embeddings and norms are dense.
+#include "curebench/core/bytes.hpp"
+#include "curebench/loader/guarded_source.hpp"
+#include "curebench/loader/strategy.hpp"
+#include "curebench/model/load_gguf.hpp"
+#include "curebench/model/safetensors_source.hpp"
+#include "curebench/quant/bnb_checkpoint.hpp"
+
+namespace curebench::loader {
+
+struct Prequantized {
+  std::string name() const { return "Prequantized"; }
+
+  Verdict check(const CheckpointInfo& c, const LoadRequest& r) const {
+    Verdict v;
+    if (c.kind == CheckpointKind::hf_safetensors) {
+      v.ok = false;
+      v.reason = "checkpoint is hf-safetensors: nothing is stored quantized";
+      return v;
+    }
+    // What is on disk is what gets loaded (plus a dense copy of a quantized GGUF embedding, small beside it).
+    v.plan = plan_memory(c.spec, WeightFormat::bf16, r.workload);
+    v.plan.weight_bytes = c.bytes_on_disk;
+    if (auto b = device_budget(r); b && v.plan.total() > *b) {
+      v.ok = false;
+      v.reason = "needs " + format_bytes(v.plan.total()) + " as stored (" + to_string(c.kind) + "), over the budget of " + format_bytes(*b);
+    }
+    return v;
+  }
+
+  model::LoadedModel load(const CheckpointInfo& c, const LoadRequest& r) const {
+    const auto dtype = compute_dtype(c, r);
+    auto spec = c.spec;
+    if (c.kind == CheckpointKind::gguf) {
+      io::GGUFFile f(c.path.string());
+      model::GGUFSource src(f, spec, dtype, r.device);
+      GuardedSource guarded(src, device_budget(r), r.faults, name());
+      auto weights = model::load_weights(spec, guarded);
+      auto generation = model::gguf_generation_config(spec);
+      return model::LoadedModel{c.path, std::move(generation), model::Decoder(std::move(spec), std::move(weights), dtype, r.device)};
+    }
+    auto generation = io::read_generation_config(c.path / "generation_config.json");
+    if (spec.eos_ids.empty()) spec.eos_ids = generation.eos_ids;
+    io::SafetensorsSet set(c.path);
+    model::SafetensorsSource src(set, dtype, r.device, quant::read_prequantized_linear);
+    GuardedSource guarded(src, device_budget(r), r.faults, name());
+    auto weights = model::load_weights(spec, guarded);
+    return model::LoadedModel{c.path, std::move(generation), model::Decoder(std::move(spec), std::move(weights), dtype, r.device)};
+  }
+};
+
+static_assert(LoaderStrategy<Prequantized>);
+
+}  // namespace curebench::loader
