@@ -7,7 +7,7 @@
 //     tensor source undoes it (`gguf_rope_interleaved`). qwen2/qwen3/gemma2 use rotate_half: no change.
 //   - gemma2's converter adds 1 to every RMSNorm weight, so the spec turns norm_plus_one off.
 //   - llama3 RoPE scaling is stored as a rope_freqs.weight tensor of per-frequency divisors, not as keys:
-//     we accept it when it equals llama3 scaling with the factor it implies (checked), else refuse.
+//     RopeSpec::freq_divisors carries them and rope_inv_freq divides by them, exactly as llama.cpp does.
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -17,7 +17,6 @@
 #include "curebench/io/gguf.hpp"
 #include "curebench/io/gguf_dequant.hpp"
 #include "curebench/model/architectures.hpp"
-#include "curebench/model/layers.hpp"
 #include "curebench/model/spec.hpp"
 
 namespace curebench::model {
@@ -94,17 +93,13 @@ inline ModelSpec spec_from_gguf(const io::GGUFFile& f) {
   }
   if (auto* rf = f.find_tensor("rope_freqs.weight")) {
     auto div = gguf_floats(f, *rf);
-    require(static_cast<std::int64_t>(div.size()) == s.head_dim / 2, Errc::shape, f.path(), "rope_freqs.weight", "expected head_dim/2 values");
-    float factor = *std::max_element(div.begin(), div.end());
-    s.rope.type = "llama3";
-    s.rope.factor = factor;
-    s.rope.original_max_position = f.get_or<std::int64_t>(a + "rope.scaling.original_context_length", 8192);
-    auto base = rope_inv_freq(RopeSpec{s.rope.theta}, s.head_dim, at::kCPU);
-    auto ours = rope_inv_freq(s.rope, s.head_dim, at::kCPU);
-    auto theirs = base / at::from_blob(div.data(), {static_cast<std::int64_t>(div.size())}, at::kFloat);
-    if (!at::allclose(ours, theirs, 1e-4, 1e-9))
-      throw Error(Errc::unsupported, f.path(), "rope_freqs.weight", "per-frequency RoPE factors that are not llama3 scaling (factor " +
-                                                                         std::to_string(factor) + ", low 1, high 4) are not supported");
+    require(static_cast<std::int64_t>(div.size()) == s.head_dim / 2, Errc::shape, f.path(), "rope_freqs.weight",
+            "expected head_dim/2 = " + std::to_string(s.head_dim / 2) + " values, found " + std::to_string(div.size()));
+    for (float d : div)
+      require(std::isfinite(d) && d > 0, Errc::format, f.path(), "rope_freqs.weight", "RoPE frequency divisors must be positive and finite");
+    s.rope.type = "llama3";  // what converters store this way; the divisors themselves are applied, as llama.cpp does
+    s.rope.factor = *std::max_element(div.begin(), div.end());
+    s.rope.freq_divisors = std::move(div);
   }
 
   s.qkv_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr;

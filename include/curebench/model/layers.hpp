@@ -31,6 +31,8 @@ inline at::Tensor rope_inv_freq(const RopeSpec& r, std::int64_t head_dim, const 
   auto exponents = at::arange(0, head_dim, 2, at::TensorOptions().dtype(at::kLong).device(device)).to(at::kFloat) /
                    static_cast<double>(head_dim);
   auto inv = at::reciprocal(at::pow(r.theta, exponents));
+  if (!r.freq_divisors.empty())  // llama.cpp's per-frequency factors, as a GGUF stores Llama-3 scaling
+    return inv / at::tensor(at::ArrayRef<float>(r.freq_divisors), at::kFloat).to(device);
   if (r.type == "linear") return inv / r.factor;
   if (r.type != "llama3") return inv;
   const double old_len = static_cast<double>(r.original_max_position);

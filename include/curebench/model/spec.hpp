@@ -19,6 +19,7 @@ struct RopeSpec {
   double factor = 1.0;
   double low_freq_factor = 1.0, high_freq_factor = 4.0;
   std::int64_t original_max_position = 8192;
+  std::vector<float> freq_divisors;  // GGUF rope_freqs.weight: inv_freq[i] / divisors[i] (overrides the type's formula)
 };
 
 struct ModelSpec {
