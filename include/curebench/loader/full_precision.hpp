@@ -51,9 +51,8 @@ struct FullPrecision {
 
   model::LoadedModel load(const CheckpointInfo& c, const LoadRequest& r) const {
     const auto dtype = compute_dtype(c, r);
-    auto generation = io::read_generation_config(c.path / "generation_config.json");
     auto spec = c.spec;
-    if (spec.eos_ids.empty()) spec.eos_ids = generation.eos_ids;
+    auto generation = model::read_generation_defaults(c.path, spec);
     io::SafetensorsSet set(c.path);
     std::int64_t offload = 0;
     auto budget = device_budget(r);

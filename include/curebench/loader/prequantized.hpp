@@ -43,8 +43,7 @@ struct Prequantized {
       auto generation = model::gguf_generation_config(spec);
       return model::LoadedModel{c.path, std::move(generation), model::Decoder(std::move(spec), std::move(weights), dtype, r.device)};
     }
-    auto generation = io::read_generation_config(c.path / "generation_config.json");
-    if (spec.eos_ids.empty()) spec.eos_ids = generation.eos_ids;
+    auto generation = model::read_generation_defaults(c.path, spec);
     io::SafetensorsSet set(c.path);
     model::SafetensorsSource src(set, dtype, r.device, quant::read_prequantized_linear);
     GuardedSource guarded(src, device_budget(r), r.faults, name());

@@ -43,9 +43,8 @@ struct QuantizeOnLoad {
 
   model::LoadedModel load(const CheckpointInfo& c, const LoadRequest& r) const {
     const auto dtype = compute_dtype(c, r);
-    auto generation = io::read_generation_config(c.path / "generation_config.json");
     auto spec = c.spec;
-    if (spec.eos_ids.empty()) spec.eos_ids = generation.eos_ids;
+    auto generation = model::read_generation_defaults(c.path, spec);
     io::SafetensorsSet set(c.path);
     model::SafetensorsSource src(set, dtype, r.device);
     GuardedSource guarded(src, device_budget(r), r.faults, name());

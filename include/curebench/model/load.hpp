@@ -60,10 +60,16 @@ inline std::filesystem::path require_config(const std::filesystem::path& dir) {
   return config;
 }
 
-inline LoadedModel load_hf_model(const std::filesystem::path& dir, const LoadOptions& opt = {}) {
-  auto spec = load_hf_config(require_config(dir));
+// The checkpoint folder's generation_config.json; its EOS ids fill in where config.json names none.
+inline io::GenerationConfig read_generation_defaults(const std::filesystem::path& dir, ModelSpec& spec) {
   auto generation = io::read_generation_config(dir / "generation_config.json");
   if (spec.eos_ids.empty()) spec.eos_ids = generation.eos_ids;
+  return generation;
+}
+
+inline LoadedModel load_hf_model(const std::filesystem::path& dir, const LoadOptions& opt = {}) {
+  auto spec = load_hf_config(require_config(dir));
+  auto generation = read_generation_defaults(dir, spec);
   const auto dtype = opt.dtype.value_or(parse_dtype_name(spec.dtype, "config.json dtype"));
   io::SafetensorsSet set(dir);
   SafetensorsSource src(set, dtype, opt.device, opt.prequantized);
