@@ -280,11 +280,12 @@ class Pipeline {
     progress.finish();
 
     // Metrics over this run's questions only (the log may hold samples of questions no longer selected).
+    std::map<std::pair<std::string, std::string>, const SampleRecord*> logged;
+    for (auto& s : log.finished()) logged[{s.split, s.id}] = &s;
     std::vector<SampleRecord> mine;
     for (auto& d : splits)
       for (auto& q : d.questions)
-        for (auto& s : log.finished())
-          if (s.split == d.split && s.id == q.id) mine.push_back(s);
+        if (auto it = logged.find({d.split, q.id}); it != logged.end()) mine.push_back(*it->second);
     report::summarize_splits<SplitM>(r, mine);
     r.context = {{"max_tokens", max_context}, {"prompts_truncated", truncated}, {"chat_template", chat}};
     r.throughput = {{"prefill_tokens_per_second", prefill_s > 0 ? nlohmann::json(prefill_tokens / prefill_s) : nlohmann::json()},
