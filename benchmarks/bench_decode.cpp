@@ -3,7 +3,7 @@
 //   CUREBENCH_BENCH_MODEL   checkpoint folder (default: the tiny stories260K model in tests/data)
 //   CUREBENCH_BENCH_DEVICE  cpu | cuda (default: cuda when available)
 //   CUREBENCH_BENCH_DTYPE   bf16 | f16 | f32 (default: bf16 on cuda, f32 on cpu)
-//   CUREBENCH_BENCH_QUANT   none | nf4 | int4 | int8: quantize the linear layers on load (QuantizeOnLoad with
+//   CUREBENCH_BENCH_QUANT   none | nf4 | nf4-dq | int4 | int8: quantize the linear layers on load (QuantizeOnLoad with
 //                           NF4 block 64, int4 group 128, int8 per row; default none)
 // Each benchmark reports tokens/s (items_per_second) and, on CUDA, the roofline fraction:
 // bytes a decode step must read (weights + KV cache) / measured copy bandwidth.
@@ -59,6 +59,7 @@ cb::model::LoadedModel& model() {
   if (!loaded()) {
     const auto& q = setup().quant;
     if (q == "nf4") loaded().emplace(load_quantized<cb::quant::NF4Config<64>>());
+    else if (q == "nf4-dq") loaded().emplace(load_quantized<cb::quant::NF4Config<64, true>>());  // the default chain's
     else if (q == "int4") loaded().emplace(load_quantized<cb::quant::Int4Config<128>>());
     else if (q == "int8") loaded().emplace(load_quantized<cb::quant::Int8Config>());
     else loaded().emplace(cb::model::load_hf_model(setup().model_dir, {.dtype = setup().dtype, .device = setup().device}));
@@ -160,6 +161,16 @@ void decode_run(benchmark::State& state, std::int64_t batch, std::int64_t prompt
     decode_s = g[0].decode_ms / 1e3;
     ttft_ms = g[0].time_to_first_token_ms;
     state.SetIterationTime(decode_s);
+  }
+  // Per-step cost without the per-call costs (one eager step + graph capture per key bucket, first-step
+  // sync): the same call with half the tokens, and the difference per step.
+  if (new_tokens >= 64) {
+    auto half = opt;
+    half.max_new_tokens = new_tokens / 2;
+    const double half_s = cb::runtime::generate(d, prompts, half)[0].decode_ms / 1e3;
+    const double step_s = (decode_s - half_s) / static_cast<double>(new_tokens - half.max_new_tokens);
+    state.counters["steady_step_ms"] = step_s * 1e3;
+    state.counters["steady_tok_per_s"] = static_cast<double>(batch) / step_s;
   }
   state.SetItemsProcessed(state.iterations() * batch * new_tokens);
   state.counters["new_tok_per_s_end_to_end"] = static_cast<double>(batch * new_tokens) / total_s;

@@ -1,6 +1,7 @@
 // Weight-format matmul speed at Llama-3-8B shapes: y = x W^T with x bf16 [M, K] and W [N, K] as bf16 (Dense),
-// int4 g128 (tinygemm for M <= 16, dequant kernel + cuBLAS above), NF4 b64 (dequant kernel + cuBLAS when
-// kernels/dequant.cuh is linked, ATen ops otherwise) and int8 per row. CUDA only (skips on the CPU).
+// int4 g128 and NF4 b64 (with and without double quant): with the CUDA kernels linked, kernels/gemv4.cuh for
+// M <= 8 and dequant kernel + cuBLAS above (without them: tinygemm for int4 M <= 16, ATen ops otherwise),
+// and int8 per row. CUDA only (skips on the CPU).
 // Name: BM_Matmul/<format>/<N>/<K>/<M>; counters: weight_GBps (weight bytes held / time), TFLOPs.
 #include <benchmark/benchmark.h>
 
@@ -15,20 +16,23 @@ namespace cb = curebench;
 
 namespace {
 
-enum Format { kBf16 = 0, kInt4 = 1, kNF4 = 2, kInt8 = 3 };
-const char* format_name(int f) { return f == kBf16 ? "bf16" : f == kInt4 ? "int4_g128" : f == kNF4 ? "nf4_b64" : "int8"; }
+enum Format { kBf16 = 0, kInt4 = 1, kNF4 = 2, kInt8 = 3, kNF4DQ = 4 };
+const char* format_name(int f) {
+  return f == kBf16 ? "bf16" : f == kInt4 ? "int4_g128" : f == kNF4 ? "nf4_b64" : f == kNF4DQ ? "nf4_b64_dq" : "int8";
+}
 
 cb::quant::Weight& weight(int format, std::int64_t n, std::int64_t k) {
   static std::map<std::tuple<int, std::int64_t, std::int64_t>, cb::quant::Weight> cache;
   auto key = std::make_tuple(format, n, k);
   if (auto it = cache.find(key); it != cache.end()) return it->second;
-  if (cache.size() >= 4) cache.clear();  // one shape's formats at a time (the 128256 x 4096 bf16 is 1 GB)
+  if (cache.size() >= 5) cache.clear();  // one shape's formats at a time (the 128256 x 4096 bf16 is 1 GB)
   auto w = at::randn({n, k}, at::TensorOptions().dtype(at::kBFloat16).device(at::kCUDA)) * 0.02;
   cb::quant::Weight q;
   switch (format) {
     case kBf16: q = cb::quant::Dense{w}; break;
     case kInt4: q = cb::quant::quantize_int4(w.cpu(), 128).to(at::Device(at::kCUDA)); break;
     case kNF4: q = cb::quant::quantize_nf4(w, 64); break;
+    case kNF4DQ: q = cb::quant::quantize_nf4(w, 64, true); break;
     default: q = cb::quant::quantize_int8(w); break;
   }
   return cache.emplace(key, std::move(q)).first->second;
@@ -60,8 +64,8 @@ void BM_Matmul(benchmark::State& state) {
 
 void shapes(benchmark::internal::Benchmark* b) {
   for (auto [n, k] : {std::pair<std::int64_t, std::int64_t>{4096, 4096}, {14336, 4096}, {4096, 14336}, {128256, 4096}})
-    for (int f : {kBf16, kInt4, kNF4, kInt8})
-      for (std::int64_t m : {1, 4, 16, 64, 256}) b->Args({f, n, k, m});
+    for (int f : {kBf16, kInt4, kNF4, kNF4DQ, kInt8})
+      for (std::int64_t m : {1, 2, 4, 8, 16, 64, 256}) b->Args({f, n, k, m});
 }
 BENCHMARK(BM_Matmul)->Apply(shapes)->UseManualTime()->Iterations(5)->Unit(benchmark::kMicrosecond);
 

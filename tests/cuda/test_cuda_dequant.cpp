@@ -39,3 +39,67 @@ TEST(CudaDequant, KernelsMatchCpuReference) {
     EXPECT_LT(rel_err(i4_gpu.matmul(x.cuda()), ref), 1e-2) << "int4 m=" << m;
   }
 }
+
+// kernels/gemv4.cuh (M <= 8) against float64: x . dequantize(W)^T with the weight decoded in float32 (the
+// kernel does not round it to bf16), shapes with N not a multiple of the rows per block and K not a
+// multiple of 128 (partial warps), NF4/FP4 with and without double quant, int4 at every group size.
+TEST(CudaGemv4, MatchesFloat64Reference) {
+  if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
+  ASSERT_NE(cb::quant::hooks::bnb4_gemv(), nullptr) << "gemv kernels not linked";
+  ASSERT_NE(cb::quant::hooks::int4_gemv(), nullptr);
+  at::manual_seed(7);
+  auto reference = [](const at::Tensor& x, const at::Tensor& w_f32) {
+    return at::linear(x.to(at::kDouble), w_f32.to(at::kDouble));
+  };
+  auto rel = [](const at::Tensor& got, const at::Tensor& ref) {
+    auto g = got.to(at::kCPU, at::kDouble);
+    EXPECT_FALSE(at::isnan(g).any().item<bool>());
+    return ((g - ref).norm() / ref.norm()).item<double>();
+  };
+  const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {{1027, 4096}, {250, 2080}, {4096, 160}, {13, 14336}};
+  for (auto [n, k] : shapes) {
+    auto w = at::randn({n, k}) * 0.02;
+    for (bool dq : {false, true}) {
+      for (int fp4 = 0; fp4 < 2; ++fp4) {
+        auto run = [&](const auto& q) {
+          auto wf = q.dequantize(at::kFloat);
+          auto gpu = q.to(at::Device(at::kCUDA));
+          for (std::int64_t m = 1; m <= 8; ++m) {
+            auto x = at::randn({m, k}).to(at::kBFloat16);
+            auto y = gpu.matmul(x.cuda());
+            ASSERT_EQ(y.sizes(), (std::vector<std::int64_t>{m, n}));
+            EXPECT_LT(rel(y, reference(x, wf)), 4e-3) << "bnb4 fp4=" << fp4 << " dq=" << dq << " n=" << n << " k=" << k << " m=" << m;
+          }
+          // 3-D activations (the decoder's [B, 1, K]) keep their leading dims.
+          auto x3 = at::randn({2, 1, k}).to(at::kBFloat16);
+          EXPECT_EQ(gpu.matmul(x3.cuda()).sizes(), (std::vector<std::int64_t>{2, 1, n}));
+        };
+        if (fp4) run(cb::quant::quantize_fp4(w, 64, dq));
+        else run(cb::quant::quantize_nf4(w, dq ? 64 : 128, dq));
+      }
+    }
+    for (std::int64_t g : {32, 64, 128, 256}) {
+      if (k % g) continue;
+      auto q = cb::quant::quantize_int4(w, g);
+      auto wf = q.dequantize(at::kFloat);
+      auto gpu = q.to(at::Device(at::kCUDA));
+      EXPECT_FALSE(gpu.tiles.defined()) << "tinygemm tiles are not built when the gemv kernel is linked";
+      for (std::int64_t m : {1, 2, 5, 8}) {
+        auto x = at::randn({m, k}).to(at::kBFloat16);
+        EXPECT_LT(rel(gpu.matmul(x.cuda()), reference(x, wf)), 4e-3) << "int4 g=" << g << " n=" << n << " k=" << k << " m=" << m;
+      }
+    }
+  }
+}
+
+// Every output element is written, also when other memory holds garbage: poison y's allocation pool first.
+TEST(CudaGemv4, WritesEveryOutput) {
+  if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
+  auto w = at::randn({1027, 4096}) * 0.02;
+  auto q = cb::quant::quantize_nf4(w, 64, true).to(at::Device(at::kCUDA));
+  for (int i = 0; i < 3; ++i) {
+    { auto poison = at::full({8, 1027}, std::numeric_limits<float>::quiet_NaN(), at::TensorOptions().dtype(at::kBFloat16).device(at::kCUDA)); }
+    auto y = q.matmul(at::randn({8, 4096}).to(at::kBFloat16).cuda());
+    EXPECT_FALSE(at::isnan(y).any().item<bool>());
+  }
+}

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 
+#include "curebench/kernels/gemv4.cuh"
 #include "curebench/quant/kernel_hooks.hpp"
 
 namespace curebench::kernels {
@@ -85,6 +86,8 @@ inline void int4_dequant(const std::uint8_t* packed, const void* sz, void* out_b
 inline bool register_dequant_hooks() {
   quant::hooks::bnb4_dequant() = &bnb4_dequant;
   quant::hooks::int4_dequant() = &int4_dequant;
+  quant::hooks::bnb4_gemv() = &bnb4_gemv;
+  quant::hooks::int4_gemv() = &int4_gemv;
   return true;
 }
 

@@ -209,6 +209,9 @@ class Decoder {
   // each kv head serves Hq/Hkv query heads). Soft-capped logits (Gemma-2) need the plain path;
   // everything else goes through the torch shim (fused SDPA on torch 2.x).
   at::Tensor attend(const at::Tensor& q, const at::Tensor& k_shared, const at::Tensor& v_shared, const at::Tensor& mask) const {
+#if defined(CUREBENCH_WITH_CUDA)
+    if (auto y = fused_decode_attention(q, k_shared, v_shared, mask); y.defined()) return y;
+#endif
     if (!spec_.attn_logit_softcap) return compat::attention(q, k_shared, v_shared, mask, spec_.attention_scale);
     const auto rep = q.size(1) / k_shared.size(1);
     auto k = rep > 1 ? k_shared.repeat_interleave(rep, 1) : k_shared;
@@ -218,6 +221,28 @@ class Decoder {
     auto probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
     return at::matmul(probs, v);
   }
+
+#if defined(CUREBENCH_WITH_CUDA)
+  // One query column per row (decode), bf16, no soft-capping: the fused kernel (model/layer_hooks.hpp).
+  // q [B, Hq, 1, D], k/v cache views [B, Hkv, S, D], mask [B, 1, 1, S]. Undefined when it does not apply.
+  at::Tensor fused_decode_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) const {
+    auto fn = hooks::decode_attention();
+    if (!fn || spec_.attn_logit_softcap || !fused_layer_case(q) || q.size(2) != 1 || k.stride(3) != 1 || v.stride(3) != 1 ||
+        mask.scalar_type() != at::kBFloat16 || mask.size(2) != 1)
+      return {};
+    auto qc = q.contiguous();
+    auto m = mask.reshape({mask.size(0), mask.size(3)}).contiguous();
+    if (m.size(0) != q.size(0)) m = m.expand({q.size(0), m.size(1)}).contiguous();
+    auto out = at::empty(qc.sizes(), qc.options());
+    hooks::DecodeAttentionArgs a;
+    a.q = qc.data_ptr(), a.k = k.data_ptr(), a.v = v.data_ptr(), a.mask = m.data_ptr(), a.out = out.data_ptr();
+    a.B = q.size(0), a.Hq = q.size(1), a.Hkv = k.size(1), a.D = q.size(3), a.key_len = k.size(2);
+    a.kb = k.stride(0), a.kh = k.stride(1), a.ks = k.stride(2), a.vb = v.stride(0), a.vh = v.stride(1), a.vs = v.stride(2);
+    a.scale = static_cast<float>(spec_.attention_scale);
+    if (!fn(a, current_cuda_stream())) return {};
+    return out;
+  }
+#endif
 
   ModelSpec spec_;
   DecoderWeights w_;

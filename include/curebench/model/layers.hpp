@@ -5,12 +5,33 @@
 
 #include <cmath>
 
+#include "curebench/model/layer_hooks.hpp"
 #include "curebench/model/spec.hpp"
+
+#if defined(CUREBENCH_WITH_CUDA)
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 namespace curebench::model {
 
+#if defined(CUREBENCH_WITH_CUDA)
+inline void* current_cuda_stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
+// bf16 on CUDA with the fused kernels linked (model/layer_hooks.hpp): the case the hooks take.
+inline bool fused_layer_case(const at::Tensor& x) { return x.is_cuda() && x.scalar_type() == at::kBFloat16; }
+#endif
+
 // RMSNorm: statistics in fp32; Llama scales by w (after casting back), Gemma by (1 + w) in fp32.
 inline at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps, bool plus_one) {
+#if defined(CUREBENCH_WITH_CUDA)
+  if (auto fn = hooks::rms_norm(); fn && fused_layer_case(x) && w.scalar_type() == at::kBFloat16 && w.is_contiguous()) {
+    auto xc = x.contiguous();
+    auto y = at::empty_like(xc);
+    const auto hidden = x.size(-1);
+    if (fn(xc.data_ptr(), w.data_ptr(), y.data_ptr(), xc.numel() / hidden, hidden, static_cast<float>(eps), plus_one,
+           current_cuda_stream()))
+      return y;
+  }
+#endif
   auto xf = x.to(at::kFloat);
   auto normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
   if (plus_one) return (normed * (w.to(at::kFloat) + 1.0)).to(x.scalar_type());
@@ -57,6 +78,19 @@ inline RopeTables rope_tables(const at::Tensor& inv_freq, const at::Tensor& posi
 
 // HF layout: rotate the two halves of each head (not interleaved pairs).
 inline at::Tensor apply_rope(const at::Tensor& x, const RopeTables& t) {
+#if defined(CUREBENCH_WITH_CUDA)
+  // x [B, H, T, D] (any strides with a unit last one), tables [B, 1, T, D].
+  if (auto fn = hooks::rope(); fn && fused_layer_case(x) && x.dim() == 4 && x.stride(3) == 1 &&
+                               t.cos.scalar_type() == at::kBFloat16 && t.cos.is_contiguous() && t.sin.is_contiguous() &&
+                               t.cos.size(0) == x.size(0) && t.cos.size(2) == x.size(2)) {
+    auto out = at::empty(x.sizes(), x.options());
+    hooks::RopeArgs a;
+    a.x = x.data_ptr(), a.cos = t.cos.data_ptr(), a.sin = t.sin.data_ptr(), a.out = out.data_ptr();
+    a.B = x.size(0), a.H = x.size(1), a.T = x.size(2), a.D = x.size(3);
+    a.sb = x.stride(0), a.sh = x.stride(1), a.st = x.stride(2);
+    if (fn(a, current_cuda_stream())) return out;
+  }
+#endif
   auto half = x.size(-1) / 2;
   auto x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
   auto rotated = at::cat({-x2, x1}, -1);

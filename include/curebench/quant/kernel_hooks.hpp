@@ -16,6 +16,40 @@ using Bnb4DequantFn = void (*)(const std::uint8_t* packed, const float* scales, 
 using Int4DequantFn = void (*)(const std::uint8_t* packed, const void* scales_and_zeros_bf16, void* out_bf16,
                                std::int64_t n, std::int64_t k, std::int64_t group, void* stream);
 
+// Views of a 4-bit weight for the small-batch kernels (kernels/gemv4.cuh); device pointers.
+struct Bnb4View {
+  const std::uint8_t* packed = nullptr;      // [N*K/2], high nibble first
+  const float* code = nullptr;               // [16]
+  const float* absmax_f32 = nullptr;         // [blocks] (no double quant)
+  const std::uint8_t* absmax_u8 = nullptr;   // [blocks] (double quant: index into nested_code)
+  const float* nested_code = nullptr;        // [256]
+  const float* nested_absmax = nullptr;      // [ceil(blocks / nested blocksize)]
+  float nested_offset = 0;
+  int block_shift = 6, nested_shift = 8;     // log2 of the block sizes
+};
+struct Int4View {
+  const std::uint8_t* packed = nullptr;      // [N, K/2]
+  const void* scales_and_zeros = nullptr;    // bf16 [K/G, N, 2]
+  std::int64_t n = 0;
+  int group_shift = 7;
+};
+// y bf16 [m, n] = x bf16 [m, k] . W^T. Returns false (nothing launched) for shapes it does not take
+// (m above its range, k % 32 != 0, blocks under 32): the caller falls back to dequantize + GEMM.
+using Bnb4GemvFn = bool (*)(const Bnb4View& w, const void* x_bf16, void* y_bf16, std::int64_t m, std::int64_t n,
+                            std::int64_t k, void* stream);
+using Int4GemvFn = bool (*)(const Int4View& w, const void* x_bf16, void* y_bf16, std::int64_t m, std::int64_t k,
+                            void* stream);
+inline constexpr std::int64_t kGemv4MaxRows = 8;
+
+inline Bnb4GemvFn& bnb4_gemv() {
+  static Bnb4GemvFn f = nullptr;
+  return f;
+}
+inline Int4GemvFn& int4_gemv() {
+  static Int4GemvFn f = nullptr;
+  return f;
+}
+
 inline Bnb4DequantFn& bnb4_dequant() {
   static Bnb4DequantFn f = nullptr;
   return f;

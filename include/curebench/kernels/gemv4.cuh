@@ -1,0 +1,199 @@
+#pragma once
+// 4-bit weight x bf16 activation products for small batches (M <= kGemv4MaxRows), reading the packed
+// weight once: y[M, N] = x[M, K] . W[N, K]^T with W in the bitsandbytes NF4/FP4 layout or the tinygemm
+// int4 layout before tiling (quant/bnb4.hpp, quant/int4.hpp). At M = 1 a decode step is a pass over every
+// weight byte, so this kernel is the 4-bit decode speed: dequantize + cuBLAS moves ~4.5 bytes per weight
+// (write bf16, read it back), this moves ~0.52.
+//
+// Shape of the work: a block of 4 warps owns kRows consecutive output rows; the 4 warps split K (warp w,
+// lane l take the 16-byte chunks c = 128 j + 32 w + l, so each warp reads 512 contiguous bytes of a row per
+// step), every lane keeps kRows x M float accumulators, and the block reduces through shared memory. A chunk
+// is 32 weights, so it never straddles a quantization block (blocksize >= 32) or an int4 group. The
+// activation chunk is loaded once per chunk and reused for the kRows rows.
+// Numerics: codes decoded in float32 (no bf16 rounding of the weight), float32 accumulation, one bf16
+// rounding of y; the block scale multiplies the chunk's partial sum.
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "curebench/quant/kernel_hooks.hpp"
+
+namespace curebench::kernels {
+
+inline constexpr int kGemv4Warps = 4;
+
+// Code value of a nibble, and the scale (and zero) of the quantization block holding a chunk.
+struct Bnb4Format {
+  static constexpr bool kHasZero = false;
+  quant::hooks::Bnb4View v;
+  __device__ void fill_lut(float* lut) const {
+    if (threadIdx.x < 16) lut[threadIdx.x] = v.code[threadIdx.x];
+  }
+  // Element index of the chunk's first weight: bnb blocks run over the flattened [N, K] tensor.
+  __device__ float scale(std::int64_t row, std::int64_t k, std::int64_t chunk, float& /*zero*/) const {
+    const std::int64_t blk = (row * k + chunk * 32) >> v.block_shift;
+    if (!v.absmax_u8) return __ldg(v.absmax_f32 + blk);
+    return __ldg(v.nested_code + v.absmax_u8[blk]) * __ldg(v.nested_absmax + (blk >> v.nested_shift)) + v.nested_offset;
+  }
+};
+
+struct Int4Format {
+  static constexpr bool kHasZero = true;
+  quant::hooks::Int4View v;
+  __device__ void fill_lut(float* lut) const {
+    if (threadIdx.x < 16) lut[threadIdx.x] = static_cast<float>(threadIdx.x) - 8.0f;
+  }
+  // scales_and_zeros [K/G, N, 2]: w = (q - 8) * scale + zero.
+  __device__ float scale(std::int64_t row, std::int64_t /*k*/, std::int64_t chunk, float& zero) const {
+    const auto* sz = static_cast<const __nv_bfloat162*>(v.scales_and_zeros);
+    const auto p = __bfloat1622float2(sz[((chunk * 32) >> v.group_shift) * v.n + row]);
+    zero = p.y;
+    return p.x;
+  }
+};
+
+// Streamed once: keep the weight out of L1 (the activation chunk is what gets reused there).
+__device__ __forceinline__ uint4 load_streaming(const uint4* p) {
+  uint4 r;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];"
+               : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+               : "l"(p));
+  return r;
+}
+
+template <int M, int kRows, class Format>
+__global__ void __launch_bounds__(kGemv4Warps * 32)
+    gemv4_kernel(const uint4* __restrict__ w, Format fmt, const __nv_bfloat16* __restrict__ x,
+                 __nv_bfloat16* __restrict__ y, std::int64_t n, std::int64_t k) {
+  __shared__ float lut[16];
+  __shared__ float partial[kGemv4Warps][kRows][M];
+  fmt.fill_lut(lut);
+  __syncthreads();
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const std::int64_t row0 = static_cast<std::int64_t>(blockIdx.x) * kRows;
+  const std::int64_t chunks = k >> 5;
+  float acc[kRows][M];
+#pragma unroll
+  for (int r = 0; r < kRows; ++r)
+#pragma unroll
+    for (int m = 0; m < M; ++m) acc[r][m] = 0.0f;
+
+  for (std::int64_t c = warp * 32 + lane; c < chunks; c += kGemv4Warps * 32) {
+    uint4 q[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r)
+      if (row0 + r < n) q[r] = load_streaming(w + (row0 + r) * chunks + c);
+    float zero[kRows], scale[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) zero[r] = 0.0f, scale[r] = row0 + r < n ? fmt.scale(row0 + r, k, c, zero[r]) : 0.0f;
+    float dot[kRows][M], xsum[M];
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      xsum[m] = 0.0f;
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) dot[r][m] = 0.0f;
+    }
+    // Word i of a row's 16 bytes holds weights 8i..8i+7 (byte b: 8i+2b in the high nibble, 8i+2b+1 low);
+    // their activations are one 16-byte load per row of x, shared by the kRows weight rows.
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      uint4 xa[M];
+#pragma unroll
+      for (int m = 0; m < M; ++m) xa[m] = __ldg(reinterpret_cast<const uint4*>(x + m * k + c * 32) + i);
+      if constexpr (Format::kHasZero) {
+#pragma unroll
+        for (int m = 0; m < M; ++m)
+#pragma unroll
+          for (int b = 0; b < 4; ++b) {
+            const float2 xf = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(&xa[m])[b]);
+            xsum[m] += xf.x + xf.y;
+          }
+      }
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+        const std::uint32_t word = i == 0 ? q[r].x : i == 1 ? q[r].y : i == 2 ? q[r].z : q[r].w;
+#pragma unroll
+        for (int b = 0; b < 4; ++b) {
+          const std::uint32_t byte = (word >> (8 * b)) & 0xFFu;
+          const float hi = lut[byte >> 4], lo = lut[byte & 0xFu];
+#pragma unroll
+          for (int m = 0; m < M; ++m) {
+            const float2 xf = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(&xa[m])[b]);
+            dot[r][m] = fmaf(xf.x, hi, fmaf(xf.y, lo, dot[r][m]));
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < kRows; ++r)
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+        acc[r][m] = fmaf(scale[r], dot[r][m], acc[r][m]);
+        if constexpr (Format::kHasZero) acc[r][m] = fmaf(zero[r], xsum[m], acc[r][m]);
+      }
+  }
+#pragma unroll
+  for (int r = 0; r < kRows; ++r)
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      float v = acc[r][m];
+#pragma unroll
+      for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
+      if (lane == 0) partial[warp][r][m] = v;
+    }
+  __syncthreads();
+  for (int t = threadIdx.x; t < kRows * M; t += blockDim.x) {
+    const int r = t / M, m = t % M;
+    if (row0 + r >= n) continue;
+    float v = 0.0f;
+#pragma unroll
+    for (int i = 0; i < kGemv4Warps; ++i) v += partial[i][r][m];
+    y[m * n + row0 + r] = __float2bfloat16_rn(v);
+  }
+}
+
+// More rows per block share each activation load (it is read from L1 once per row otherwise); fewer rows
+// give more blocks for narrow matrices. Two rows keeps >= 4 blocks per SM for N = 1024 (k/v projections).
+template <int M, class Format>
+void launch_gemv4(const std::uint8_t* packed, const Format& fmt, const void* x, void* y, std::int64_t n, std::int64_t k,
+                  cudaStream_t stream) {
+  constexpr int kRows = M <= 2 ? 2 : 4;
+  const auto blocks = static_cast<unsigned>((n + kRows - 1) / kRows);
+  gemv4_kernel<M, kRows, Format><<<blocks, kGemv4Warps * 32, 0, stream>>>(
+      reinterpret_cast<const uint4*>(packed), fmt, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), n, k);
+}
+
+template <class Format>
+bool dispatch_gemv4(const std::uint8_t* packed, const Format& fmt, const void* x, void* y, std::int64_t m, std::int64_t n,
+                    std::int64_t k, void* stream) {
+  // 16-byte alignment of every row (K/2 bytes) and of the activation rows (2K bytes): K % 32 == 0.
+  if (k % 32 != 0 || reinterpret_cast<std::uintptr_t>(packed) % 16 != 0 || reinterpret_cast<std::uintptr_t>(x) % 16 != 0)
+    return false;
+  auto s = static_cast<cudaStream_t>(stream);
+  switch (m) {
+    case 1: launch_gemv4<1>(packed, fmt, x, y, n, k, s); break;
+    case 2: launch_gemv4<2>(packed, fmt, x, y, n, k, s); break;
+    case 3: launch_gemv4<3>(packed, fmt, x, y, n, k, s); break;
+    case 4: launch_gemv4<4>(packed, fmt, x, y, n, k, s); break;
+    case 5: launch_gemv4<5>(packed, fmt, x, y, n, k, s); break;
+    case 6: launch_gemv4<6>(packed, fmt, x, y, n, k, s); break;
+    case 7: launch_gemv4<7>(packed, fmt, x, y, n, k, s); break;
+    case 8: launch_gemv4<8>(packed, fmt, x, y, n, k, s); break;
+    default: return false;
+  }
+  return true;
+}
+
+inline bool bnb4_gemv(const quant::hooks::Bnb4View& w, const void* x, void* y, std::int64_t m, std::int64_t n, std::int64_t k,
+                      void* stream) {
+  if (w.block_shift < 5) return false;  // blocks of 16: a chunk would straddle two
+  return dispatch_gemv4(w.packed, Bnb4Format{w}, x, y, m, n, k, stream);
+}
+
+inline bool int4_gemv(const quant::hooks::Int4View& w, const void* x, void* y, std::int64_t m, std::int64_t k, void* stream) {
+  if (w.group_shift < 5) return false;
+  return dispatch_gemv4(w.packed, Int4Format{w}, x, y, m, w.n, k, stream);
+}
+
+}  // namespace curebench::kernels

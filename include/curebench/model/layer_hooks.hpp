@@ -1,0 +1,57 @@
+#pragma once
+// Optional fused CUDA kernels for the decoder's small per-token layers (kernels/layers.cuh), reached through
+// function pointers as quant/kernel_hooks.hpp does for the weight formats: the header-only model code
+// needs no CUDA compiler, and where no nvcc-built object registers them they stay null and model/layers.hpp
+// keeps its ATen compositions (the reference the kernels are tested against, tests/cuda/test_cuda_layers.cpp).
+// Why: a decode step of an 8B model at batch 1 is ~1,500 launches, most of them elementwise pieces of
+// RMSNorm and RoPE; each costs a few microseconds even inside a CUDA graph.
+// All pointers are device pointers to bf16 unless said otherwise; each returns false, launching nothing,
+// for a case it does not take.
+#include <cstdint>
+
+namespace curebench::model::hooks {
+
+// y [rows, hidden] = RMSNorm(x) with transformers' rounding: normed = bf16(x * rsqrt(mean(x^2) + eps)),
+// y = bf16(w * normed); plus_one (Gemma): y = bf16(x * rsqrt(..) * (1 + w)), all in fp32. x, y contiguous.
+using RmsNormFn = bool (*)(const void* x, const void* w, void* y, std::int64_t rows, std::int64_t hidden, float eps,
+                           bool plus_one, void* stream);
+
+// out [B, H, T, D] contiguous = x * cos + rotate_half(x) * sin, each product and the sum rounded to bf16 as
+// ATen does; x is [B, H, T, D] with element strides (sb, sh, st, 1); cos, sin [B, T, D] contiguous.
+struct RopeArgs {
+  const void* x = nullptr;
+  const void* cos = nullptr;
+  const void* sin = nullptr;
+  void* out = nullptr;
+  std::int64_t B = 0, H = 0, T = 0, D = 0, sb = 0, sh = 0, st = 0;
+};
+using RopeFn = bool (*)(const RopeArgs& a, void* stream);
+
+// One query column per row: out [B, Hq, D] = softmax(q k^T * scale + mask) v over the first key_len cache
+// columns; kv head of query head h is h / (Hq / Hkv). q [B, Hq, D] contiguous; k, v with element strides
+// (kb, kh, ks, 1); mask [B, key_len] additive, contiguous, in the activation dtype (bf16).
+struct DecodeAttentionArgs {
+  const void* q = nullptr;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  const void* mask = nullptr;
+  void* out = nullptr;
+  std::int64_t B = 0, Hq = 0, Hkv = 0, D = 0, key_len = 0, kb = 0, kh = 0, ks = 0, vb = 0, vh = 0, vs = 0;
+  float scale = 1.0f;
+};
+using DecodeAttentionFn = bool (*)(const DecodeAttentionArgs& a, void* stream);
+
+inline RmsNormFn& rms_norm() {
+  static RmsNormFn f = nullptr;
+  return f;
+}
+inline RopeFn& rope() {
+  static RopeFn f = nullptr;
+  return f;
+}
+inline DecodeAttentionFn& decode_attention() {
+  static DecodeAttentionFn f = nullptr;
+  return f;
+}
+
+}  // namespace curebench::model::hooks

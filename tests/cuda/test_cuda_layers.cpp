@@ -1,0 +1,95 @@
+// kernels/layers.cuh (fused RMSNorm, RoPE, decode attention, through model/layer_hooks.hpp) against the ATen
+// compositions of model/layers.hpp (the hooks switched off for the reference) and float64 math. The
+// transformers parity of whole models with these kernels on is CudaParity.* (test_cuda_model.cpp).
+#include <gtest/gtest.h>
+
+#include "curebench/core/torch_compat.hpp"
+#include "curebench/model/layers.hpp"
+#include "curebench/runtime/kv_cache.hpp"
+
+namespace cb = curebench;
+
+namespace {
+const auto kCuda = at::TensorOptions().device(at::kCUDA);
+
+// Runs f with one hook nulled (the ATen path), then restores it.
+template <class Hook, class F>
+auto without(Hook& hook, F f) {
+  auto saved = hook;
+  hook = nullptr;
+  auto r = f();
+  hook = saved;
+  return r;
+}
+}  // namespace
+
+TEST(CudaLayers, RmsNormMatchesAtenComposition) {
+  if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
+  ASSERT_NE(cb::model::hooks::rms_norm(), nullptr) << "layer kernels not linked";
+  at::manual_seed(3);
+  for (auto shape : {std::vector<std::int64_t>{5, 4096}, {3, 7, 2560}, {2, 1, 8, 128}, {1, 3584}}) {
+    auto x = (at::randn(shape, kCuda) * 3).to(at::kBFloat16);
+    auto w = at::randn({shape.back()}, kCuda).to(at::kBFloat16);
+    for (bool plus_one : {false, true}) {
+      auto got = cb::model::rms_norm(x, w, 1e-6, plus_one);
+      auto ref = without(cb::model::hooks::rms_norm(), [&] { return cb::model::rms_norm(x, w, 1e-6, plus_one); });
+      ASSERT_EQ(got.sizes(), ref.sizes());
+      auto diff = (got.to(at::kFloat) - ref.to(at::kFloat)).abs();
+      // Same roundings; only the order of the fp32 sum of squares differs: at most a last-bit flip, rarely.
+      EXPECT_LE(diff.max().item<float>(), ref.to(at::kFloat).abs().max().item<float>() / 128) << "plus_one=" << plus_one;
+      EXPECT_GT(at::eq(got, ref).to(at::kFloat).mean().item<float>(), 0.99f) << "plus_one=" << plus_one;
+    }
+  }
+}
+
+TEST(CudaLayers, RopeIsBitIdenticalOnStridedInput) {
+  if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
+  ASSERT_NE(cb::model::hooks::rope(), nullptr);
+  at::manual_seed(4);
+  const std::int64_t B = 3, T = 5, H = 4, D = 128;
+  // The decoder's q: a [B, T, H, D] slice of a fused qkv projection, transposed to [B, H, T, D].
+  auto qkv = at::randn({B, T, (H + 2) * D}, kCuda).to(at::kBFloat16);
+  auto x = qkv.narrow(-1, 0, H * D).view({B, T, H, D}).transpose(1, 2);
+  cb::model::RopeSpec spec;
+  auto inv = cb::model::rope_inv_freq(spec, D, at::Device(at::kCUDA));
+  auto positions = at::arange(100, 100 + B * T, kCuda.dtype(at::kLong)).view({B, T});
+  auto tables = cb::model::rope_tables(inv, positions, at::kBFloat16);
+  auto got = cb::model::apply_rope(x, tables);
+  auto ref = without(cb::model::hooks::rope(), [&] { return cb::model::apply_rope(x, tables); });
+  EXPECT_TRUE(at::equal(got, ref.contiguous()));
+}
+
+TEST(CudaLayers, DecodeAttentionMatchesFloat64) {
+  if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
+  auto fn = cb::model::hooks::decode_attention();
+  ASSERT_NE(fn, nullptr);
+  at::manual_seed(5);
+  struct Case { std::int64_t B, Hq, Hkv, D, capacity, key_len; };
+  for (auto c : {Case{1, 32, 8, 128, 512, 256}, Case{4, 8, 8, 64, 300, 77}, Case{3, 16, 2, 256, 1024, 1024}, Case{2, 4, 1, 128, 40, 3}}) {
+    auto q = at::randn({c.B, c.Hq, 1, c.D}, kCuda).to(at::kBFloat16);
+    auto kc = at::randn({c.B, c.Hkv, c.capacity, c.D}, kCuda).to(at::kBFloat16);
+    auto vc = at::randn({c.B, c.Hkv, c.capacity, c.D}, kCuda).to(at::kBFloat16);
+    auto k = kc.narrow(2, 0, c.key_len), v = vc.narrow(2, 0, c.key_len);
+    // Row b sees a different prefix of the columns (left padding, as generate() builds it).
+    auto valid = at::ones({c.B, c.key_len}, kCuda.dtype(at::kBool));
+    for (std::int64_t b = 0; b < c.B; ++b) valid[b].narrow(0, 0, std::min(b * 2, c.key_len - 1)).fill_(false);
+    auto mask = at::zeros({c.B, c.key_len}, kCuda.dtype(at::kBFloat16)).masked_fill(valid.logical_not(), -INFINITY);
+    auto out = at::empty_like(q);
+    cb::model::hooks::DecodeAttentionArgs a;
+    a.q = q.data_ptr(), a.k = k.data_ptr(), a.v = v.data_ptr(), a.mask = mask.data_ptr(), a.out = out.data_ptr();
+    a.B = c.B, a.Hq = c.Hq, a.Hkv = c.Hkv, a.D = c.D, a.key_len = c.key_len;
+    a.kb = k.stride(0), a.kh = k.stride(1), a.ks = k.stride(2), a.vb = v.stride(0), a.vh = v.stride(1), a.vs = v.stride(2);
+    a.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.D)));
+    ASSERT_TRUE(fn(a, cb::model::current_cuda_stream()));
+    auto rep = c.Hq / c.Hkv;
+    auto kd = k.to(at::kDouble).repeat_interleave(rep, 1), vd = v.to(at::kDouble).repeat_interleave(rep, 1);
+    auto scores = at::matmul(q.to(at::kDouble), kd.transpose(-2, -1)) * a.scale + mask.to(at::kDouble).view({c.B, 1, 1, c.key_len});
+    auto ref = at::matmul(at::softmax(scores, -1), vd);
+    auto rel = ((out.to(at::kDouble) - ref).norm() / ref.norm()).item<double>();
+    EXPECT_LT(rel, 8e-3) << "B=" << c.B << " Hq=" << c.Hq << " key_len=" << c.key_len;
+  }
+  // Too many keys for its shared memory: refused, nothing launched (the caller falls back to SDPA).
+  cb::model::hooks::DecodeAttentionArgs big;
+  big.B = 1, big.Hq = 1, big.Hkv = 1, big.D = 128, big.key_len = 1 << 20;
+  EXPECT_FALSE(fn(big, cb::model::current_cuda_stream()));
+}
