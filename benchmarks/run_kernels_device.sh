@@ -18,14 +18,15 @@ B=./build-cuda/bin
 timeout 200 $B/test_cuda > "$OUT/test_cuda.log" 2>&1
 echo "test_cuda rc=$?"; grep -E "^\[  (PASSED|FAILED) |FAILED  \]|Failure|Expected|Which is|rel|actual" "$OUT/test_cuda.log" | head -40
 stamp tested
-timeout 100 $B/curebench_bench --benchmark_filter='BM_Matmul/[0-4]/.*/(1|2|4|8|16)$' --benchmark_out="$OUT/matmul.json" --benchmark_out_format=json > "$OUT/matmul.txt" 2>&1
+timeout 100 $B/curebench_bench --benchmark_filter='BM_Matmul/[0-4]/[0-9]+/[0-9]+/(1|2|4|8|16)/' --benchmark_out="$OUT/matmul.json" --benchmark_out_format=json > "$OUT/matmul.txt" 2>&1
 echo "matmul rc=$?"; stamp matmul
 wait $CK; stamp ckpt
-for Q in bf16 nf4-dq int4; do
-  QV=$Q; [ "$Q" = bf16 ] && QV=
-  CUREBENCH_BENCH_QUANT=$QV CUREBENCH_BENCH_MODEL=$CKPT timeout 100 $B/curebench_bench --benchmark_filter='BM_CopyBandwidth|BM_Decode/(1|8)$' \
+for Q in bf16 nf4-dq int4 bf16-aten nf4-dq-aten; do
+  QV=${Q%-aten}; [ "$QV" = bf16 ] && QV=
+  case $Q in *-aten) export CUREBENCH_BENCH_ATEN_LAYERS=1 ;; *) export CUREBENCH_BENCH_ATEN_LAYERS=0 ;; esac
+  CUREBENCH_BENCH_QUANT=$QV CUREBENCH_BENCH_MODEL=$CKPT timeout 100 $B/curebench_bench --benchmark_filter='BM_CopyBandwidth|BM_Decode/(1|8)/' \
     --benchmark_out="$OUT/decode_$Q.json" --benchmark_out_format=json > "$OUT/decode_$Q.txt" 2>&1
   echo "$Q rc=$?"; stamp "$Q"
 done
-grep -E "^BM_Matmul" "$OUT/matmul.txt" | awk '{print $1, $2, $3, $NF, $(NF-1)}' | cut -c1-150
+grep -E "^BM_Matmul" "$OUT/matmul.txt" | sed -e 's|/iterations:5/manual_time||' -e 's/ \+/ /g' | cut -d' ' -f1,2,6- | cut -c1-110
 grep -hE "BM_" "$OUT"/decode_*.txt | cut -c1-400

@@ -26,6 +26,13 @@ TEST_F(CudaQuant, Int4TinygemmMatchesDequantizedReference) {
   ASSERT_TRUE(curebench::compat::kHasInt4Pack) << "libtorch >= 2.2 expected on the GPU machine";
   at::manual_seed(6);
   auto w = at::randn({256, 1024}) * 0.05;
+  // With the fused GEMV linked (kernels/gemv4.cuh) tinygemm is skipped; switch it off to test tinygemm.
+  auto saved_gemv = curebench::quant::hooks::int4_gemv();
+  curebench::quant::hooks::int4_gemv() = nullptr;
+  struct Restore {
+    curebench::quant::hooks::Int4GemvFn f;
+    ~Restore() { curebench::quant::hooks::int4_gemv() = f; }
+  } restore{saved_gemv};
   for (int g : {32, 64, 128, 256}) {
     auto cpu = q::quantize_int4(w, g);
     auto gpu = cpu.to(at::Device(at::kCUDA));
