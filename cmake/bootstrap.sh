@@ -1,10 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages curebench needs, only those that are missing; runs apt-get update at most
 # once and only when something must be installed. Safe to run again (idempotent).
+# clang-14 + libclang-rt-14-dev (sanitizer and libFuzzer runtimes) + ninja-build: the `asan` preset that CI runs
+# after the normal tests, and tests/fuzz/run_fuzzers.sh.
 set -eu
 PKGS="cmake g++ make git pkg-config libtorch-dev libeigen3-dev nlohmann-json3-dev librange-v3-dev libgtest-dev \
 libbenchmark-dev libgnuplot-iostream-dev gnuplot-nox libboost-iostreams-dev libboost-filesystem-dev \
-libboost-system-dev libpcre2-dev libzip-dev zip unzip libcli11-dev nodejs npm"
+libboost-system-dev libpcre2-dev libzip-dev zip unzip libcli11-dev nodejs npm \
+clang-14 libclang-rt-14-dev ninja-build"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
