@@ -4,9 +4,10 @@
   nightly_compare.py BASELINE.json CURRENT.json [--tolerance 0.10]
       exit 1 when any metric of BASELINE is more than `tolerance` worse in CURRENT (all metrics are
       higher-is-better: tok/s and curebench/peer ratios), or missing from it.
-  nightly_compare.py --summarize CUREBENCH.json [TRANSFORMERS.json] [--gpu NAME] -o OUT.json
-      turns the suite's Google Benchmark JSON (benchmarks/run_device_suite.sh) and the transformers peer
-      JSON into the flat metrics file that the comparison reads (the baselines in benchmarks/baselines/).
+  nightly_compare.py --summarize CUREBENCH.json [CUREBENCH2.json ...] [TRANSFORMERS.json] [--gpu NAME] -o OUT.json
+      turns the suites' Google Benchmark JSON (benchmarks/run_perf_device.sh: one per weight format) and the
+      transformers peer JSON (recognised by its "runs") into the flat metrics file that the comparison reads
+      (the baselines in benchmarks/baselines/).
   nightly_compare.py --self-test BASELINE.json
       proves the check works: BASELINE passes against itself and FAILS against a copy of itself made 20 %
       better by hand.
@@ -50,11 +51,16 @@ def _bench_rows(gbench):
     return rows
 
 
-def summarize(curebench_json, transformers_json=None, gpu=""):
-    """Flat metrics (higher is better) from the suite's outputs."""
+def summarize(curebench_jsons, transformers_json=None, gpu=""):
+    """Flat metrics (higher is better) from the suites' outputs."""
     m = {}
-    rows = _bench_rows(load(curebench_json))
-    for name, b in rows.items():
+    if isinstance(curebench_jsons, str):
+        curebench_jsons = [curebench_jsons]
+    rows = {}
+    for path in curebench_jsons:
+        for name, b in _bench_rows(load(path)).items():
+            rows[(name, b.get("label"))] = b
+    for (name, _), b in rows.items():
         quant = b.get("label") or "bf16"
         quant = "bf16" if quant == "none" else quant
         if name.startswith("BM_Decode/") or name.startswith("BM_DecodeEager/"):
@@ -122,7 +128,9 @@ def main(argv):
             i = args.index("--gpu"); gpu = args[i + 1]; del args[i:i + 2]
         if "-o" in args:
             i = args.index("-o"); out = args[i + 1]; del args[i:i + 2]
-        s = summarize(args[1], args[2] if len(args) > 2 else None, gpu)
+        files = args[1:]
+        peers = [f for f in files if "runs" in load(f)]
+        s = summarize([f for f in files if f not in peers], peers[0] if peers else None, gpu)
         text = json.dumps(s, indent=2, sort_keys=True)
         if out:
             with open(out, "w") as f:

@@ -1,43 +1,46 @@
 #!/bin/sh
-# The performance work's device run (docs/performance.md), in two parts that each fit one 10-minute call:
-#   sh benchmarks/run_perf_device.sh OUT_DIR a   build, CUDA tests (graphs, dequant, parity), bf16 suite, matmul suite
-#   sh benchmarks/run_perf_device.sh OUT_DIR b   build, int4 + NF4 suites (QuantizeOnLoad), curebench load --gpu-budget 16GiB
+# The performance suite on the GPU machine in ONE call (docs/performance.md), curebench and the transformers
+# peer side by side on the same random Llama-3-8B-shaped checkpoint:
+#   sh benchmarks/run_perf_device.sh OUT_DIR
+# build; every CUDA test; curebench bf16 / NF4-DQ / int4 suites (copy bandwidth, load, decode at batch
+# 1/8/32/128, the seed's 100 x 512 workload); transformers 5.x generate + bare loop at batch 1/8/32 and the
+# seed workload; `curebench load --gpu-budget 16GiB`. Everything lands in OUT_DIR/results.tgz, and a
+# summary in OUT_DIR/summary.txt (the flat metrics: python3 benchmarks/merge_suite.py, nightly_compare.py).
 set -u
-OUT=${1:?out dir}; PART=${2:-a}
-mkdir -p "$OUT"
+OUT=${1:?out dir}
+R="$OUT/results"; mkdir -p "$R"
 T0=$(date +%s)
-stamp() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
-TARGETS="curebench_bench"
-[ "$PART" = a ] && TARGETS="curebench_bench test_cuda"
-[ "$PART" = b ] && TARGETS="curebench_bench curebench_cli"
-CUREBENCH_TARGETS="$TARGETS" CUREBENCH_NO_TESTS=1 sh tests/cuda/build_on_device.sh > "$OUT/build_$PART.log" 2>&1 || { tail -40 "$OUT/build_$PART.log"; exit 1; }
+stamp() { echo "[$(( $(date +%s) - T0 ))s] $*" | tee -a "$R/timeline.txt"; }
+CKPT=/tmp/curebench-bench/llama3-8b
+( [ -f "$CKPT/config.json" ] || python3 benchmarks/make_random_checkpoint.py llama3-8b "$CKPT" > "$R/ckpt.log" 2>&1 ) &
+CK=$!
+CUREBENCH_TARGETS="curebench_bench test_cuda curebench_cli" CUREBENCH_NO_TESTS=1 sh tests/cuda/build_on_device.sh > "$R/build.log" 2>&1 || { tail -60 "$R/build.log"; exit 1; }
 stamp built
 export LD_LIBRARY_PATH="$PWD/.devdeps/root/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
-CKPT=/tmp/curebench-bench/llama3-8b
-( [ -f "$CKPT/config.json" ] || python3 benchmarks/make_random_checkpoint.py llama3-8b "$CKPT" > "$OUT/ckpt.log" 2>&1 ) &
-CK=$!
 B=./build-cuda/bin
-if [ "$PART" = a ]; then
-  timeout 150 $B/test_cuda --gtest_filter='*CudaGraph*:*CudaDequant*:*CudaParity*:*CudaStories*' > "$OUT/test_cuda.log" 2>&1
-  echo "test_cuda rc=$?"; grep -E "^\[  (PASSED|FAILED) |FAILED  \]|Failure" "$OUT/test_cuda.log" | head -20
-  stamp tested
-  timeout 120 $B/curebench_bench --benchmark_filter='BM_Matmul|BM_DequantCheck' --benchmark_out="$OUT/matmul.json" --benchmark_out_format=json > "$OUT/matmul.txt" 2>&1
-  echo "matmul rc=$?"; stamp matmul
-  wait $CK; stamp ckpt
-  CUREBENCH_BENCH_MODEL=$CKPT timeout 240 $B/curebench_bench --benchmark_filter='BM_CopyBandwidth|BM_Load|BM_Decode|BM_SeedWorkload' \
-    --benchmark_out="$OUT/curebench_bf16.json" --benchmark_out_format=json > "$OUT/bf16.txt" 2>&1
-  echo "bf16 rc=$?"; stamp bf16
-  grep -E "BM_|rel_err" "$OUT/bf16.txt" "$OUT/matmul.txt" | cut -c1-220 | tail -40
-else
-  wait $CK; stamp ckpt
-  for Q in int4 nf4; do
-    CUREBENCH_BENCH_QUANT=$Q CUREBENCH_BENCH_MODEL=$CKPT timeout 200 $B/curebench_bench \
-      --benchmark_filter='BM_CopyBandwidth|BM_Load|BM_Decode/|BM_SeedWorkload' \
-      --benchmark_out="$OUT/curebench_$Q.json" --benchmark_out_format=json > "$OUT/$Q.txt" 2>&1
-    echo "$Q rc=$?"; stamp $Q
-  done
-  timeout 120 $B/curebench load --model "$CKPT" --device cuda --gpu-budget 16GiB --json > "$OUT/load_16gib.json" 2> "$OUT/load_16gib.err"
-  echo "load rc=$?"; stamp load
-  grep -E "BM_" "$OUT/int4.txt" "$OUT/nf4.txt" | cut -c1-220
-  head -c 3000 "$OUT/load_16gib.json"; tail -5 "$OUT/load_16gib.err"
-fi
+nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem,power.limit --format=csv > "$R/gpu.txt" 2>&1
+timeout 200 $B/test_cuda > "$R/test_cuda.log" 2>&1
+echo "test_cuda rc=$?" | tee -a "$R/timeline.txt"
+stamp tested
+wait $CK; stamp ckpt
+suite() {  # name quant filter
+  CUREBENCH_BENCH_QUANT=$2 CUREBENCH_BENCH_MODEL=$CKPT timeout 150 $B/curebench_bench --benchmark_filter="$3" \
+    --benchmark_out="$R/curebench_$1.json" --benchmark_out_format=json > "$R/curebench_$1.txt" 2>&1
+  echo "suite $1 rc=$?" | tee -a "$R/timeline.txt"; stamp "$1"
+}
+suite bf16 none 'BM_CopyBandwidth|BM_Load|BM_Decode/|BM_DecodeEager/1/|BM_SeedWorkload'
+suite nf4-dq nf4-dq 'BM_CopyBandwidth|BM_Load|BM_Decode/|BM_SeedWorkload'
+suite int4 int4 'BM_CopyBandwidth|BM_Load|BM_Decode/(1|8)/|BM_SeedWorkload'
+PYTHONUNBUFFERED=1 timeout 200 python3 benchmarks/peer_transformers.py "$CKPT" "$R/transformers.json" --batches 1,8,32 --seed-workload > "$R/transformers.txt" 2>&1
+echo "peer rc=$?" | tee -a "$R/timeline.txt"; stamp peer
+timeout 60 $B/curebench load --model "$CKPT" --device cuda --gpu-budget 16GiB --json > "$R/load_16gib.json" 2> "$R/load_16gib.err"
+echo "load rc=$?" | tee -a "$R/timeline.txt"; stamp load
+{
+  cat "$R/gpu.txt"; cat "$R/timeline.txt"
+  grep -E "^\[  (PASSED|FAILED) |FAILED  \]" "$R/test_cuda.log"
+  grep -hE "^BM_" "$R"/curebench_*.txt | sed 's/ \+/ /g' | cut -c1-330
+  cat "$R/transformers.txt" | tail -6
+  head -c 1500 "$R/load_16gib.json"; tail -3 "$R/load_16gib.err"
+} > "$OUT/summary.txt" 2>&1
+tar czf "$OUT/results.tgz" -C "$OUT" results && rm -rf "$R"
+cat "$OUT/summary.txt"

@@ -1,7 +1,7 @@
 #pragma once
 // Dequantize-to-bf16 kernels for NF4/FP4 (bitsandbytes layout) and int4 (tinygemm layout before tiling),
 // near memory bandwidth: each thread reads 4 packed bytes (8 weights) with one 32-bit load and writes
-// 8 bf16 with one 16-byte store; the block scale is one float per 8 weights (blocksize >= 16). Followed by
+// 8 bf16 with one 16-byte store; the block scale (double quant decoded here) is one per 8 weights. Followed by
 // a cuBLAS GEMM in the quant types' matmul (quant/bnb4.hpp, quant/int4.hpp) for M above the GEMV range.
 // Include this from exactly one .cu translation unit and call curebench::kernels::register_dequant_hooks()
 // (or let CUREBENCH_REGISTER_DEQUANT_HOOKS define a static registrar).
@@ -16,17 +16,17 @@
 namespace curebench::kernels {
 
 // Element order: byte i holds elements 2i (high nibble) and 2i+1 (low). n % 8 == 0 (true for every
-// real weight: in_features is a multiple of 8).
-__global__ void bnb4_dequant_kernel(const std::uint32_t* __restrict__ packed, const float* __restrict__ scales,
-                                    const float* __restrict__ code, uint4* __restrict__ out, std::int64_t n8,
-                                    int blocksize_shift) {
+// real weight: in_features is a multiple of 8). Scales as the GEMV decodes them (Bnb4Format::scale of
+// gemv4.cuh, one block per 2^block_shift elements of the flattened tensor; blocks >= 8 elements).
+__global__ void bnb4_dequant_kernel(const std::uint32_t* __restrict__ packed, Bnb4Format fmt, uint4* __restrict__ out,
+                                    std::int64_t n8) {
   __shared__ float lut[16];
-  if (threadIdx.x < 16) lut[threadIdx.x] = code[threadIdx.x];
+  fmt.fill_lut(lut);
   __syncthreads();
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < n8;
        i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const std::uint32_t w = __ldg(packed + i);
-    const float s = __ldg(scales + ((i * 8) >> blocksize_shift));
+    const float s = fmt.block_scale((i * 8) >> fmt.v.block_shift);
     __nv_bfloat162 v[4];
 #pragma unroll
     for (int b = 0; b < 4; ++b) {
@@ -69,11 +69,10 @@ inline unsigned grid_for(std::int64_t items) {
   return static_cast<unsigned>(blocks < 132 * 32 ? blocks : 132 * 32);
 }
 
-inline void bnb4_dequant(const std::uint8_t* packed, const float* scales, const float* code, void* out_bf16, std::int64_t n,
-                         std::int64_t blocksize, void* stream) {
+inline void bnb4_dequant(const quant::hooks::Bnb4View& w, void* out_bf16, std::int64_t n, void* stream) {
   const auto n8 = n / 8;
   bnb4_dequant_kernel<<<grid_for(n8), 256, 0, static_cast<cudaStream_t>(stream)>>>(
-      reinterpret_cast<const std::uint32_t*>(packed), scales, code, static_cast<uint4*>(out_bf16), n8, log2_exact(blocksize));
+      reinterpret_cast<const std::uint32_t*>(w.packed), Bnb4Format{w}, static_cast<uint4*>(out_bf16), n8);
 }
 
 inline void int4_dequant(const std::uint8_t* packed, const void* sz, void* out_bf16, std::int64_t n, std::int64_t k,

@@ -30,11 +30,13 @@ struct Bnb4Format {
   __device__ void fill_lut(float* lut) const {
     if (threadIdx.x < 16) lut[threadIdx.x] = v.code[threadIdx.x];
   }
-  // Element index of the chunk's first weight: bnb blocks run over the flattened [N, K] tensor.
-  __device__ float scale(std::int64_t row, std::int64_t k, std::int64_t chunk, float& /*zero*/) const {
-    const std::int64_t blk = (row * k + chunk * 32) >> v.block_shift;
+  __device__ float block_scale(std::int64_t blk) const {
     if (!v.absmax_u8) return __ldg(v.absmax_f32 + blk);
     return __ldg(v.nested_code + v.absmax_u8[blk]) * __ldg(v.nested_absmax + (blk >> v.nested_shift)) + v.nested_offset;
+  }
+  // Element index of the chunk's first weight: bnb blocks run over the flattened [N, K] tensor.
+  __device__ float scale(std::int64_t row, std::int64_t k, std::int64_t chunk, float& /*zero*/) const {
+    return block_scale((row * k + chunk * 32) >> v.block_shift);
   }
 };
 

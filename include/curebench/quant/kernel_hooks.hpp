@@ -7,10 +7,6 @@
 
 namespace curebench::quant::hooks {
 
-// NF4/FP4: packed [n/2] bytes (high nibble first), scales float32 [n/blocksize], code float32 [16] ->
-// out bf16 [n]. All device pointers; stream is a cudaStream_t.
-using Bnb4DequantFn = void (*)(const std::uint8_t* packed, const float* scales, const float* code, void* out_bf16,
-                               std::int64_t n, std::int64_t blocksize, void* stream);
 // Int4 (tinygemm layout, before tiling): packed [N, K/2] bytes, scales_and_zeros bf16 [K/G, N, 2] ->
 // out bf16 [N, K], w = (q - 8) * scale + zero.
 using Int4DequantFn = void (*)(const std::uint8_t* packed, const void* scales_and_zeros_bf16, void* out_bf16,
@@ -49,6 +45,10 @@ inline Int4GemvFn& int4_gemv() {
   static Int4GemvFn f = nullptr;
   return f;
 }
+
+// NF4/FP4 -> out bf16 [n] (n % 8 == 0), double-quant scales decoded in the kernel. Device pointers; stream
+// is a cudaStream_t.
+using Bnb4DequantFn = void (*)(const Bnb4View& w, void* out_bf16, std::int64_t n, void* stream);
 
 inline Bnb4DequantFn& bnb4_dequant() {
   static Bnb4DequantFn f = nullptr;
