@@ -32,7 +32,9 @@ struct Bnb4Format {
   }
   __device__ float block_scale(std::int64_t blk) const {
     if (!v.absmax_u8) return __ldg(v.absmax_f32 + blk);
-    return __ldg(v.nested_code + v.absmax_u8[blk]) * __ldg(v.nested_absmax + (blk >> v.nested_shift)) + v.nested_offset;
+    // Product, then sum, each rounded (no FMA contraction): the bits quant/bnb4.hpp's block_scales() gives.
+    return __fadd_rn(__fmul_rn(__ldg(v.nested_code + v.absmax_u8[blk]), __ldg(v.nested_absmax + (blk >> v.nested_shift))),
+                     v.nested_offset);
   }
   // Element index of the chunk's first weight: bnb blocks run over the flattened [N, K] tensor.
   __device__ float scale(std::int64_t row, std::int64_t k, std::int64_t chunk, float& /*zero*/) const {

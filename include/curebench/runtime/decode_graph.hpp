@@ -14,6 +14,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "curebench/model/decoder.hpp"
@@ -104,7 +105,7 @@ class DecodeGraphs {
     Entry e;
     e.graph = std::make_unique<at::cuda::CUDAGraph>();
     c10::cuda::device_synchronize();
-    auto stream = c10::cuda::getStreamFromPool();
+    auto stream = capture_stream();
     bool begun = false;
     try {
       c10::cuda::CUDAStreamGuard guard(stream);
@@ -131,6 +132,20 @@ class DecodeGraphs {
     failed_ = true;
 #endif
   }
+
+#if defined(CUREBENCH_WITH_CUDA)
+  // One capture stream per device for the process: cuBLAS keeps a workspace per (handle, stream), so a new
+  // pool stream per capture would leave one more 32 MiB workspace allocated each time, up to the pool size.
+  static c10::cuda::CUDAStream capture_stream() {
+    static std::map<c10::DeviceIndex, c10::cuda::CUDAStream> streams;
+    static std::mutex m;
+    std::lock_guard<std::mutex> lock(m);
+    const auto dev = c10::cuda::current_device();
+    auto it = streams.find(dev);
+    if (it == streams.end()) it = streams.emplace(dev, c10::cuda::getStreamFromPool(false, dev)).first;
+    return it->second;
+  }
+#endif
 
   struct Entry {
 #if defined(CUREBENCH_WITH_CUDA)
