@@ -28,6 +28,7 @@ inline void add_eval(CLI::App& app, Context& ctx) {
   add_json_flag(sub, ctx);
   sub->callback([&ctx] {
     namespace cb = curebench;
+    cb::install_interrupt_handlers();  // Ctrl-C / SIGTERM: stop between batches, samples kept (main.cpp reports it)
     cb::eval::RunConfig cfg;
     if (!config.empty()) {
       if (!model.empty()) throw cb::Error(cb::Errc::invalid_argument, "", "--model", "use either --config or --model, not both");

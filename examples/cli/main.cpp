@@ -1,5 +1,6 @@
 // The curebench command line tool. Each subcommand lives in its own cmd_*.hpp and registers itself here.
 #include "cli_common.hpp"
+#include "curebench/core/interrupt.hpp"
 #include "cmd_eval.hpp"
 #include "cmd_chat.hpp"
 #include "cmd_extract.hpp"
@@ -34,6 +35,11 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const curebench::Error& e) {
     return cli::report_error(ctx, e);
+  } catch (const curebench::Interrupted& e) {
+    if (::isatty(2)) std::cerr << "\n";  // end the progress line being redrawn
+    std::cerr << e.what() << std::endl;
+    if (ctx.json) std::cout << nlohmann::json{{"interrupted", curebench::signal_name(e.signal())}, {"message", e.what()}}.dump() << std::endl;
+    return 128 + e.signal();  // the shell's convention for "ended by this signal"
   } catch (const std::exception& e) {
     std::cerr << "error[internal]: " << e.what() << std::endl;
     return cli::kExitInternal;

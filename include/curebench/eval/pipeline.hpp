@@ -15,6 +15,7 @@
 #include "curebench/core/atomic_write.hpp"
 #include "curebench/core/cuda_memory.hpp"
 #include "curebench/core/device_info.hpp"
+#include "curebench/core/interrupt.hpp"
 #include "curebench/eval/dataset.hpp"
 #include "curebench/eval/extract.hpp"
 #include "curebench/eval/metrics.hpp"
@@ -73,6 +74,7 @@ class Pipeline {
     namespace fs = std::filesystem;
     fs::create_directories(out_dir);
     guard_config(cfg, out_dir);
+    remove_stale_temp_files(out_dir);  // left by a run killed between writing a temp file and renaming it
     report::Results res;
     res.notice = cfg.notice;
     res.run = {cfg.hash.substr(0, 12), report::utc_now_iso8601(), "", cfg.hash, cfg.models.front().mode, std::string(Protocol::name)};
@@ -253,6 +255,11 @@ class Pipeline {
         if (!log.done(split.split, q.id)) todo.push_back(&q);
         else ++done;
       for (std::size_t first = 0; first < todo.size(); first += static_cast<std::size_t>(cfg.batch_size)) {
+        // Safe point for SIGINT/SIGTERM: every sample finished so far is appended and synced.
+        if (interrupt_requested())
+          throw Interrupted(interrupt_requested(), log.path().string() + ": stopped after " + std::to_string(done) + " of " +
+                                                       std::to_string(total) + " samples of model " + mc.name +
+                                                       "; they are saved, run the same command again to resume");
         const auto last = std::min(todo.size(), first + static_cast<std::size_t>(cfg.batch_size));
         std::vector<const Question*> batch(todo.begin() + static_cast<std::ptrdiff_t>(first), todo.begin() + static_cast<std::ptrdiff_t>(last));
         Timer batch_timer;
