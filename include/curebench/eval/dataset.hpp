@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <queue>
@@ -61,7 +62,12 @@ std::string for_each_line(const std::string& path, OnLine&& on_line, std::size_t
   if (!in) throw Error(Errc::io, path, "", "cannot open for reading");
   Sha256 hash;
   std::string pending;
-  std::vector<char> block(std::size_t{1} << 20);
+  // 1 MiB blocks bound memory by the longest line, not the file; a small file gets a block of its own size
+  // (+1 so one read also sees the end) instead of a zero-filled MiB per load.
+  std::error_code size_ec;
+  const auto file_bytes = std::filesystem::file_size(path, size_ec);
+  std::vector<char> block(size_ec ? std::size_t{1} << 20
+                                  : std::clamp<std::size_t>(static_cast<std::size_t>(file_bytes) + 1, 4096, std::size_t{1} << 20));
   std::size_t line_no = 0;
   bool first = true;
   auto emit = [&](std::string& line) {

@@ -98,6 +98,11 @@ class GGUFFile {
  public:
   static constexpr std::uint32_t kDefaultAlignment = 32;
   static constexpr int kMaxArrayDepth = 8;
+  // Each array element becomes a GGUFValue (48 bytes) even when it is one byte on disk, so counts bounded
+  // only by the file size let a 1 GiB file ask for ~48 GiB. All arrays of one file together may hold at
+  // most 2^22 elements (~200 MiB materialised): 5x the largest real tokenizer metadata (Gemma-3: tokens,
+  // scores and token types of 262 144 entries each).
+  static constexpr std::uint64_t kMaxMetadataElements = std::uint64_t{1} << 22;
   static constexpr std::uint32_t kMaxDims = 4;  // GGML_MAX_DIMS
 
   explicit GGUFFile(const std::string& path) : file_(path) { parse(); }
@@ -267,6 +272,11 @@ class GGUFFile {
           fail(key, count_at, "array of " + std::to_string(n) + " " + std::string(gguf_type_name(static_cast<GGUFType>(et))) +
                                   " needs at least " + (n > left() ? std::string("more") : std::to_string(n * elem)) +
                                   " bytes but only " + std::to_string(left()) + " remain");
+        if (n > kMaxMetadataElements - metadata_elements_)
+          fail(key, count_at, "array of " + std::to_string(n) + " elements would bring the file's metadata arrays to " +
+                                  std::to_string(metadata_elements_ + n) + " elements, more than the " +
+                                  std::to_string(kMaxMetadataElements) + " allowed");
+        metadata_elements_ += n;
         GGUFArray a;
         a.type = static_cast<GGUFType>(et);
         a.items.reserve(static_cast<std::size_t>(n));
@@ -380,6 +390,7 @@ class GGUFFile {
 
   MappedFile file_;
   std::uint64_t pos_ = 0;
+  std::uint64_t metadata_elements_ = 0;  // array elements read so far, all arrays (kMaxMetadataElements)
   std::uint32_t version_ = 0;
   std::uint32_t alignment_ = kDefaultAlignment;
   std::uint64_t data_offset_ = 0;
