@@ -65,17 +65,26 @@ TEST(CudaLayers, DecodeAttentionMatchesFloat64) {
   ASSERT_NE(fn, nullptr);
   at::manual_seed(5);
   struct Case { std::int64_t B, Hq, Hkv, D, capacity, key_len; };
-  for (auto c : {Case{1, 32, 8, 128, 512, 256}, Case{4, 8, 8, 64, 300, 77}, Case{3, 16, 2, 256, 1024, 1024}, Case{2, 4, 1, 128, 40, 3}}) {
+  for (auto c : {Case{1, 32, 8, 128, 512, 256}, Case{4, 8, 8, 64, 300, 77}, Case{3, 16, 2, 256, 1024, 1024}, Case{2, 4, 1, 128, 40, 3},
+                 Case{2, 8, 4, 128, 20000, 12345}}) {
     auto q = at::randn({c.B, c.Hq, 1, c.D}, kCuda).to(at::kBFloat16);
     auto kc = at::randn({c.B, c.Hkv, c.capacity, c.D}, kCuda).to(at::kBFloat16);
     auto vc = at::randn({c.B, c.Hkv, c.capacity, c.D}, kCuda).to(at::kBFloat16);
     auto k = kc.narrow(2, 0, c.key_len), v = vc.narrow(2, 0, c.key_len);
     // Row b sees a different prefix of the columns (left padding, as generate() builds it).
     auto valid = at::ones({c.B, c.key_len}, kCuda.dtype(at::kBool));
-    for (std::int64_t b = 0; b < c.B; ++b) valid[b].narrow(0, 0, std::min(b * 2, c.key_len - 1)).fill_(false);
+    // Row b sees a different prefix of the columns (left padding, as generate() builds it); the last row
+    // has whole 64-column runs masked (a run whose softmax pieces are empty).
+    for (std::int64_t b = 0; b < c.B; ++b) {
+      const auto masked = b + 1 == c.B && c.B > 1 ? c.key_len * 2 / 3 : b * 2;
+      valid[b].narrow(0, 0, std::min(masked, c.key_len - 1)).fill_(false);
+    }
     auto mask = at::zeros({c.B, c.key_len}, kCuda.dtype(at::kBFloat16)).masked_fill(valid.logical_not(), -INFINITY);
-    auto out = at::empty_like(q);
+    auto out = at::full_like(q, std::numeric_limits<float>::quiet_NaN());
+    auto workspace = at::full({cb::model::hooks::decode_attention_workspace_floats(c.B, c.Hq, c.D, c.key_len)},
+                              std::numeric_limits<float>::quiet_NaN(), kCuda);
     cb::model::hooks::DecodeAttentionArgs a;
+    a.workspace = workspace.data_ptr<float>();
     a.q = q.data_ptr(), a.k = k.data_ptr(), a.v = v.data_ptr(), a.mask = mask.data_ptr(), a.out = out.data_ptr();
     a.B = c.B, a.Hq = c.Hq, a.Hkv = c.Hkv, a.D = c.D, a.key_len = c.key_len;
     a.kb = k.stride(0), a.kh = k.stride(1), a.ks = k.stride(2), a.vb = v.stride(0), a.vh = v.stride(1), a.vs = v.stride(2);
@@ -86,10 +95,13 @@ TEST(CudaLayers, DecodeAttentionMatchesFloat64) {
     auto scores = at::matmul(q.to(at::kDouble), kd.transpose(-2, -1)) * a.scale + mask.to(at::kDouble).view({c.B, 1, 1, c.key_len});
     auto ref = at::matmul(at::softmax(scores, -1), vd);
     auto rel = ((out.to(at::kDouble) - ref).norm() / ref.norm()).item<double>();
+    EXPECT_FALSE(at::isnan(out).any().item<bool>());
     EXPECT_LT(rel, 8e-3) << "B=" << c.B << " Hq=" << c.Hq << " key_len=" << c.key_len;
   }
-  // Too many keys for its shared memory: refused, nothing launched (the caller falls back to SDPA).
+  // A head dimension over its limit or no workspace: refused, nothing launched (the caller uses SDPA).
   cb::model::hooks::DecodeAttentionArgs big;
-  big.B = 1, big.Hq = 1, big.Hkv = 1, big.D = 128, big.key_len = 1 << 20;
+  big.B = 1, big.Hq = 1, big.Hkv = 1, big.D = 512, big.key_len = 64;
+  EXPECT_FALSE(fn(big, cb::model::current_cuda_stream()));
+  big.D = 128;
   EXPECT_FALSE(fn(big, cb::model::current_cuda_stream()));
 }

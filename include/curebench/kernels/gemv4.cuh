@@ -16,12 +16,14 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstdlib>
 
 #include "curebench/quant/kernel_hooks.hpp"
 
 namespace curebench::kernels {
 
 inline constexpr int kGemv4Warps = 4;
+inline constexpr int kGemv4DefaultSplitK = 4;
 
 // Code value of a nibble, and the scale (and zero) of the quantization block holding a chunk.
 struct Bnb4Format {
@@ -66,28 +68,38 @@ __device__ __forceinline__ uint4 load_streaming(const uint4* p) {
   return r;
 }
 
-template <int M, int kRows, class Format>
+// kSplitK warps share a group of kRows rows (splitting K, reduced through shared memory); the block's
+// 4 / kSplitK groups are consecutive. Each lane prefetches its next chunk before decoding the current one.
+template <int M, int kRows, int kSplitK, class Format>
 __global__ void __launch_bounds__(kGemv4Warps * 32)
     gemv4_kernel(const uint4* __restrict__ w, Format fmt, const __nv_bfloat16* __restrict__ x,
                  __nv_bfloat16* __restrict__ y, std::int64_t n, std::int64_t k) {
+  constexpr int kGroups = kGemv4Warps / kSplitK;
   __shared__ float lut[16];
   __shared__ float partial[kGemv4Warps][kRows][M];
   fmt.fill_lut(lut);
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const std::int64_t row0 = static_cast<std::int64_t>(blockIdx.x) * kRows;
+  const int group = warp / kSplitK, part = warp % kSplitK;
+  const std::int64_t row0 = (static_cast<std::int64_t>(blockIdx.x) * kGroups + group) * kRows;
   const std::int64_t chunks = k >> 5;
+  constexpr int kStride = kSplitK * 32;
   float acc[kRows][M];
 #pragma unroll
   for (int r = 0; r < kRows; ++r)
 #pragma unroll
     for (int m = 0; m < M; ++m) acc[r][m] = 0.0f;
 
-  for (std::int64_t c = warp * 32 + lane; c < chunks; c += kGemv4Warps * 32) {
-    uint4 q[kRows];
+  std::int64_t c = part * 32 + lane;
+  uint4 q[kRows];
+#pragma unroll
+  for (int r = 0; r < kRows; ++r)
+    if (row0 + r < n && c < chunks) q[r] = load_streaming(w + (row0 + r) * chunks + c);
+  for (; c < chunks; c += kStride) {
+    uint4 next[kRows];
 #pragma unroll
     for (int r = 0; r < kRows; ++r)
-      if (row0 + r < n) q[r] = load_streaming(w + (row0 + r) * chunks + c);
+      if (row0 + r < n && c + kStride < chunks) next[r] = load_streaming(w + (row0 + r) * chunks + c + kStride);
     float zero[kRows], scale[kRows];
 #pragma unroll
     for (int r = 0; r < kRows; ++r) zero[r] = 0.0f, scale[r] = row0 + r < n ? fmt.scale(row0 + r, k, c, zero[r]) : 0.0f;
@@ -130,12 +142,14 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
       }
     }
 #pragma unroll
-    for (int r = 0; r < kRows; ++r)
+    for (int r = 0; r < kRows; ++r) {
 #pragma unroll
       for (int m = 0; m < M; ++m) {
         acc[r][m] = fmaf(scale[r], dot[r][m], acc[r][m]);
         if constexpr (Format::kHasZero) acc[r][m] = fmaf(zero[r], xsum[m], acc[r][m]);
       }
+      q[r] = next[r];
+    }
   }
 #pragma unroll
   for (int r = 0; r < kRows; ++r)
@@ -144,28 +158,63 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
       float v = acc[r][m];
 #pragma unroll
       for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
-      if (lane == 0) partial[warp][r][m] = v;
+      acc[r][m] = v;
+      if (kSplitK > 1 && lane == 0) partial[warp][r][m] = v;
     }
-  __syncthreads();
-  for (int t = threadIdx.x; t < kRows * M; t += blockDim.x) {
-    const int r = t / M, m = t % M;
-    if (row0 + r >= n) continue;
-    float v = 0.0f;
+  if constexpr (kSplitK == 1) {
+    if (lane < kRows * M) {
+      const int r = lane / M, m = lane % M;
+      float v = 0.0f;
 #pragma unroll
-    for (int i = 0; i < kGemv4Warps; ++i) v += partial[i][r][m];
-    y[m * n + row0 + r] = __float2bfloat16_rn(v);
+      for (int rr = 0; rr < kRows; ++rr)
+#pragma unroll
+        for (int mm = 0; mm < M; ++mm)
+          if (rr == r && mm == m) v = acc[rr][mm];  // constant indices keep acc in registers
+      if (row0 + r < n) y[m * n + row0 + r] = __float2bfloat16_rn(v);
+    }
+  } else {
+    __syncthreads();
+    for (int t = threadIdx.x; t < kGroups * kRows * M; t += blockDim.x) {
+      const int g = t / (kRows * M), r = (t / M) % kRows, m = t % M;
+      const std::int64_t row = (static_cast<std::int64_t>(blockIdx.x) * kGroups + g) * kRows + r;
+      if (row >= n) continue;
+      float v = 0.0f;
+#pragma unroll
+      for (int i = 0; i < kSplitK; ++i) v += partial[g * kSplitK + i][r][m];
+      y[m * n + row] = __float2bfloat16_rn(v);
+    }
   }
 }
 
-// More rows per block share each activation load (it is read from L1 once per row otherwise); fewer rows
-// give more blocks for narrow matrices. Two rows keeps >= 4 blocks per SM for N = 1024 (k/v projections).
+// The work layout (measured per layout on the H100 with `curebench_bench --benchmark_filter=BM_Matmul/`,
+// docs/performance.md): CUREBENCH_GEMV_SPLITK=1|2|4 picks it for experiments; the default is the measured best.
+inline int gemv4_split_k() {
+  static const int v = [] {
+    const char* e = std::getenv("CUREBENCH_GEMV_SPLITK");
+    const int s = e ? std::atoi(e) : 0;
+    return s == 1 || s == 2 || s == 4 ? s : kGemv4DefaultSplitK;
+  }();
+  return v;
+}
+
+template <int M, int kSplitK, class Format>
+void launch_gemv4_layout(const std::uint8_t* packed, const Format& fmt, const void* x, void* y, std::int64_t n, std::int64_t k,
+                         cudaStream_t stream) {
+  constexpr int kRows = M <= 2 ? 2 : 4;
+  constexpr int kRowsPerBlock = kRows * (kGemv4Warps / kSplitK);
+  const auto blocks = static_cast<unsigned>((n + kRowsPerBlock - 1) / kRowsPerBlock);
+  gemv4_kernel<M, kRows, kSplitK, Format><<<blocks, kGemv4Warps * 32, 0, stream>>>(
+      reinterpret_cast<const uint4*>(packed), fmt, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), n, k);
+}
+
 template <int M, class Format>
 void launch_gemv4(const std::uint8_t* packed, const Format& fmt, const void* x, void* y, std::int64_t n, std::int64_t k,
                   cudaStream_t stream) {
-  constexpr int kRows = M <= 2 ? 2 : 4;
-  const auto blocks = static_cast<unsigned>((n + kRows - 1) / kRows);
-  gemv4_kernel<M, kRows, Format><<<blocks, kGemv4Warps * 32, 0, stream>>>(
-      reinterpret_cast<const uint4*>(packed), fmt, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), n, k);
+  switch (gemv4_split_k()) {
+    case 1: launch_gemv4_layout<M, 1>(packed, fmt, x, y, n, k, stream); break;
+    case 2: launch_gemv4_layout<M, 2>(packed, fmt, x, y, n, k, stream); break;
+    default: launch_gemv4_layout<M, 4>(packed, fmt, x, y, n, k, stream); break;
+  }
 }
 
 template <class Format>
@@ -186,7 +235,7 @@ bool dispatch_gemv4(const std::uint8_t* packed, const Format& fmt, const void* x
     case 8: launch_gemv4<8>(packed, fmt, x, y, n, k, s); break;
     default: return false;
   }
-  return true;
+  return cudaPeekAtLastError() == cudaSuccess;
 }
 
 inline bool bnb4_gemv(const quant::hooks::Bnb4View& w, const void* x, void* y, std::int64_t m, std::int64_t n, std::int64_t k,

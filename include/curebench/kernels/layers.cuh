@@ -2,7 +2,8 @@
 // Fused kernels for the decoder's per-token layers (model/layer_hooks.hpp says what each computes and
 // why they exist). RMSNorm and RoPE reproduce the ATen compositions of model/layers.hpp rounding for
 // rounding (RMSNorm's sum of squares is added in another order, so a last-bit difference is possible);
-// decode attention is one block per (row, query head) over the cache columns, fp32 throughout.
+// decode attention splits the cache columns in runs of 64 (one block per run, query head and row) and
+// combines the runs' softmax pieces in a second kernel, fp32 throughout.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -122,67 +123,112 @@ inline bool rope(const model::hooks::RopeArgs& a, void* stream) {
 }
 
 inline constexpr int kAttentionThreads = 128;
-inline constexpr std::int64_t kAttentionMaxKeys = 11264;  // scores (44 KB) + q stay under 48 KB of shared memory
+inline constexpr int kAttentionSplit = static_cast<int>(model::hooks::kAttentionSplitKeys);
 inline constexpr std::int64_t kAttentionMaxHeadDim = 256;
 
-// Block (query head h, row b): scores of every key (a warp per key, lanes split D), softmax in shared
-// memory, then each thread sums p_j v_j for its output dimensions.
-__global__ void __launch_bounds__(kAttentionThreads) decode_attention_kernel(model::hooks::DecodeAttentionArgs a) {
-  extern __shared__ float scores[];
+// Block (split s, query head h, row b) over keys [64 s, 64 s + 64): scores with four keys in flight per warp
+// (lanes split D), the run's max and exp-sum, and its unnormalised output sum_j p_j v_j, into the workspace
+// as [m, l, o_0 .. o_{D-1}].
+__global__ void __launch_bounds__(kAttentionThreads) decode_attention_split_kernel(model::hooks::DecodeAttentionArgs a) {
   __shared__ float qs[kAttentionMaxHeadDim];
-  __shared__ float scratch[32];
-  const std::int64_t h = blockIdx.x, b = blockIdx.y, kvh = h / (a.Hq / a.Hkv);
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = kAttentionThreads / 32;
+  __shared__ float p[kAttentionSplit];
+  const std::int64_t split = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kvh = h / (a.Hq / a.Hkv);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  constexpr int kWarps = kAttentionThreads / 32, kInFlight = 4;
+  const std::int64_t j0 = split * kAttentionSplit;
+  const int n = static_cast<int>(a.key_len - j0 < kAttentionSplit ? a.key_len - j0 : kAttentionSplit);
   const auto* q = static_cast<const __nv_bfloat16*>(a.q) + (b * a.Hq + h) * a.D;
-  const auto* k = static_cast<const __nv_bfloat16*>(a.k) + b * a.kb + kvh * a.kh;
-  const auto* v = static_cast<const __nv_bfloat16*>(a.v) + b * a.vb + kvh * a.vh;
-  const auto* mask = static_cast<const __nv_bfloat16*>(a.mask) + b * a.key_len;
+  const auto* k = static_cast<const __nv_bfloat16*>(a.k) + b * a.kb + kvh * a.kh + j0 * a.ks;
+  const auto* v = static_cast<const __nv_bfloat16*>(a.v) + b * a.vb + kvh * a.vh + j0 * a.vs;
+  const auto* mask = static_cast<const __nv_bfloat16*>(a.mask) + b * a.key_len + j0;
   for (int d = threadIdx.x; d < a.D; d += kAttentionThreads) qs[d] = __bfloat162float(q[d]);
   __syncthreads();
-  for (std::int64_t j = warp; j < a.key_len; j += warps) {
-    const auto* kr = reinterpret_cast<const __nv_bfloat162*>(k + j * a.ks);
-    float s = 0.0f;
-    for (std::int64_t d2 = lane; d2 < a.D / 2; d2 += 32) {
-      const float2 kf = __bfloat1622float2(kr[d2]);
-      s = fmaf(qs[2 * d2], kf.x, fmaf(qs[2 * d2 + 1], kf.y, s));
+  const int half = static_cast<int>(a.D / 2);
+  for (int j = warp; j < n; j += kWarps * kInFlight) {
+    float s[kInFlight];
+#pragma unroll
+    for (int u = 0; u < kInFlight; ++u) {
+      s[u] = 0.0f;
+      const int jj = j + u * kWarps;
+      if (jj >= n) continue;
+      const auto* kr = reinterpret_cast<const __nv_bfloat162*>(k + jj * a.ks);
+      for (int d2 = lane; d2 < half; d2 += 32) {
+        const float2 kf = __bfloat1622float2(kr[d2]);
+        s[u] = fmaf(qs[2 * d2], kf.x, fmaf(qs[2 * d2 + 1], kf.y, s[u]));
+      }
     }
 #pragma unroll
-    for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xFFFFFFFFu, s, off);
-    if (lane == 0) scores[j] = s * a.scale + __bfloat162float(mask[j]);
+    for (int u = 0; u < kInFlight; ++u) {
+#pragma unroll
+      for (int off = 16; off > 0; off >>= 1) s[u] += __shfl_xor_sync(0xFFFFFFFFu, s[u], off);
+      const int jj = j + u * kWarps;
+      if (lane == 0 && jj < n) p[jj] = s[u] * a.scale + __bfloat162float(mask[jj]);
+    }
   }
   __syncthreads();
-  float m = -INFINITY;
-  for (std::int64_t j = threadIdx.x; j < a.key_len; j += kAttentionThreads) m = fmaxf(m, scores[j]);
-  m = block_max(m, scratch);
-  float sum = 0.0f;
-  for (std::int64_t j = threadIdx.x; j < a.key_len; j += kAttentionThreads) {
-    const float p = scores[j] == -INFINITY ? 0.0f : __expf(scores[j] - m);
-    scores[j] = p;
-    sum += p;
+  float* ws = a.workspace + ((b * a.Hq + h) * gridDim.x + split) * (a.D + 2);
+  if (warp == 0) {  // the run's max and exp-sum: n <= 64 values, two per lane
+    float m = -INFINITY;
+    for (int j = lane; j < n; j += 32) m = fmaxf(m, p[j]);
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, off));
+    float l = 0.0f;
+    for (int j = lane; j < n; j += 32) {
+      const float e = m == -INFINITY ? 0.0f : __expf(p[j] - m);
+      p[j] = e;
+      l += e;
+    }
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(0xFFFFFFFFu, l, off);
+    if (lane == 0) ws[0] = m, ws[1] = l;
   }
-  const float inv = 1.0f / block_sum(sum, scratch);  // block_sum's barrier also publishes the p_j
+  __syncthreads();
+  for (int d = threadIdx.x; d < a.D; d += kAttentionThreads) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+#pragma unroll
+      for (int u = 0; u < 8; ++u) acc[u] = fmaf(p[j + u], __bfloat162float(v[(j + u) * a.vs + d]), acc[u]);
+    }
+    for (; j < n; ++j) acc[0] = fmaf(p[j], __bfloat162float(v[j * a.vs + d]), acc[0]);
+    ws[2 + d] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  }
+}
+
+// Block (query head h, row b): out = sum_s e^(m_s - M) o_s / sum_s e^(m_s - M) l_s.
+__global__ void __launch_bounds__(kAttentionThreads) decode_attention_combine_kernel(model::hooks::DecodeAttentionArgs a, int splits) {
+  const std::int64_t h = blockIdx.x, b = blockIdx.y;
+  const float* ws = a.workspace + (b * a.Hq + h) * splits * (a.D + 2);
+  float m = -INFINITY;
+  for (int s = 0; s < splits; ++s) m = fmaxf(m, ws[s * (a.D + 2)]);
+  float l = 0.0f;
+  for (int s = 0; s < splits; ++s) {
+    const float ms = ws[s * (a.D + 2)];
+    if (ms != -INFINITY) l += __expf(ms - m) * ws[s * (a.D + 2) + 1];
+  }
+  const float inv = 1.0f / l;
   auto* out = static_cast<__nv_bfloat16*>(a.out) + (b * a.Hq + h) * a.D;
   for (int d = threadIdx.x; d < a.D; d += kAttentionThreads) {
-    float acc0 = 0.0f, acc1 = 0.0f, acc2 = 0.0f, acc3 = 0.0f;
-    std::int64_t j = 0;
-    for (; j + 4 <= a.key_len; j += 4) {
-      acc0 = fmaf(scores[j], __bfloat162float(v[j * a.vs + d]), acc0);
-      acc1 = fmaf(scores[j + 1], __bfloat162float(v[(j + 1) * a.vs + d]), acc1);
-      acc2 = fmaf(scores[j + 2], __bfloat162float(v[(j + 2) * a.vs + d]), acc2);
-      acc3 = fmaf(scores[j + 3], __bfloat162float(v[(j + 3) * a.vs + d]), acc3);
+    float acc = 0.0f;
+    for (int s = 0; s < splits; ++s) {
+      const float ms = ws[s * (a.D + 2)];
+      if (ms != -INFINITY) acc = fmaf(__expf(ms - m), ws[s * (a.D + 2) + 2 + d], acc);
     }
-    for (; j < a.key_len; ++j) acc0 = fmaf(scores[j], __bfloat162float(v[j * a.vs + d]), acc0);
-    out[d] = __float2bfloat16_rn((acc0 + acc1 + acc2 + acc3) * inv);
+    out[d] = __float2bfloat16_rn(acc * inv);
   }
 }
 
 inline bool decode_attention(const model::hooks::DecodeAttentionArgs& a, void* stream) {
-  if (a.key_len <= 0 || a.key_len > kAttentionMaxKeys || a.D > kAttentionMaxHeadDim || a.D % 2 != 0 || a.Hkv <= 0 ||
-      a.Hq % a.Hkv != 0 || a.B > 65535)
+  if (a.key_len <= 0 || a.D > kAttentionMaxHeadDim || a.D % 2 != 0 || a.Hkv <= 0 || a.Hq % a.Hkv != 0 || a.B > 65535 ||
+      a.Hq > 65535 || !a.workspace)
     return false;
-  const dim3 grid(static_cast<unsigned>(a.Hq), static_cast<unsigned>(a.B));
-  const auto smem = static_cast<std::size_t>(a.key_len) * sizeof(float);
-  decode_attention_kernel<<<grid, kAttentionThreads, smem, static_cast<cudaStream_t>(stream)>>>(a);
+  const auto splits = (a.key_len + kAttentionSplit - 1) / kAttentionSplit;
+  if (splits > 0x7FFFFFFF) return false;
+  auto s = static_cast<cudaStream_t>(stream);
+  decode_attention_split_kernel<<<dim3(static_cast<unsigned>(splits), static_cast<unsigned>(a.Hq), static_cast<unsigned>(a.B)),
+                                  kAttentionThreads, 0, s>>>(a);
+  decode_attention_combine_kernel<<<dim3(static_cast<unsigned>(a.Hq), static_cast<unsigned>(a.B)), kAttentionThreads, 0, s>>>(
+      a, static_cast<int>(splits));
   return cudaPeekAtLastError() == cudaSuccess;
 }
 

@@ -238,7 +238,10 @@ class Decoder {
     auto m = mask.reshape({mask.size(0), mask.size(3)}).contiguous();
     if (m.size(0) != q.size(0)) m = m.expand({q.size(0), m.size(1)}).contiguous();
     auto out = at::empty(qc.sizes(), qc.options());
+    auto workspace = at::empty({hooks::decode_attention_workspace_floats(q.size(0), q.size(1), q.size(3), k.size(2))},
+                               qc.options().dtype(at::kFloat));
     hooks::DecodeAttentionArgs a;
+    a.workspace = workspace.data_ptr<float>();
     a.q = qc.data_ptr(), a.k = k.data_ptr(), a.v = v.data_ptr(), a.mask = m.data_ptr(), a.out = out.data_ptr();
     a.B = q.size(0), a.Hq = q.size(1), a.Hkv = k.size(1), a.D = q.size(3), a.key_len = k.size(2);
     a.kb = k.stride(0), a.kh = k.stride(1), a.ks = k.stride(2), a.vb = v.stride(0), a.vh = v.stride(1), a.vs = v.stride(2);

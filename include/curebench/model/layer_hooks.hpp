@@ -30,12 +30,20 @@ using RopeFn = bool (*)(const RopeArgs& a, void* stream);
 // One query column per row: out [B, Hq, D] = softmax(q k^T * scale + mask) v over the first key_len cache
 // columns; kv head of query head h is h / (Hq / Hkv). q [B, Hq, D] contiguous; k, v with element strides
 // (kb, kh, ks, 1); mask [B, key_len] additive, contiguous, in the activation dtype (bf16).
+// The keys are split in runs of kAttentionSplitKeys, each run's softmax pieces (max, sum, unnormalised
+// output) go to `workspace` (float32, decode_attention_workspace_floats), and a second pass combines them:
+// at batch 1 that is Hq * key_len / 64 blocks instead of Hq, each with little serial work.
+inline constexpr std::int64_t kAttentionSplitKeys = 64;
+inline std::int64_t decode_attention_workspace_floats(std::int64_t B, std::int64_t Hq, std::int64_t D, std::int64_t key_len) {
+  return B * Hq * ((key_len + kAttentionSplitKeys - 1) / kAttentionSplitKeys) * (D + 2);
+}
 struct DecodeAttentionArgs {
   const void* q = nullptr;
   const void* k = nullptr;
   const void* v = nullptr;
   const void* mask = nullptr;
   void* out = nullptr;
+  float* workspace = nullptr;
   std::int64_t B = 0, Hq = 0, Hkv = 0, D = 0, key_len = 0, kb = 0, kh = 0, ks = 0, vb = 0, vh = 0, vs = 0;
   float scale = 1.0f;
 };
