@@ -7,6 +7,7 @@
 #include "curebench/loader/guarded_source.hpp"
 #include "curebench/loader/strategy.hpp"
 #include "curebench/model/safetensors_source.hpp"
+#include "curebench/quant/chunking.hpp"
 
 namespace curebench::loader {
 
@@ -32,13 +33,20 @@ struct QuantizeOnLoad {
       return v;
     }
     v.plan = plan_memory_bits(c.spec, config.bits_per_weight(), 2, r.workload);
-    // Peak while streaming: the quantized weights plus the largest dense tensor in flight.
-    const auto largest = std::max(c.spec.vocab_size * c.spec.hidden_size, c.spec.hidden_size * c.spec.intermediate_size) * 2;
-    if (auto b = device_budget(r); b && v.plan.total() + largest > *b) {
+    if (auto b = device_budget(r); b && peak_bytes(c, r) > *b) {
       v.ok = false;
-      v.reason = "needs " + format_bytes(v.plan.total() + largest) + " at " + config.name() + ", over the budget of " + format_bytes(*b);
+      v.reason = "needs " + format_bytes(peak_bytes(c, r)) + " at " + config.name() + ", over the budget of " + format_bytes(*b);
     }
     return v;
+  }
+
+  // Predicted peak on the load device: the planned model plus, while the largest linear is converted, its
+  // dense source in the compute dtype and the quantizer's transient for it (one slab: quant/chunking.hpp).
+  std::int64_t peak_bytes(const CheckpointInfo& c, const LoadRequest& r) const {
+    const auto& s = c.spec;
+    const auto largest = std::max(s.vocab_size * s.hidden_size, s.hidden_size * s.intermediate_size);
+    return plan_memory_bits(s, config.bits_per_weight(), 2, r.workload).total() +
+           largest * static_cast<std::int64_t>(c10::elementSize(compute_dtype(c, r))) + quant::quantize_transient_bytes(largest);
   }
 
   model::LoadedModel load(const CheckpointInfo& c, const LoadRequest& r) const {
@@ -48,6 +56,8 @@ struct QuantizeOnLoad {
     io::SafetensorsSet set(c.path);
     model::SafetensorsSource src(set, dtype, r.device);
     GuardedSource guarded(src, device_budget(r), r.faults, name());
+    // `dense` is the only reference to the source (load_weights moves it in): it is freed when this returns,
+    // so no more than one dense linear is alive at a time (tests/loader/test_quantize_on_load.cpp).
     model::LinearTransform transform = [&](const std::string& tensor, at::Tensor dense) {
       const auto dense_bytes = dense.numel() * dense.element_size();
       quant::Weight q;

@@ -99,38 +99,51 @@ struct Bnb4 {
 using NF4 = Bnb4<Codebook::nf4>;
 using FP4 = Bnb4<Codebook::fp4>;
 
-// bnb quantize_4bit (+ compress_statistics for double quant) from a dense [out, in] weight.
+// bnb quantize_4bit (+ compress_statistics for double quant) from a dense [out, in] weight, streamed in
+// slabs of whole blocks (blockwise.hpp) straight into the packed bytes: peak memory is the source weight,
+// the outputs, and one slab (`chunk_elements` values as float32 + uint8). Same bytes as quantizing the
+// whole tensor at once (tests/quant/test_chunked.cpp).
 template <Codebook C>
-Bnb4<C> quantize_bnb4(const at::Tensor& w, std::int64_t blocksize = 64, bool double_quant = false) {
+Bnb4<C> quantize_bnb4(const at::Tensor& w, std::int64_t blocksize = 64, bool double_quant = false,
+                      std::int64_t chunk_elements = kChunkElements) {
   require(w.dim() == 2, Errc::shape, "", "quantize_bnb4", "expected a 2-D [out, in] weight, got " + std::to_string(w.dim()) + " dims");
   require(blocksize >= 16 && (blocksize & (blocksize - 1)) == 0, Errc::invalid_argument, "", "blocksize",
           "must be a power of two >= 16, got " + std::to_string(blocksize));
   Bnb4<C> q;
   q.out = w.size(0), q.in = w.size(1), q.blocksize = blocksize, q.dtype = w.scalar_type();
   q.code = codebook_tensor(C).to(w.device());
-  auto [codes, absmax] = blockwise_quantize(w, blocksize, q.code);
-  if (codes.numel() % 2) codes = at::cat({codes, at::zeros({1}, codes.options())});
-  auto pairs = codes.view({-1, 2});
-  q.packed = (pairs.select(1, 0) * 16 + pairs.select(1, 1)).to(at::kByte);
+  q.packed = at::empty({(w.numel() + 1) / 2}, w.options().dtype(at::kByte));
+  // Slabs hold whole blocks of an even size, so each starts on a byte; only an odd total leaves a last
+  // nibble, paired with code 0 as bnb does.
+  auto pack = [&](std::int64_t first, const at::Tensor& codes) {
+    const auto n = codes.numel(), even = n / 2 * 2;
+    auto pairs = codes.narrow(0, 0, even).view({-1, 2});
+    q.packed.narrow(0, first / 2, even / 2).copy_(pairs.select(1, 0)).mul_(16).add_(pairs.select(1, 1));  // no temporaries
+    if (n % 2) q.packed.narrow(0, (first + even) / 2, 1).copy_(codes.narrow(0, even, 1) * 16);
+  };
+  auto absmax = blockwise_quantize_streamed(w, blocksize, q.code, pack, chunk_elements);
   if (!double_quant) {
     q.absmax = absmax;
     return q;
   }
   NestedAbsmax n;
-  n.offset = absmax.mean().template item<float>();
+  n.offset = absmax.mean().template item<float>();  // over all blocks of the tensor, not per slab
   n.code = dynamic_map_tensor().to(w.device());
-  auto [c8, nabs] = blockwise_quantize(absmax - n.offset, n.blocksize, n.code);
-  n.absmax = nabs;
-  q.absmax = c8.to(at::kByte);
+  q.absmax = at::empty({absmax.numel()}, absmax.options().dtype(at::kByte));
+  n.absmax = blockwise_quantize_streamed(
+      absmax.sub_(n.offset).view({-1, 1}), n.blocksize, n.code,  // centred in place: one float32 absmax, not two
+      [&](std::int64_t first, const at::Tensor& codes) { q.absmax.narrow(0, first, codes.numel()).copy_(codes); }, chunk_elements);
   q.nested = std::move(n);
   return q;
 }
 
-inline NF4 quantize_nf4(const at::Tensor& w, std::int64_t blocksize = 64, bool double_quant = false) {
-  return quantize_bnb4<Codebook::nf4>(w, blocksize, double_quant);
+inline NF4 quantize_nf4(const at::Tensor& w, std::int64_t blocksize = 64, bool double_quant = false,
+                        std::int64_t chunk_elements = kChunkElements) {
+  return quantize_bnb4<Codebook::nf4>(w, blocksize, double_quant, chunk_elements);
 }
-inline FP4 quantize_fp4(const at::Tensor& w, std::int64_t blocksize = 64, bool double_quant = false) {
-  return quantize_bnb4<Codebook::fp4>(w, blocksize, double_quant);
+inline FP4 quantize_fp4(const at::Tensor& w, std::int64_t blocksize = 64, bool double_quant = false,
+                        std::int64_t chunk_elements = kChunkElements) {
+  return quantize_bnb4<Codebook::fp4>(w, blocksize, double_quant, chunk_elements);
 }
 
 }  // namespace curebench::quant

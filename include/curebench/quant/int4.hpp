@@ -9,9 +9,11 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <string>
 
 #include "curebench/core/error.hpp"
 #include "curebench/core/torch_compat.hpp"
+#include "curebench/quant/chunking.hpp"
 #include "curebench/quant/kernel_hooks.hpp"
 
 #if defined(CUREBENCH_WITH_CUDA)
@@ -89,26 +91,38 @@ struct Int4 {
 
 // min/max per group of G along `in`: scale = (max - min) / 15, zero = min + 8 * scale (so q = 8 maps to
 // the group's midpoint); both rounded to bf16 first, then q = round((w - (zero - 8 * scale)) / scale).
-inline Int4 quantize_int4(const at::Tensor& w, std::int64_t group) {
+// Streamed in slabs of rows (chunking.hpp) into the preallocated outputs: groups lie within a row, so the
+// bytes equal the whole-tensor computation's while the float32 working copy is one slab.
+inline Int4 quantize_int4(const at::Tensor& w, std::int64_t group, std::int64_t chunk_elements = kChunkElements) {
   require(w.dim() == 2, Errc::shape, "", "quantize_int4", "expected a 2-D [out, in] weight, got " + std::to_string(w.dim()) + " dims");
   require(valid_int4_group(group), Errc::invalid_argument, "", "group", "must be 32, 64, 128 or 256, got " + std::to_string(group));
   const auto n = w.size(0), k = w.size(1);
   require(k % group == 0, Errc::shape, "", "quantize_int4",
           "in_features " + std::to_string(k) + " is not a multiple of the group size " + std::to_string(group));
-  auto g = w.to(at::kFloat).reshape({n, k / group, group});
-  auto mx = std::get<0>(g.max(2)), mn = std::get<0>(g.min(2));
-  auto scale = ((mx - mn).clamp_min(1e-6) / 15.0f).to(at::kBFloat16).to(at::kFloat);
-  auto zero = (mn + scale * 8.0f).to(at::kBFloat16).to(at::kFloat);
-  auto lo = (zero - scale * 8.0f).unsqueeze(2);
-  auto q = at::round((g - lo) / scale.unsqueeze(2)).clamp(0, 15).to(at::kInt).view({n, k / 2, 2});
   Int4 r;
-  r.packed = (q.select(2, 0) * 16 + q.select(2, 1)).to(at::kByte).contiguous();
-  r.scales_and_zeros = at::stack({scale.t(), zero.t()}, 2).to(at::kBFloat16).contiguous();  // [k/G, n, 2]
+  r.packed = at::empty({n, k / 2}, w.options().dtype(at::kByte));
+  r.scales_and_zeros = at::empty({k / group, n, 2}, w.options().dtype(at::kBFloat16));  // [k/G, n, 2]
   r.group = group;
   r.dtype = w.scalar_type();
+  const auto step = slab_rows(n, k, 1, chunk_elements);
+  auto buf = at::empty({step * k}, w.options().dtype(at::kFloat));
+  for_each_slab(n, step, [&](std::int64_t first, std::int64_t slab) {
+    auto g = buf.narrow(0, 0, slab * k).view({slab, k / group, group});
+    g.view({slab, k}).copy_(w.narrow(0, first, slab));
+    auto mx = std::get<0>(g.max(2)), mn = std::get<0>(g.min(2));
+    auto scale = ((mx - mn).clamp_min(1e-6) / 15.0f).to(at::kBFloat16).to(at::kFloat);
+    auto zero = (mn + scale * 8.0f).to(at::kBFloat16).to(at::kFloat);
+    auto lo = (zero - scale * 8.0f).unsqueeze(2);
+    g.sub_(lo).div_(scale.unsqueeze(2)).round_().clamp_(0, 15);
+    auto q = g.to(at::kByte).view({slab, k / 2, 2});  // 0..15, exact
+    r.packed.narrow(0, first, slab).copy_(q.select(2, 0)).mul_(16).add_(q.select(2, 1));  // no temporaries
+    auto sz = r.scales_and_zeros.narrow(1, first, slab);
+    sz.select(2, 0).copy_(scale.t());  // already bf16 values: the cast is exact
+    sz.select(2, 1).copy_(zero.t());
+  });
   // Quantized on the GPU (QuantizeOnLoad): build the tinygemm tiles here too, as to(cuda) does.
   if constexpr (compat::kHasInt4Pack) {
-    if (w.is_cuda())
+    if (w.is_cuda() && Int4::wants_tiles())
       if (auto t = Int4::inner_k_tiles_for(n, k)) r.tiles = compat::int4_pack(r.packed, t);
   }
   return r;
