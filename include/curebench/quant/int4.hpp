@@ -122,7 +122,7 @@ inline Int4 quantize_int4(const at::Tensor& w, std::int64_t group, std::int64_t 
   });
   // Quantized on the GPU (QuantizeOnLoad): build the tinygemm tiles here too, as to(cuda) does.
   if constexpr (compat::kHasInt4Pack) {
-    if (w.is_cuda() && Int4::wants_tiles())
+    if (w.is_cuda())
       if (auto t = Int4::inner_k_tiles_for(n, k)) r.tiles = compat::int4_pack(r.packed, t);
   }
   return r;
