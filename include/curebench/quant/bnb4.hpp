@@ -70,16 +70,59 @@ struct Bnb4 {
   // into a buffer the caching allocator hands back every call, then cuBLAS. Otherwise the ATen-op path.
   at::Tensor matmul(const at::Tensor& x) const {
 #if defined(CUREBENCH_WITH_CUDA)
-    if (auto fn = hooks::bnb4_dequant(); fn && x.is_cuda() && packed.is_cuda() && (out * in) % 8 == 0) {
-      auto scales = nested ? block_scales().contiguous() : absmax.to(at::kFloat).contiguous();
-      auto w = at::empty({out, in}, x.options().dtype(at::kBFloat16));
-      fn(packed.template data_ptr<std::uint8_t>(), scales.template data_ptr<float>(), code.template data_ptr<float>(), w.data_ptr(), out * in, blocksize,
-         c10::cuda::getCurrentCUDAStream().stream());
-      return at::linear(x, x.scalar_type() == at::kBFloat16 ? w : w.to(x.scalar_type()));
+    if (auto y = small_batch_gemv(x); y.defined()) return y;
+    if (auto fn = hooks::bnb4_dequant(); fn && x.is_cuda() && packed.is_cuda() && (out * in) % 8 == 0 && blocksize >= 8) {
+      if (auto v = device_view()) {
+        auto w = at::empty({out, in}, x.options().dtype(at::kBFloat16));
+        fn(*v, w.data_ptr(), out * in, c10::cuda::getCurrentCUDAStream().stream());
+        return at::linear(x, x.scalar_type() == at::kBFloat16 ? w : w.to(x.scalar_type()));
+      }
     }
 #endif
     return at::linear(x, dequantize(x.scalar_type()));
   }
+#if defined(CUREBENCH_WITH_CUDA)
+  // Up to hooks::kGemv4MaxRows activation rows: the fused 4-bit kernel (kernels/gemv4.cuh) reads the packed
+  // weight once and decodes the double-quant scales on the fly. Undefined when it does not apply.
+  at::Tensor small_batch_gemv(const at::Tensor& x) const {
+    auto fn = hooks::bnb4_gemv();
+    const auto rows = x.numel() / in;
+    if (!fn || !x.is_cuda() || !packed.is_cuda() || rows > hooks::kGemv4MaxRows || x.size(-1) != in) return {};
+    auto v = device_view();
+    if (!v) return {};
+    auto x2 = x.reshape({rows, in}).to(at::kBFloat16).contiguous();
+    auto y = at::empty({rows, out}, x2.options());
+    if (!fn(*v, x2.data_ptr(), y.data_ptr(), rows, out, in, c10::cuda::getCurrentCUDAStream().stream())) return {};
+    auto shape = x.sizes().vec();
+    shape.back() = out;
+    return y.view(shape).to(x.scalar_type());
+  }
+  // The kernels' view of this weight (kernel_hooks.hpp); none for layouts they do not read.
+  std::optional<hooks::Bnb4View> device_view() const {
+    if (!packed.is_contiguous() || !absmax.is_contiguous() || code.scalar_type() != at::kFloat) return std::nullopt;
+    hooks::Bnb4View v;
+    v.packed = packed.template data_ptr<std::uint8_t>();
+    v.code = code.template data_ptr<float>();
+    v.block_shift = log2_of(blocksize);
+    if (nested) {
+      if (absmax.scalar_type() != at::kByte || nested->absmax.scalar_type() != at::kFloat) return std::nullopt;
+      v.absmax_u8 = absmax.template data_ptr<std::uint8_t>();
+      v.nested_code = nested->code.template data_ptr<float>();
+      v.nested_absmax = nested->absmax.template data_ptr<float>();
+      v.nested_offset = nested->offset;
+      v.nested_shift = log2_of(nested->blocksize);
+    } else {
+      if (absmax.scalar_type() != at::kFloat) return std::nullopt;
+      v.absmax_f32 = absmax.template data_ptr<float>();
+    }
+    return v;
+  }
+  static int log2_of(std::int64_t v) {
+    int s = 0;
+    while ((std::int64_t{1} << s) < v) ++s;
+    return s;
+  }
+#endif
   std::int64_t bytes() const {
     std::int64_t b = packed.numel() * packed.element_size() + absmax.numel() * absmax.element_size() +
                      code.numel() * code.element_size();

@@ -49,6 +49,22 @@ struct Int4 {
   }
   at::Tensor matmul(const at::Tensor& x) const {
     const auto rows = x.numel() / x.size(-1);
+#if defined(CUREBENCH_WITH_CUDA)
+    // Up to hooks::kGemv4MaxRows rows: the fused 4-bit kernel (kernels/gemv4.cuh), faster than tinygemm at
+    // these sizes and without its tile copy of the weight.
+    if (auto fn = hooks::int4_gemv(); fn && x.is_cuda() && packed.is_cuda() && rows <= hooks::kGemv4MaxRows) {
+      auto x2 = x.reshape({rows, in_features()}).to(at::kBFloat16).contiguous();
+      auto sz = scales_and_zeros.to(at::kBFloat16).contiguous();
+      hooks::Int4View v{packed.data_ptr<std::uint8_t>(), sz.data_ptr(), out_features(), 0};
+      while ((std::int64_t{1} << v.group_shift) < group) ++v.group_shift;
+      auto y = at::empty({rows, out_features()}, x2.options());
+      if (fn(v, x2.data_ptr(), y.data_ptr(), rows, in_features(), c10::cuda::getCurrentCUDAStream().stream())) {
+        auto shape = x.sizes().vec();
+        shape.back() = out_features();
+        return y.view(shape).to(x.scalar_type());
+      }
+    }
+#endif
     if (tiles.defined() && rows <= kTinygemmMaxRows) {
       auto x2 = x.reshape({rows, x.size(-1)}).to(at::kBFloat16).contiguous();
       auto y = compat::int4_mm(x2, tiles, group, scales_and_zeros);
@@ -73,6 +89,9 @@ struct Int4 {
     if (tiles.defined()) b += tiles.numel() * tiles.element_size();
     return b;
   }
+  // With the fused small-batch kernel linked, tinygemm would only serve M = 9..16 and would double the
+  // weight's memory (its tiles are a second copy): skip it, those M dequantize + GEMM.
+  static bool wants_tiles() { return compat::kHasInt4Pack && hooks::int4_gemv() == nullptr; }
   // tinygemm needs out % 8 == 0 and in % (inner_k_tiles * 16) == 0; pick the largest inner_k_tiles that fits.
   static std::int64_t inner_k_tiles_for(std::int64_t n, std::int64_t k) {
     if (n % 8 != 0) return 0;
@@ -82,7 +101,7 @@ struct Int4 {
   }
   Int4 to(const at::Device& d) const {
     Int4 r{packed.to(d), scales_and_zeros.to(d), group, dtype, {}};
-    if (d.is_cuda() && compat::kHasInt4Pack) {
+    if (d.is_cuda() && wants_tiles()) {
       if (auto t = inner_k_tiles_for(out_features(), in_features())) r.tiles = compat::int4_pack(r.packed, t);
     }
     return r;
@@ -122,7 +141,7 @@ inline Int4 quantize_int4(const at::Tensor& w, std::int64_t group, std::int64_t 
   });
   // Quantized on the GPU (QuantizeOnLoad): build the tinygemm tiles here too, as to(cuda) does.
   if constexpr (compat::kHasInt4Pack) {
-    if (w.is_cuda())
+    if (w.is_cuda() && Int4::wants_tiles())
       if (auto t = Int4::inner_k_tiles_for(n, k)) r.tiles = compat::int4_pack(r.packed, t);
   }
   return r;
