@@ -3,7 +3,8 @@
 //   CUREBENCH_BENCH_MODEL   checkpoint folder (default: the tiny stories260K model in tests/data)
 //   CUREBENCH_BENCH_DEVICE  cpu | cuda (default: cuda when available)
 //   CUREBENCH_BENCH_DTYPE   bf16 | f16 | f32 (default: bf16 on cuda, f32 on cpu)
-//   CUREBENCH_BENCH_ATEN_LAYERS 1: RMSNorm / RoPE / attention as ATen ops, not the fused kernels
+//   CUREBENCH_BENCH_ATEN_LAYERS 1: RMSNorm / RoPE / attention as ATen ops, not the fused kernels; attention: only
+//                           the attention (torch SDPA instead of the fused decode-attention kernel)
 //   CUREBENCH_BENCH_QUANT   none | nf4 | nf4-dq | int4 | int8: quantize the linear layers on load (QuantizeOnLoad with
 //                           NF4 block 64, int4 group 128, int8 per row; default none)
 // Each benchmark reports tokens/s (items_per_second) and, on CUDA, the roofline fraction:
@@ -42,7 +43,9 @@ BenchSetup& setup() {
   static BenchSetup s;
   // CUREBENCH_BENCH_ATEN_LAYERS=1: the ATen compositions instead of the fused layer kernels (their effect).
   static const bool aten_layers = [] {
-    if (env_or("CUREBENCH_BENCH_ATEN_LAYERS", "0") != "1") return false;
+    const auto v = env_or("CUREBENCH_BENCH_ATEN_LAYERS", "0");
+    if (v == "attention") cb::model::hooks::decode_attention() = nullptr;  // SDPA, the fused norms and RoPE kept
+    if (v != "1") return v == "attention";
     cb::model::hooks::rms_norm() = nullptr, cb::model::hooks::rope() = nullptr, cb::model::hooks::decode_attention() = nullptr;
     return true;
   }();

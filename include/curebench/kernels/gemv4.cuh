@@ -23,7 +23,9 @@
 namespace curebench::kernels {
 
 inline constexpr int kGemv4Warps = 4;
-inline constexpr int kGemv4DefaultSplitK = 4;
+// One warp per group of rows (no shared-memory reduction) measured best overall on the H100 (2026-11-23:
+// decode b1 NF4-DQ 195 tok/s vs 189 with four warps per group; 128256 x 4096 at M = 1: 159 vs 179 us).
+inline constexpr int kGemv4DefaultSplitK = 1;
 
 // Code value of a nibble, and the scale (and zero) of the quantization block holding a chunk.
 struct Bnb4Format {
