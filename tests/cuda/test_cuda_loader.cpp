@@ -203,7 +203,8 @@ TEST_F(CudaLoaderFaults, BudgetHookOomInOffloadFallsBackToFourBitUnderTheBudget)
     RecordProperty("gpu_budget_bytes", std::to_string(*req.budget.gpu_bytes));
     EXPECT_GT(peak, res.model.decoder.weights().bytes() / 2);
     EXPECT_LE(peak, *req.budget.gpu_bytes) << "measured GPU peak of the 4-bit load over the budget";
-    EXPECT_LE(peak, Nf4{}.peak_bytes(info, req)) << "measured GPU peak over the planner's prediction";
+    // The caching allocator charges a whole free block when splitting it would leave < 1 MiB: allow a few.
+    EXPECT_LE(peak, Nf4{}.peak_bytes(info, req) + 8 * kMiB) << "measured GPU peak over the planner's prediction";
   }
   expect_gpu_memory_back("budget hook");
   fs::remove_all(dir);
