@@ -3,6 +3,7 @@
 // float32, then the matmul), at M on both sides of the tinygemm range.
 #include <gtest/gtest.h>
 
+#include "curebench/quant/grouped.hpp"
 #include "curebench/quant/weight.hpp"
 
 namespace cb = curebench;
@@ -101,5 +102,45 @@ TEST(CudaGemv4, WritesEveryOutput) {
     { auto poison = at::full({8, 1027}, std::numeric_limits<float>::quiet_NaN(), at::TensorOptions().dtype(at::kBFloat16).device(at::kCUDA)); }
     auto y = q.matmul(at::randn({8, 4096}).to(at::kBFloat16).cuda());
     EXPECT_FALSE(at::isnan(y).any().item<bool>());
+  }
+}
+
+// quant/grouped.hpp: q/k/v side by side in one launch equals the three single GEMVs bit for bit (same
+// arithmetic per row); gate/up with the SiLU / GELU-tanh epilogue equals ATen's act(g) * u on the single
+// GEMVs' bf16 outputs (same roundings; the activation's exp/tanh may differ in a last bit).
+TEST(CudaGemv4, GroupedAndGatedMatchSeparateMatmuls) {
+  if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
+  ASSERT_NE(cb::quant::hooks::bnb4_gemv_grouped(), nullptr);
+  at::manual_seed(11);
+  const std::int64_t hidden = 1024, kv = 256, inter = 2816;
+  auto make = [&](int fmt, std::int64_t rows, std::int64_t cols) -> cb::quant::Weight {
+    auto w = at::randn({rows, cols}) * 0.02;
+    if (fmt == 0) return cb::quant::quantize_nf4(w, 64, true).to(at::Device(at::kCUDA));
+    if (fmt == 1) return cb::quant::quantize_fp4(w, 64, false).to(at::Device(at::kCUDA));
+    return cb::quant::quantize_int4(w, 128).to(at::Device(at::kCUDA));
+  };
+  for (int fmt = 0; fmt < 3; ++fmt) {
+    auto q = make(fmt, hidden, hidden), k = make(fmt, kv, hidden), v = make(fmt, kv, hidden);
+    auto gate = make(fmt, inter, hidden), up = make(fmt, inter, hidden);
+    for (std::int64_t m : {1, 2, 3, 8}) {
+      auto x = (at::randn({m, 1, hidden}) * 2).to(at::kBFloat16).cuda();
+      auto qkv = cb::quant::grouped_matmul({&q, &k, &v}, x);
+      ASSERT_TRUE(qkv.defined()) << "fmt " << fmt << " m " << m;
+      auto ref = at::cat({cb::quant::matmul(q, x), cb::quant::matmul(k, x), cb::quant::matmul(v, x)}, -1);
+      EXPECT_TRUE(at::equal(qkv, ref)) << "fmt " << fmt << " m " << m;
+      for (auto act : {cb::quant::GatedActivation::silu, cb::quant::GatedActivation::gelu_tanh}) {
+        auto got = cb::quant::gated_matmul(gate, up, x, act);
+        ASSERT_TRUE(got.defined());
+        auto g = cb::quant::matmul(gate, x), u = cb::quant::matmul(up, x);
+        auto want = (act == cb::quant::GatedActivation::silu ? at::silu(g) : at::gelu(g, "tanh")) * u;
+        auto diff = (got.to(at::kFloat) - want.to(at::kFloat)).abs();
+        EXPECT_LE(diff.max().item<float>(), want.to(at::kFloat).abs().max().item<float>() / 64) << "fmt " << fmt << " m " << m;
+        EXPECT_GT(at::eq(got, want).to(at::kFloat).mean().item<float>(), 0.98f) << "fmt " << fmt << " m " << m;
+      }
+    }
+    // Different formats, or more rows than the kernel takes: not applicable (the caller's separate path).
+    auto other = make((fmt + 1) % 3, kv, hidden);
+    EXPECT_FALSE(cb::quant::grouped_matmul({&q, &other, &v}, at::randn({1, hidden}).to(at::kBFloat16).cuda()).defined());
+    EXPECT_FALSE(cb::quant::grouped_matmul({&q, &k, &v}, at::randn({9, hidden}).to(at::kBFloat16).cuda()).defined());
   }
 }

@@ -87,6 +87,8 @@ inline bool register_dequant_hooks() {
   quant::hooks::int4_dequant() = &int4_dequant;
   quant::hooks::bnb4_gemv() = &bnb4_gemv;
   quant::hooks::int4_gemv() = &int4_gemv;
+  quant::hooks::bnb4_gemv_grouped() = &bnb4_gemv_grouped;
+  quant::hooks::int4_gemv_grouped() = &int4_gemv_grouped;
   return true;
 }
 

@@ -240,6 +240,207 @@ bool dispatch_gemv4(const std::uint8_t* packed, const Format& fmt, const void* x
   return cudaPeekAtLastError() == cudaSuccess;
 }
 
+// ---- several weights in one launch -------------------------------------------------------------------
+// q/k/v of a layer (3 segments, outputs side by side) or gate/up with the activation product in the
+// epilogue (2 segments of equal N, out = bf16(act(bf16(g)) * bf16(u)), ATen's roundings): one launch and
+// one wave instead of two or three latency-bound small ones. One warp per group of kRows rows.
+template <class Format>
+struct GemvSegments {
+  Format f[3];
+  const uint4* w[3] = {nullptr, nullptr, nullptr};
+  std::int64_t start[4] = {0, 0, 0, 0};  // rows of segment s: [start[s], start[s + 1])
+  int count = 0;
+  int activation = 0;  // gated: 0 silu, 1 gelu (tanh)
+};
+
+__device__ __forceinline__ float round_bf16(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
+__device__ __forceinline__ float activate(float g, int activation) {
+  if (activation == 0) return g / (1.0f + expf(-g));
+  const float inner = 0.7978845608028654f * (g + 0.044715f * g * g * g);
+  return 0.5f * g * (1.0f + tanhf(inner));
+}
+
+template <int M, int kRows, bool kGated, class Format>
+__global__ void __launch_bounds__(kGemv4Warps * 32)
+    gemv4_grouped_kernel(GemvSegments<Format> segs, const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y,
+                         std::int64_t n_out, std::int64_t k) {
+  constexpr int R = kGated ? 2 * kRows : kRows;
+  __shared__ float lut[16];
+  segs.f[0].fill_lut(lut);
+  __syncthreads();
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const std::int64_t row0 = (static_cast<std::int64_t>(blockIdx.x) * kGemv4Warps + warp) * kRows;
+  if (row0 >= n_out) return;
+  // Which segment, and the local row, of each accumulator row.
+  int seg = 0;
+  if constexpr (!kGated) {
+    while (seg + 1 < segs.count && row0 >= segs.start[seg + 1]) ++seg;
+  }
+  const std::int64_t chunks = k >> 5;
+  std::int64_t local[R];
+  const uint4* wr[R];
+  bool valid[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    const int s = kGated ? (r < kRows ? 0 : 1) : seg;
+    const std::int64_t lr = kGated ? row0 + (r % kRows) : row0 - segs.start[s] + r;
+    local[r] = lr;
+    valid[r] = kGated ? row0 + (r % kRows) < n_out : lr < segs.start[s + 1] - segs.start[s];
+    wr[r] = segs.w[s] + lr * chunks;
+  }
+  float acc[R][M];
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int m = 0; m < M; ++m) acc[r][m] = 0.0f;
+  for (std::int64_t c = lane; c < chunks; c += 32) {
+    uint4 q[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+      if (valid[r]) q[r] = load_streaming(wr[r] + c);
+    float zero[R], scale[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const int s = kGated ? (r < kRows ? 0 : 1) : seg;
+      zero[r] = 0.0f;
+      scale[r] = valid[r] ? segs.f[s].scale(local[r], k, c, zero[r]) : 0.0f;
+    }
+    float dot[R][M], xsum[M];
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      xsum[m] = 0.0f;
+#pragma unroll
+      for (int r = 0; r < R; ++r) dot[r][m] = 0.0f;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      uint4 xa[M];
+#pragma unroll
+      for (int m = 0; m < M; ++m) xa[m] = __ldg(reinterpret_cast<const uint4*>(x + m * k + c * 32) + i);
+      if constexpr (Format::kHasZero) {
+#pragma unroll
+        for (int m = 0; m < M; ++m)
+#pragma unroll
+          for (int b = 0; b < 4; ++b) {
+            const float2 xf = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(&xa[m])[b]);
+            xsum[m] += xf.x + xf.y;
+          }
+      }
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const std::uint32_t word = i == 0 ? q[r].x : i == 1 ? q[r].y : i == 2 ? q[r].z : q[r].w;
+#pragma unroll
+        for (int b = 0; b < 4; ++b) {
+          const std::uint32_t byte = (word >> (8 * b)) & 0xFFu;
+          const float hi = lut[byte >> 4], lo = lut[byte & 0xFu];
+#pragma unroll
+          for (int m = 0; m < M; ++m) {
+            const float2 xf = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(&xa[m])[b]);
+            dot[r][m] = fmaf(xf.x, hi, fmaf(xf.y, lo, dot[r][m]));
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+        acc[r][m] = fmaf(scale[r], dot[r][m], acc[r][m]);
+        if constexpr (Format::kHasZero) acc[r][m] = fmaf(zero[r], xsum[m], acc[r][m]);
+      }
+  }
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int m = 0; m < M; ++m)
+#pragma unroll
+      for (int off = 16; off > 0; off >>= 1) acc[r][m] += __shfl_xor_sync(0xFFFFFFFFu, acc[r][m], off);
+  if (lane != 0) return;
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) {
+    if (!valid[r]) continue;
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      if constexpr (kGated) {
+        const float g = round_bf16(acc[r][m]), u = round_bf16(acc[r + kRows][m]);
+        y[m * n_out + row0 + r] = __float2bfloat16_rn(round_bf16(activate(g, segs.activation)) * u);
+      } else {
+        y[m * n_out + row0 + r] = __float2bfloat16_rn(acc[r][m]);
+      }
+    }
+  }
+}
+
+template <int M, bool kGated, class Format>
+void launch_gemv4_grouped(const GemvSegments<Format>& segs, const void* x, void* y, std::int64_t n_out, std::int64_t k,
+                          cudaStream_t stream) {
+  constexpr int kRows = kGated ? (M <= 2 ? 2 : 1) : (M <= 2 ? 2 : 4);
+  constexpr int kRowsPerBlock = kRows * kGemv4Warps;
+  const auto blocks = static_cast<unsigned>((n_out + kRowsPerBlock - 1) / kRowsPerBlock);
+  gemv4_grouped_kernel<M, kRows, kGated, Format><<<blocks, kGemv4Warps * 32, 0, stream>>>(
+      segs, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), n_out, k);
+}
+
+// Plain: segments' rows must be multiples of 4 (a warp's group never straddles two); gated: equal N.
+template <class Format>
+bool dispatch_gemv4_grouped(GemvSegments<Format> segs, bool gated, const void* x, void* y, std::int64_t m, std::int64_t k,
+                            void* stream) {
+  if (k % 32 != 0 || reinterpret_cast<std::uintptr_t>(x) % 16 != 0 || segs.count < 1 || segs.count > 3) return false;
+  for (int s = 0; s < segs.count; ++s) {
+    if (reinterpret_cast<std::uintptr_t>(segs.w[s]) % 16 != 0) return false;
+    if (!gated && (segs.start[s + 1] - segs.start[s]) % 4 != 0) return false;
+  }
+  if (gated && (segs.count != 2 || segs.start[2] - segs.start[1] != segs.start[1])) return false;
+  const std::int64_t n_out = gated ? segs.start[1] : segs.start[segs.count];
+  auto s = static_cast<cudaStream_t>(stream);
+#define CUREBENCH_GROUPED_CASE(MM)                                                 \
+  case MM:                                                                         \
+    if (gated) launch_gemv4_grouped<MM, true>(segs, x, y, n_out, k, s);            \
+    else launch_gemv4_grouped<MM, false>(segs, x, y, n_out, k, s);                 \
+    break;
+  switch (m) {
+    CUREBENCH_GROUPED_CASE(1)
+    CUREBENCH_GROUPED_CASE(2)
+    CUREBENCH_GROUPED_CASE(3)
+    CUREBENCH_GROUPED_CASE(4)
+    CUREBENCH_GROUPED_CASE(5)
+    CUREBENCH_GROUPED_CASE(6)
+    CUREBENCH_GROUPED_CASE(7)
+    CUREBENCH_GROUPED_CASE(8)
+    default: return false;
+  }
+#undef CUREBENCH_GROUPED_CASE
+  return cudaPeekAtLastError() == cudaSuccess;
+}
+
+inline bool bnb4_gemv_grouped(const quant::hooks::Bnb4View* w, const std::int64_t* rows, int count, int gated_activation,
+                              const void* x, void* y, std::int64_t m, std::int64_t k, void* stream) {
+  GemvSegments<Bnb4Format> segs;
+  segs.count = count;
+  segs.activation = gated_activation;
+  for (int s = 0; s < count; ++s) {
+    if (w[s].block_shift < 5) return false;  // the caller passes one format (one code table) per launch
+    segs.f[s] = Bnb4Format{w[s]};
+    segs.w[s] = reinterpret_cast<const uint4*>(w[s].packed);
+    segs.start[s + 1] = segs.start[s] + rows[s];
+  }
+  return dispatch_gemv4_grouped(segs, gated_activation >= 0, x, y, m, k, stream);
+}
+
+inline bool int4_gemv_grouped(const quant::hooks::Int4View* w, int count, int gated_activation, const void* x, void* y,
+                              std::int64_t m, std::int64_t k, void* stream) {
+  GemvSegments<Int4Format> segs;
+  segs.count = count;
+  segs.activation = gated_activation;
+  for (int s = 0; s < count; ++s) {
+    if (w[s].group_shift < 5) return false;
+    segs.f[s] = Int4Format{w[s]};
+    segs.w[s] = reinterpret_cast<const uint4*>(w[s].packed);
+    segs.start[s + 1] = segs.start[s] + w[s].n;
+  }
+  return dispatch_gemv4_grouped(segs, gated_activation >= 0, x, y, m, k, stream);
+}
+
 inline bool bnb4_gemv(const quant::hooks::Bnb4View& w, const void* x, void* y, std::int64_t m, std::int64_t n, std::int64_t k,
                       void* stream) {
   if (w.block_shift < 5) return false;  // blocks of 16: a chunk would straddle two

@@ -14,6 +14,7 @@
 #include "curebench/model/layers.hpp"
 #include "curebench/model/spec.hpp"
 #include "curebench/model/weights.hpp"
+#include "curebench/quant/grouped.hpp"
 #include "curebench/runtime/kv_cache.hpp"
 
 namespace curebench::model {
@@ -161,6 +162,10 @@ class Decoder {
       q = qkv.narrow(-1, 0, f.q_rows).view({B, T, Hq, D});
       k = qkv.narrow(-1, f.q_rows, f.kv_rows).view({B, T, Hkv, D});
       v = qkv.narrow(-1, f.q_rows + f.kv_rows, f.kv_rows).view({B, T, Hkv, D});
+    } else if (auto qkv = quant::grouped_matmul({&l.q, &l.k, &l.v}, h); qkv.defined()) {  // 4-bit, small batch
+      q = with_bias(qkv.narrow(-1, 0, Hq * D), l.q_bias).view({B, T, Hq, D});
+      k = with_bias(qkv.narrow(-1, Hq * D, Hkv * D), l.k_bias).view({B, T, Hkv, D});
+      v = with_bias(qkv.narrow(-1, (Hq + Hkv) * D, Hkv * D), l.v_bias).view({B, T, Hkv, D});
     } else {
       q = with_bias(quant::matmul(l.q, h), l.q_bias).view({B, T, Hq, D});
       k = with_bias(quant::matmul(l.k, h), l.k_bias).view({B, T, Hkv, D});
@@ -186,12 +191,20 @@ class Decoder {
       const auto& f = fused_[i];
       auto gu = at::linear(h, f.gate_up);
       gated = activate(gu.narrow(-1, 0, f.inter), spec_.activation) * gu.narrow(-1, f.inter, f.inter);
+    } else if (auto g = gated_projection(l, h); g.defined()) {  // 4-bit, small batch: one launch
+      gated = g;
     } else {
       gated = activate(quant::matmul(l.gate, h), spec_.activation) * quant::matmul(l.up, h);
     }
     auto m = quant::matmul(l.down, gated);
     if (spec_.sandwich_norms) m = norm(m, l.ffn_out_norm);
     return y + m;
+  }
+
+  at::Tensor gated_projection(const LayerWeights& l, const at::Tensor& h) const {
+    if (spec_.activation == Activation::gelu) return {};  // erf GELU: not in the kernel's epilogue
+    const auto act = spec_.activation == Activation::silu ? quant::GatedActivation::silu : quant::GatedActivation::gelu_tanh;
+    return quant::gated_matmul(l.gate, l.up, h, act);
   }
 
   at::Tensor classify(const at::Tensor& x) const {

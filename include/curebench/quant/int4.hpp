@@ -9,6 +9,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "curebench/core/error.hpp"
@@ -54,11 +55,9 @@ struct Int4 {
     // these sizes and without its tile copy of the weight.
     if (auto fn = hooks::int4_gemv(); fn && x.is_cuda() && packed.is_cuda() && rows <= hooks::kGemv4MaxRows) {
       auto x2 = x.reshape({rows, in_features()}).to(at::kBFloat16).contiguous();
-      auto sz = scales_and_zeros.to(at::kBFloat16).contiguous();
-      hooks::Int4View v{packed.data_ptr<std::uint8_t>(), sz.data_ptr(), out_features(), 0};
-      while ((std::int64_t{1} << v.group_shift) < group) ++v.group_shift;
+      auto v = device_view();
       auto y = at::empty({rows, out_features()}, x2.options());
-      if (fn(v, x2.data_ptr(), y.data_ptr(), rows, in_features(), c10::cuda::getCurrentCUDAStream().stream())) {
+      if (v && fn(*v, x2.data_ptr(), y.data_ptr(), rows, in_features(), c10::cuda::getCurrentCUDAStream().stream())) {
         auto shape = x.sizes().vec();
         shape.back() = out_features();
         return y.view(shape).to(x.scalar_type());
@@ -89,6 +88,16 @@ struct Int4 {
     if (tiles.defined()) b += tiles.numel() * tiles.element_size();
     return b;
   }
+#if defined(CUREBENCH_WITH_CUDA)
+  // The kernels' view (kernel_hooks.hpp); none for layouts they do not read.
+  std::optional<hooks::Int4View> device_view() const {
+    if (!packed.is_contiguous() || !scales_and_zeros.is_contiguous() || scales_and_zeros.scalar_type() != at::kBFloat16)
+      return std::nullopt;
+    hooks::Int4View v{packed.data_ptr<std::uint8_t>(), scales_and_zeros.data_ptr(), out_features(), 0};
+    while ((std::int64_t{1} << v.group_shift) < group) ++v.group_shift;
+    return v;
+  }
+#endif
   // With the fused small-batch kernel linked, tinygemm would only serve M = 9..16 and would double the
   // weight's memory (its tiles are a second copy): skip it, those M dequantize + GEMM.
   static bool wants_tiles() { return compat::kHasInt4Pack && hooks::int4_gemv() == nullptr; }

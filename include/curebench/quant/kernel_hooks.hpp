@@ -36,6 +36,21 @@ using Bnb4GemvFn = bool (*)(const Bnb4View& w, const void* x_bf16, void* y_bf16,
 using Int4GemvFn = bool (*)(const Int4View& w, const void* x_bf16, void* y_bf16, std::int64_t m, std::int64_t k,
                             void* stream);
 inline constexpr std::int64_t kGemv4MaxRows = 8;
+// Several weights of one format against the same x in one launch (quant/grouped.hpp): gated_activation -1
+// writes the outputs side by side ([m, sum of rows]); 0 (SiLU) or 1 (GELU, tanh) takes two weights of equal
+// rows, gate and up, and writes bf16(act(gate) * up) [m, rows].
+using Bnb4GroupedGemvFn = bool (*)(const Bnb4View* w, const std::int64_t* rows, int count, int gated_activation,
+                                   const void* x_bf16, void* y_bf16, std::int64_t m, std::int64_t k, void* stream);
+using Int4GroupedGemvFn = bool (*)(const Int4View* w, int count, int gated_activation, const void* x_bf16, void* y_bf16,
+                                   std::int64_t m, std::int64_t k, void* stream);
+inline Bnb4GroupedGemvFn& bnb4_gemv_grouped() {
+  static Bnb4GroupedGemvFn f = nullptr;
+  return f;
+}
+inline Int4GroupedGemvFn& int4_gemv_grouped() {
+  static Int4GroupedGemvFn f = nullptr;
+  return f;
+}
 
 inline Bnb4GemvFn& bnb4_gemv() {
   static Bnb4GemvFn f = nullptr;
