@@ -207,7 +207,7 @@ TEST_F(CudaLoaderFaults, BudgetHookOomInOffloadFallsBackToFourBitUnderTheBudget)
     EXPECT_LE(peak, Nf4{}.peak_bytes(info, req) + 8 * kMiB) << "measured GPU peak over the planner's prediction";
   }
   expect_gpu_memory_back("budget hook");
-  fs::remove_all(dir);
+  loader_faults::remove_tree(dir);
 }
 
 TEST_F(CudaLoaderFaults, CachingAllocatorOomIsTypedAndGivenBack) {
@@ -234,7 +234,7 @@ TEST_F(CudaLoaderFaults, CachingAllocatorOomIsTypedAndGivenBack) {
     EXPECT_EQ(res.strategy, "FullPrecision");
   }
   expect_gpu_memory_back("load after the allocator OOM");
-  fs::remove_all(dir);
+  loader_faults::remove_tree(dir);
 }
 
 TEST_F(CudaLoaderFaults, CorruptShardIsATypedErrorNamingTheShard) {
@@ -251,7 +251,7 @@ TEST_F(CudaLoaderFaults, CorruptShardIsATypedErrorNamingTheShard) {
   }
   expect_gpu_telemetry(attempts);
   expect_gpu_memory_back("corrupt shard");
-  fs::remove_all(dir);
+  loader_faults::remove_tree(dir);
 }
 
 TEST_F(CudaLoaderFaults, NanWeightsAreCaughtByWarmupOnTheGpu) {
@@ -270,7 +270,7 @@ TEST_F(CudaLoaderFaults, NanWeightsAreCaughtByWarmupOnTheGpu) {
   }
   expect_gpu_telemetry(attempts);
   expect_gpu_memory_back("NaN weights");
-  fs::remove_all(dir);
+  loader_faults::remove_tree(dir);
 }
 
 TEST_F(CudaLoaderFaults, UnsupportedDtypeNamesTheTensor) {
@@ -288,7 +288,7 @@ TEST_F(CudaLoaderFaults, UnsupportedDtypeNamesTheTensor) {
   }
   expect_gpu_telemetry(attempts);
   expect_gpu_memory_back("unsupported dtype");
-  fs::remove_all(dir);
+  loader_faults::remove_tree(dir);
 }
 
 TEST_F(CudaLoaderFaults, MissingTokenizerLoadsButIsFlaggedAndRefusedByName) {
@@ -317,7 +317,7 @@ TEST_F(CudaLoaderFaults, MissingTokenizerLoadsButIsFlaggedAndRefusedByName) {
     EXPECT_EQ(e.code(), cb::Errc::not_found);
     EXPECT_NE(std::string(e.what()).find(dir.string()), std::string::npos) << e.what();
   }
-  fs::remove_all(dir);
+  loader_faults::remove_tree(dir);
 }
 
 TEST_F(CudaLoaderFaults, UnreadableWeightsFileAtLoadTime) {
@@ -334,5 +334,5 @@ TEST_F(CudaLoaderFaults, UnreadableWeightsFileAtLoadTime) {
   }
   expect_gpu_telemetry(attempts);
   expect_gpu_memory_back("unreadable weights file");
-  fs::remove_all(dir);
+  loader_faults::remove_tree(dir);
 }

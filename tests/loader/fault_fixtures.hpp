@@ -3,6 +3,8 @@
 // the GPU): a scratch copy of a fixture folder, one tensor rewritten (bytes, dtype), and a random-weight
 // Llama checkpoint big enough for memory to show.
 #include <ATen/ATen.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -20,11 +22,24 @@ namespace loader_faults {
 
 namespace fs = std::filesystem;
 
-// A private copy of `src` (a checkpoint folder) in the temp directory, per process and tag.
+// Removes a tree with POSIX calls. Why not std::filesystem::remove_all: in the GPU machine's test binaries
+// that symbol binds to the copy libtorch.so (the PyTorch wheel) exports, which crashed through a null
+// function pointer (seen 2026-11-23 with cuda-gdb: pc 0, caller remove_all+146 in libtorch.so).
+inline void remove_tree(const fs::path& p) {
+  ::nftw(p.c_str(), [](const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+// A private copy of `src` (a flat checkpoint folder) in the temp directory, per process and tag; files are
+// copied by stream for the same reason remove_tree exists.
 inline fs::path scratch_copy(const fs::path& src, const std::string& tag) {
   auto dst = fs::temp_directory_path() / ("curebench_loader_" + tag + "." + std::to_string(::getpid()));
-  fs::remove_all(dst);
-  fs::copy(src, dst, fs::copy_options::recursive);
+  remove_tree(dst);
+  ::mkdir(dst.c_str(), 0755);
+  for (const auto& e : fs::directory_iterator(src)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    std::ofstream(dst / e.path().filename(), std::ios::binary) << in.rdbuf();
+  }
   return dst;
 }
 
@@ -53,8 +68,8 @@ struct LlamaShape {
 
 // A float32 Llama checkpoint with N(0, 0.02) weights (no tokenizer) in `dir`: config.json + model.safetensors.
 inline void write_random_llama(const fs::path& dir, const LlamaShape& s) {
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  remove_tree(dir);
+  ::mkdir(dir.c_str(), 0755);
   const auto kv = s.hidden / s.heads * s.kv_heads;
   std::ofstream(dir / "config.json") << "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":" << s.hidden
                                      << ",\"intermediate_size\":" << s.intermediate << ",\"num_hidden_layers\":" << s.layers
