@@ -46,7 +46,8 @@ struct QuantizeOnLoad {
     const auto& s = c.spec;
     const auto largest = std::max(s.vocab_size * s.hidden_size, s.hidden_size * s.intermediate_size);
     return plan_memory_bits(s, config.bits_per_weight(), 2, r.workload).total() +
-           largest * static_cast<std::int64_t>(c10::elementSize(compute_dtype(c, r))) + quant::quantize_transient_bytes(largest);
+           largest * static_cast<std::int64_t>(c10::elementSize(compute_dtype(c, r))) +
+           quant::quantize_transient_bytes(largest, r.device.is_cuda());
   }
 
   model::LoadedModel load(const CheckpointInfo& c, const LoadRequest& r) const {

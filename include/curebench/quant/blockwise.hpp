@@ -18,14 +18,14 @@ namespace curebench::quant {
 
 // Index of the nearest entry of `code` (first on ties, as argmin) for each value of `scaled` (float32,
 // contiguous), written into `out` (any integer dtype, same numel). One pass per table entry keeps the running
-// best distance, so the transient is 9 bytes per value of a slice (kSliceElements), where an argmin over a
+// best distance, so the transient is 9 bytes per value of a slice (search_slice_elements), where an argmin over a
 // [values, |code|] distance matrix would hold 4 x |code| + 8 bytes per value. The distances are the same
 // float32 |x - code[i]|, compared strictly in table order: the same indices as argmin, NaN rows included (0).
 inline void nearest_code_into(const at::Tensor& scaled, const at::Tensor& code, const at::Tensor& out) {
   auto flat = scaled.view(-1);
   auto o = out.view(-1);
   const auto n = flat.numel(), entries = code.numel();
-  const auto cap = std::min(n, kSliceElements);
+  const auto cap = std::min(n, search_slice_elements(flat.is_cuda()));
   const auto c = code.to(flat.device(), at::kFloat).view(-1);
   auto best = at::empty({cap}, flat.options()), dist = at::empty({cap}, flat.options());
   auto closer = at::empty({cap}, flat.options().dtype(at::kBool));

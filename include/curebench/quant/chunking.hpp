@@ -16,16 +16,20 @@ inline constexpr std::int64_t kChunkElements = std::int64_t{1} << 24;
 
 // Slices inside a slab (the absmax reduction, the nearest-code search) stay at or under this many values.
 inline constexpr std::int64_t kSliceElements = std::int64_t{1} << 20;
+// On a GPU the nearest-code search takes the whole slab: 1 Mi slices made ~460 K small launches for an 8B
+// model, ~2 s of its load (measured on the H100: NF4-DQ load 11.1 s); 9 bytes per slab value is 144 MiB.
+inline constexpr std::int64_t kCudaSliceElements = kChunkElements;
+inline constexpr std::int64_t search_slice_elements(bool on_cuda) { return on_cuda ? kCudaSliceElements : kSliceElements; }
 
 // Bytes that quantizing one weight of `elements` values adds at most, beyond the source weight and the
 // outputs: the slab's float32 working copy and uint8 codes (5 bytes per slab value), per-block or per-group
 // temporaries of the slab (scales, zeros, masks: at most 12 bytes per 16 values), the nearest-code
 // search's running distance, candidate distance and mask (9 bytes per slice value), and, for bnb double
 // quant, the float32 absmax of every block (4 bytes per 64 values), which the mean needs all at once.
-// Large weights: 80 + 12 + 9 MiB + elements / 16, whatever their size.
-inline constexpr std::int64_t quantize_transient_bytes(std::int64_t elements) {
+// Large weights: 80 + 12 + 9 MiB + elements / 16, whatever their size (on a GPU 80 + 12 + 144 MiB + elements / 16).
+inline constexpr std::int64_t quantize_transient_bytes(std::int64_t elements, bool on_cuda = false) {
   const auto slab = std::min(elements, kChunkElements);
-  return 5 * slab + slab * 3 / 4 + 9 * std::min(elements, kSliceElements) + elements / 16;
+  return 5 * slab + slab * 3 / 4 + 9 * std::min(elements, search_slice_elements(on_cuda)) + elements / 16;
 }
 
 // The smallest row count whose rows * cols elements are whole blocks of `block` elements (row-major flat
