@@ -5,11 +5,12 @@
 // weight byte, so this kernel is the 4-bit decode speed: dequantize + cuBLAS moves ~4.5 bytes per weight
 // (write bf16, read it back), this moves ~0.52.
 //
-// Shape of the work: a block of 4 warps owns kRows consecutive output rows; the 4 warps split K (warp w,
-// lane l take the 16-byte chunks c = 128 j + 32 w + l, so each warp reads 512 contiguous bytes of a row per
-// step), every lane keeps kRows x M float accumulators, and the block reduces through shared memory. A chunk
-// is 32 weights, so it never straddles a quantization block (blocksize >= 32) or an int4 group. The
-// activation chunk is loaded once per chunk and reused for the kRows rows.
+// Shape of the work: kSplitK warps share a group of kRows consecutive output rows and split K (warp w, lane l
+// of the group take the 16-byte chunks c = 32 kSplitK j + 32 w + l, so a warp reads 512 contiguous bytes of a
+// row per step); every lane keeps kRows x M float accumulators; groups of more than one warp reduce through
+// shared memory. The default is one warp per group (measured best). A chunk is 32 weights, so it never
+// straddles a quantization block (blocksize >= 32) or an int4 group. The activation chunk is loaded once per
+// chunk and reused for the kRows rows.
 // Numerics: codes decoded in float32 (no bf16 rounding of the weight), float32 accumulation, one bf16
 // rounding of y; the block scale multiplies the chunk's partial sum.
 #include <cuda_bf16.h>

@@ -16,7 +16,7 @@ namespace curebench::model {
 
 #if defined(CUREBENCH_WITH_CUDA)
 inline void* current_cuda_stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
-// bf16 on CUDA with the fused kernels linked (model/layer_hooks.hpp): the case the hooks take.
+// The case the layer kernels take (model/layer_hooks.hpp): bf16 on CUDA.
 inline bool fused_layer_case(const at::Tensor& x) { return x.is_cuda() && x.scalar_type() == at::kBFloat16; }
 #endif
 
