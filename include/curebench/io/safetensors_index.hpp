@@ -85,8 +85,12 @@ class SafetensorsSet {
         throw Error(Errc::format, origin_, "weight_map." + name, "shard name must be a plain file name: " + fname);
       if (!shard_of_file.count(fname)) {
         auto full = index.parent_path() / fname;
-        if (!std::filesystem::exists(full))
-          throw Error(Errc::not_found, origin_, "weight_map." + name, "shard " + fname + " does not exist");
+        // The error_code overload: a name the OS refuses (e.g. longer than NAME_MAX) is a missing shard, not a
+        // std::filesystem_error escaping the reader (found by tests/fuzz/fuzz_safetensors_index.cpp).
+        std::error_code ec;
+        if (!std::filesystem::exists(full, ec))
+          throw Error(Errc::not_found, origin_, "weight_map." + name,
+                      "shard " + fname + " does not exist" + (ec ? " (" + ec.message() + ")" : std::string()));
         shards_.push_back(std::make_unique<SafetensorsFile>(full.string()));
         shard_of_file[fname] = shards_.size() - 1;
       }
