@@ -71,6 +71,59 @@ __device__ __forceinline__ uint4 load_streaming(const uint4* p) {
   return r;
 }
 
+// acc[r][m] += scale[r] * (codes of chunk c of row r . x[m, 32c .. 32c + 31]) (+ zero[r] * sum of those x for
+// int4): the decode loop both GEMV kernels share. Word i of a row's 16 bytes holds weights 8i..8i+7 (byte b:
+// 8i+2b in the high nibble, 8i+2b+1 low); their activations are one 16-byte load per row of x, shared by the R
+// weight rows.
+template <int M, int R, bool kHasZero>
+__device__ __forceinline__ void accumulate_chunk(const uint4 (&q)[R], const float (&scale)[R], const float (&zero)[R],
+                                                 const __nv_bfloat16* __restrict__ x, std::int64_t k, std::int64_t c,
+                                                 const float* lut, float (&acc)[R][M]) {
+  float dot[R][M], xsum[M];
+#pragma unroll
+  for (int m = 0; m < M; ++m) {
+    xsum[m] = 0.0f;
+#pragma unroll
+    for (int r = 0; r < R; ++r) dot[r][m] = 0.0f;
+  }
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    uint4 xa[M];
+#pragma unroll
+    for (int m = 0; m < M; ++m) xa[m] = __ldg(reinterpret_cast<const uint4*>(x + m * k + c * 32) + i);
+    if constexpr (kHasZero) {
+#pragma unroll
+      for (int m = 0; m < M; ++m)
+#pragma unroll
+        for (int b = 0; b < 4; ++b) {
+          const float2 xf = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(&xa[m])[b]);
+          xsum[m] += xf.x + xf.y;
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const std::uint32_t word = i == 0 ? q[r].x : i == 1 ? q[r].y : i == 2 ? q[r].z : q[r].w;
+#pragma unroll
+      for (int b = 0; b < 4; ++b) {
+        const std::uint32_t byte = (word >> (8 * b)) & 0xFFu;
+        const float hi = lut[byte >> 4], lo = lut[byte & 0xFu];
+#pragma unroll
+        for (int m = 0; m < M; ++m) {
+          const float2 xf = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(&xa[m])[b]);
+          dot[r][m] = fmaf(xf.x, hi, fmaf(xf.y, lo, dot[r][m]));
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      acc[r][m] = fmaf(scale[r], dot[r][m], acc[r][m]);
+      if constexpr (kHasZero) acc[r][m] = fmaf(zero[r], xsum[m], acc[r][m]);
+    }
+}
+
 // kSplitK warps share a group of kRows rows (splitting K, reduced through shared memory); the block's
 // 4 / kSplitK groups are consecutive. Each lane prefetches its next chunk before decoding the current one.
 template <int M, int kRows, int kSplitK, class Format>
@@ -106,53 +159,9 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
     float zero[kRows], scale[kRows];
 #pragma unroll
     for (int r = 0; r < kRows; ++r) zero[r] = 0.0f, scale[r] = row0 + r < n ? fmt.scale(row0 + r, k, c, zero[r]) : 0.0f;
-    float dot[kRows][M], xsum[M];
+    accumulate_chunk<M, kRows, Format::kHasZero>(q, scale, zero, x, k, c, lut, acc);
 #pragma unroll
-    for (int m = 0; m < M; ++m) {
-      xsum[m] = 0.0f;
-#pragma unroll
-      for (int r = 0; r < kRows; ++r) dot[r][m] = 0.0f;
-    }
-    // Word i of a row's 16 bytes holds weights 8i..8i+7 (byte b: 8i+2b in the high nibble, 8i+2b+1 low);
-    // their activations are one 16-byte load per row of x, shared by the kRows weight rows.
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      uint4 xa[M];
-#pragma unroll
-      for (int m = 0; m < M; ++m) xa[m] = __ldg(reinterpret_cast<const uint4*>(x + m * k + c * 32) + i);
-      if constexpr (Format::kHasZero) {
-#pragma unroll
-        for (int m = 0; m < M; ++m)
-#pragma unroll
-          for (int b = 0; b < 4; ++b) {
-            const float2 xf = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(&xa[m])[b]);
-            xsum[m] += xf.x + xf.y;
-          }
-      }
-#pragma unroll
-      for (int r = 0; r < kRows; ++r) {
-        const std::uint32_t word = i == 0 ? q[r].x : i == 1 ? q[r].y : i == 2 ? q[r].z : q[r].w;
-#pragma unroll
-        for (int b = 0; b < 4; ++b) {
-          const std::uint32_t byte = (word >> (8 * b)) & 0xFFu;
-          const float hi = lut[byte >> 4], lo = lut[byte & 0xFu];
-#pragma unroll
-          for (int m = 0; m < M; ++m) {
-            const float2 xf = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(&xa[m])[b]);
-            dot[r][m] = fmaf(xf.x, hi, fmaf(xf.y, lo, dot[r][m]));
-          }
-        }
-      }
-    }
-#pragma unroll
-    for (int r = 0; r < kRows; ++r) {
-#pragma unroll
-      for (int m = 0; m < M; ++m) {
-        acc[r][m] = fmaf(scale[r], dot[r][m], acc[r][m]);
-        if constexpr (Format::kHasZero) acc[r][m] = fmaf(zero[r], xsum[m], acc[r][m]);
-      }
-      q[r] = next[r];
-    }
+    for (int r = 0; r < kRows; ++r) q[r] = next[r];
   }
 #pragma unroll
   for (int r = 0; r < kRows; ++r)
@@ -306,49 +315,7 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
       zero[r] = 0.0f;
       scale[r] = valid[r] ? segs.f[s].scale(local[r], k, c, zero[r]) : 0.0f;
     }
-    float dot[R][M], xsum[M];
-#pragma unroll
-    for (int m = 0; m < M; ++m) {
-      xsum[m] = 0.0f;
-#pragma unroll
-      for (int r = 0; r < R; ++r) dot[r][m] = 0.0f;
-    }
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      uint4 xa[M];
-#pragma unroll
-      for (int m = 0; m < M; ++m) xa[m] = __ldg(reinterpret_cast<const uint4*>(x + m * k + c * 32) + i);
-      if constexpr (Format::kHasZero) {
-#pragma unroll
-        for (int m = 0; m < M; ++m)
-#pragma unroll
-          for (int b = 0; b < 4; ++b) {
-            const float2 xf = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(&xa[m])[b]);
-            xsum[m] += xf.x + xf.y;
-          }
-      }
-#pragma unroll
-      for (int r = 0; r < R; ++r) {
-        const std::uint32_t word = i == 0 ? q[r].x : i == 1 ? q[r].y : i == 2 ? q[r].z : q[r].w;
-#pragma unroll
-        for (int b = 0; b < 4; ++b) {
-          const std::uint32_t byte = (word >> (8 * b)) & 0xFFu;
-          const float hi = lut[byte >> 4], lo = lut[byte & 0xFu];
-#pragma unroll
-          for (int m = 0; m < M; ++m) {
-            const float2 xf = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(&xa[m])[b]);
-            dot[r][m] = fmaf(xf.x, hi, fmaf(xf.y, lo, dot[r][m]));
-          }
-        }
-      }
-    }
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-#pragma unroll
-      for (int m = 0; m < M; ++m) {
-        acc[r][m] = fmaf(scale[r], dot[r][m], acc[r][m]);
-        if constexpr (Format::kHasZero) acc[r][m] = fmaf(zero[r], xsum[m], acc[r][m]);
-      }
+    accumulate_chunk<M, R, Format::kHasZero>(q, scale, zero, x, k, c, lut, acc);
   }
 #pragma unroll
   for (int r = 0; r < R; ++r)
