@@ -144,3 +144,40 @@ TEST(CudaGemv4, GroupedAndGatedMatchSeparateMatmuls) {
     EXPECT_FALSE(cb::quant::grouped_matmul({&q, &k, &v}, at::randn({9, hidden}).to(at::kBFloat16).cuda()).defined());
   }
 }
+
+// quant/staged_matmul.hpp: with slabs far smaller than the weight (64 KiB: 64-row slabs here, the last one
+// partial), every slab edge is crossed. The dequantized weight (x = I) is bit-identical staged and whole, and
+// for NF4/FP4 to the CPU dequantize (int4's kernel may contract to an FMA), so each slab decodes its own rows
+// and block scales (slab edges inside double-quant groups included); a random x matches the unstaged result
+// and the float reference.
+TEST(CudaDequant, StagedSlabsMatchWholeWeight) {
+  if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
+  ASSERT_NE(cb::quant::hooks::bnb4_dequant(), nullptr) << "dequant kernels not linked";
+  auto& stage = cb::quant::dequant_stage_bytes();
+  const auto saved = stage;
+  at::manual_seed(11);
+  const std::int64_t n = 1000, k = 512;  // 1000 rows: 15 slabs of 64 and one of 40
+  auto w = at::randn({n, k}) * 0.05;
+  std::vector<cb::quant::Weight> formats = {cb::quant::quantize_nf4(w, 64, true), cb::quant::quantize_fp4(w, 128, false),
+                                            cb::quant::quantize_int4(w, 128)};
+  for (std::size_t f = 0; f < formats.size(); ++f) {
+    auto gpu = cb::quant::to_device(formats[f], at::Device(at::kCUDA));
+    auto x = at::randn({37, k}).to(at::kBFloat16).cuda();
+    auto eye = at::eye(k).to(at::kBFloat16).cuda();
+    auto run = [&](std::int64_t bytes, std::int64_t want_rows) {
+      stage = bytes;
+      EXPECT_EQ(cb::quant::staged_rows(n, k), want_rows);
+      return std::make_pair(cb::quant::matmul(gpu, eye).t().cpu(), cb::quant::matmul(gpu, x).to(at::kCPU, at::kFloat));
+    };
+    auto [dense_staged, y_staged] = run(64 << 10, 64);
+    auto [dense_whole, y_whole] = run(0, n);
+    stage = saved;
+    EXPECT_TRUE(at::equal(dense_staged, dense_whole)) << "format " << f;
+    auto cpu_dense = cb::quant::dequantize(formats[f], at::kBFloat16);
+    if (f < 2) EXPECT_TRUE(at::equal(dense_staged, cpu_dense)) << "format " << f;
+    ASSERT_EQ(y_staged.sizes(), y_whole.sizes());
+    EXPECT_LT(rel_err(y_staged, y_whole), 5e-3) << "format " << f;
+    auto ref = at::linear(x.cpu().to(at::kFloat), cpu_dense.to(at::kFloat));
+    EXPECT_LT(rel_err(y_staged, ref), 1e-2) << "format " << f;
+  }
+}
