@@ -16,7 +16,6 @@
 #include "curebench/quant/blockwise.hpp"
 #include "curebench/quant/codebooks.hpp"
 #include "curebench/quant/kernel_hooks.hpp"
-#include "curebench/quant/staged_matmul.hpp"
 
 #if defined(CUREBENCH_WITH_CUDA)
 #include <c10/cuda/CUDAStream.h>
@@ -67,22 +66,16 @@ struct Bnb4 {
   at::Tensor dequantize(at::ScalarType dt) const {
     return blockwise_dequantize(codes(), block_scales(), blocksize, code, out * in).view({out, in}).to(dt);
   }
-  // CUDA with the dequant kernel linked (kernels/dequant.cuh): slabs of rows to bf16 in an L2-sized buffer,
-  // each followed by cuBLAS (quant/staged_matmul.hpp). Otherwise the ATen-op path.
+  // CUDA with the dequant kernel linked (kernels/dequant.cuh): one pass to bf16 (2.5 bytes per weight moved)
+  // into a buffer the caching allocator hands back every call, then cuBLAS. Otherwise the ATen-op path.
   at::Tensor matmul(const at::Tensor& x) const {
 #if defined(CUREBENCH_WITH_CUDA)
     if (auto y = small_batch_gemv(x); y.defined()) return y;
-    if (auto fn = hooks::bnb4_dequant(); fn && x.is_cuda() && packed.is_cuda() && in % 8 == 0 && blocksize >= 8) {
+    if (auto fn = hooks::bnb4_dequant(); fn && x.is_cuda() && packed.is_cuda() && (out * in) % 8 == 0 && blocksize >= 8) {
       if (auto v = device_view()) {
-        const auto rows = x.numel() / in;
-        auto x2 = x.reshape({rows, in}).contiguous();
-        auto stream = c10::cuda::getCurrentCUDAStream().stream();
-        auto y = staged_dequant_matmul(x2, out, in, [&](std::int64_t r0, std::int64_t n, void* dst) {
-          fn(*v, dst, r0 * in, n * in, stream);
-        });
-        auto shape = x.sizes().vec();
-        shape.back() = out;
-        return y.view(shape).to(x.scalar_type());
+        auto w = at::empty({out, in}, x.options().dtype(at::kBFloat16));
+        fn(*v, w.data_ptr(), out * in, c10::cuda::getCurrentCUDAStream().stream());
+        return at::linear(x, x.scalar_type() == at::kBFloat16 ? w : w.to(x.scalar_type()));
       }
     }
 #endif

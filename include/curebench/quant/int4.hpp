@@ -16,7 +16,6 @@
 #include "curebench/core/torch_compat.hpp"
 #include "curebench/quant/chunking.hpp"
 #include "curebench/quant/kernel_hooks.hpp"
-#include "curebench/quant/staged_matmul.hpp"
 
 #if defined(CUREBENCH_WITH_CUDA)
 #include <c10/cuda/CUDAStream.h>
@@ -73,20 +72,13 @@ struct Int4 {
       return y.view(shape).to(x.scalar_type());
     }
 #if defined(CUREBENCH_WITH_CUDA)
-    // Larger M: the dequant kernel (kernels/dequant.cuh) a slab of rows at a time, each slab then cuBLAS
-    // (quant/staged_matmul.hpp).
-    if (auto fn = hooks::int4_dequant(); fn && x.is_cuda() && packed.is_cuda() && in_features() % 8 == 0) {
-      if (auto v = device_view()) {
-        const auto k = in_features();
-        auto x2 = x.reshape({rows, k}).contiguous();
-        auto stream = c10::cuda::getCurrentCUDAStream().stream();
-        auto y = staged_dequant_matmul(x2, out_features(), k, [&](std::int64_t r0, std::int64_t n, void* dst) {
-          fn(*v, dst, r0, n, k, stream);
-        });
-        auto shape = x.sizes().vec();
-        shape.back() = out_features();
-        return y.view(shape).to(x.scalar_type());
-      }
+    // Larger M: the dequant kernel (kernels/dequant.cuh) to a bf16 buffer, then cuBLAS.
+    if (auto fn = hooks::int4_dequant(); fn && x.is_cuda() && packed.is_cuda()) {
+      auto w = at::empty({out_features(), in_features()}, x.options().dtype(at::kBFloat16));
+      auto sz = scales_and_zeros.to(at::kBFloat16).contiguous();
+      fn(packed.data_ptr<std::uint8_t>(), sz.data_ptr(), w.data_ptr(), out_features(), in_features(), group,
+         c10::cuda::getCurrentCUDAStream().stream());
+      return at::linear(x, x.scalar_type() == at::kBFloat16 ? w : w.to(x.scalar_type()));
     }
 #endif
     return at::linear(x, dequantize(x.scalar_type()));

@@ -7,6 +7,11 @@
 
 namespace curebench::quant::hooks {
 
+// Int4 (tinygemm layout, before tiling): packed [N, K/2] bytes, scales_and_zeros bf16 [K/G, N, 2] ->
+// out bf16 [N, K], w = (q - 8) * scale + zero.
+using Int4DequantFn = void (*)(const std::uint8_t* packed, const void* scales_and_zeros_bf16, void* out_bf16,
+                               std::int64_t n, std::int64_t k, std::int64_t group, void* stream);
+
 // Views of a 4-bit weight for the small-batch kernels (kernels/gemv4.cuh); device pointers.
 struct Bnb4View {
   const std::uint8_t* packed = nullptr;      // [N*K/2], high nibble first
@@ -56,13 +61,9 @@ inline Int4GemvFn& int4_gemv() {
   return f;
 }
 
-// NF4/FP4 elements [first, first + n) of the flattened weight -> out bf16 [n] (first, n multiples of 8),
-// double-quant scales decoded in the kernel. Device pointers; stream is a cudaStream_t.
-using Bnb4DequantFn = void (*)(const Bnb4View& w, void* out_bf16, std::int64_t first, std::int64_t n, void* stream);
-// Int4 rows [row0, row0 + rows) of w (tinygemm layout before tiling: packed [N, K/2], scales_and_zeros bf16
-// [K/G, N, 2]) -> out bf16 [rows, K], w = (q - 8) * scale + zero.
-using Int4DequantFn = void (*)(const Int4View& w, void* out_bf16, std::int64_t row0, std::int64_t rows, std::int64_t k,
-                               void* stream);
+// NF4/FP4 -> out bf16 [n] (n % 8 == 0), double-quant scales decoded in the kernel. Device pointers; stream
+// is a cudaStream_t.
+using Bnb4DequantFn = void (*)(const Bnb4View& w, void* out_bf16, std::int64_t n, void* stream);
 
 inline Bnb4DequantFn& bnb4_dequant() {
   static Bnb4DequantFn f = nullptr;
