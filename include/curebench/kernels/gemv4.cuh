@@ -8,8 +8,7 @@
 // Shape of the work: kSplitK warps share a group of kRows consecutive output rows and split K (warp w, lane l
 // of the group take the 16-byte chunks c = 32 kSplitK j + 32 w + l, so a warp reads 512 contiguous bytes of a
 // row per step); every lane keeps kRows x M float accumulators; groups of more than one warp reduce through
-// shared memory; kSplitK grows from 1 when the grid would be too small to hide memory latency (gemv4_split_k
-// below). The sum order (and so the last bits of y) depends on kSplitK. A chunk is 32 weights, so it never
+// shared memory. The default is one warp per group (measured best). A chunk is 32 weights, so it never
 // straddles a quantization block (blocksize >= 32) or an int4 group. The activation chunk is loaded once per
 // chunk and reused for the kRows rows.
 // Numerics: codes decoded in float32 (no bf16 rounding of the weight), float32 accumulation, one bf16
@@ -17,7 +16,6 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 
@@ -26,6 +24,9 @@
 namespace curebench::kernels {
 
 inline constexpr int kGemv4Warps = 4;
+// One warp per group of rows (no shared-memory reduction) measured best overall on the H100 (2026-11-23:
+// decode b1 NF4-DQ 195 tok/s vs 189 with four warps per group; 128256 x 4096 at M = 1: 159 vs 179 us).
+inline constexpr int kGemv4DefaultSplitK = 1;
 
 // Code value of a nibble, and the scale (and zero) of the quantization block holding a chunk.
 struct Bnb4Format {
@@ -197,47 +198,21 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
   }
 }
 
-// Warps per group of rows. One warp per group is best when the grid fills the GPU several times over
-// (the 128256-row lm_head), but a 4096-row weight at M = 1 makes 512 blocks of 4 warps: 0.39 waves, 24 %
-// occupancy, warps stalled on their global loads (Nsight Compute on the H100,
-// benchmarks/results/2026-11-23-h100-staged-sweep/ncu_*.txt). So K is split over 2 or 4 warps until the grid
-// has at least gemv4_min_blocks() blocks. CUREBENCH_GEMV_SPLITK=1|2|4 forces one layout and
-// CUREBENCH_GEMV_MIN_BLOCKS sets the threshold (0: always one warp), for the measurements in
-// docs/performance.md; the defaults are the measured best.
-inline constexpr std::int64_t kGemv4DefaultMinBlocks = 2048;
-
-inline int gemv4_forced_split_k() {
+// The work layout (measured per layout on the H100 with `curebench_bench --benchmark_filter=BM_Matmul/`,
+// docs/performance.md): CUREBENCH_GEMV_SPLITK=1|2|4 picks it for experiments; the default is the measured best.
+inline int gemv4_split_k() {
   static const int v = [] {
     const char* e = std::getenv("CUREBENCH_GEMV_SPLITK");
     const int s = e ? std::atoi(e) : 0;
-    return s == 1 || s == 2 || s == 4 ? s : 0;
+    return s == 1 || s == 2 || s == 4 ? s : kGemv4DefaultSplitK;
   }();
   return v;
 }
-inline std::int64_t gemv4_min_blocks() {
-  static const std::int64_t v = [] {
-    const char* e = std::getenv("CUREBENCH_GEMV_MIN_BLOCKS");
-    return e ? std::max<std::int64_t>(0, std::atoll(e)) : kGemv4DefaultMinBlocks;
-  }();
-  return v;
-}
-// rows: output rows of the launch; rows_per_group: rows one group of warps accumulates.
-inline int gemv4_split_k(std::int64_t rows, int rows_per_group) {
-  if (const int forced = gemv4_forced_split_k()) return forced;
-  for (int split : {1, 2}) {
-    const std::int64_t rows_per_block = static_cast<std::int64_t>(rows_per_group) * (kGemv4Warps / split);
-    if ((rows + rows_per_block - 1) / rows_per_block >= gemv4_min_blocks()) return split;
-  }
-  return 4;
-}
-
-template <int M>
-inline constexpr int kGemv4Rows = M <= 2 ? 2 : 4;
 
 template <int M, int kSplitK, class Format>
 void launch_gemv4_layout(const std::uint8_t* packed, const Format& fmt, const void* x, void* y, std::int64_t n, std::int64_t k,
                          cudaStream_t stream) {
-  constexpr int kRows = kGemv4Rows<M>;
+  constexpr int kRows = M <= 2 ? 2 : 4;
   constexpr int kRowsPerBlock = kRows * (kGemv4Warps / kSplitK);
   const auto blocks = static_cast<unsigned>((n + kRowsPerBlock - 1) / kRowsPerBlock);
   gemv4_kernel<M, kRows, kSplitK, Format><<<blocks, kGemv4Warps * 32, 0, stream>>>(
@@ -247,7 +222,7 @@ void launch_gemv4_layout(const std::uint8_t* packed, const Format& fmt, const vo
 template <int M, class Format>
 void launch_gemv4(const std::uint8_t* packed, const Format& fmt, const void* x, void* y, std::int64_t n, std::int64_t k,
                   cudaStream_t stream) {
-  switch (gemv4_split_k(n, kGemv4Rows<M>)) {
+  switch (gemv4_split_k()) {
     case 1: launch_gemv4_layout<M, 1>(packed, fmt, x, y, n, k, stream); break;
     case 2: launch_gemv4_layout<M, 2>(packed, fmt, x, y, n, k, stream); break;
     default: launch_gemv4_layout<M, 4>(packed, fmt, x, y, n, k, stream); break;
@@ -278,8 +253,7 @@ bool dispatch_gemv4(const std::uint8_t* packed, const Format& fmt, const void* x
 // ---- several weights in one launch -------------------------------------------------------------------
 // q/k/v of a layer (3 segments, outputs side by side) or gate/up with the activation product in the
 // epilogue (2 segments of equal N, out = bf16(act(bf16(g)) * bf16(u)), ATen's roundings): one launch and
-// one wave instead of two or three latency-bound small ones. kSplitK warps per group of kRows rows, chosen
-// as for the single-weight kernel from the launch's output rows.
+// one wave instead of two or three latency-bound small ones. One warp per group of kRows rows.
 template <class Format>
 struct GemvSegments {
   Format f[3];
@@ -296,20 +270,17 @@ __device__ __forceinline__ float activate(float g, int activation) {
   return 0.5f * g * (1.0f + tanhf(inner));
 }
 
-template <int M, int kRows, int kSplitK, bool kGated, class Format>
+template <int M, int kRows, bool kGated, class Format>
 __global__ void __launch_bounds__(kGemv4Warps * 32)
     gemv4_grouped_kernel(GemvSegments<Format> segs, const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y,
                          std::int64_t n_out, std::int64_t k) {
   constexpr int R = kGated ? 2 * kRows : kRows;
-  constexpr int kGroups = kGemv4Warps / kSplitK;
   __shared__ float lut[16];
-  __shared__ float partial[kGemv4Warps][R][M];
   segs.f[0].fill_lut(lut);
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int group = warp / kSplitK, part = warp % kSplitK;
-  const std::int64_t row0 = (static_cast<std::int64_t>(blockIdx.x) * kGroups + group) * kRows;
-  const bool active = row0 < n_out;  // no early return: split groups meet at a barrier below
+  const std::int64_t row0 = (static_cast<std::int64_t>(blockIdx.x) * kGemv4Warps + warp) * kRows;
+  if (row0 >= n_out) return;
   // Which segment, and the local row, of each accumulator row.
   int seg = 0;
   if constexpr (!kGated) {
@@ -324,7 +295,7 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
     const int s = kGated ? (r < kRows ? 0 : 1) : seg;
     const std::int64_t lr = kGated ? row0 + (r % kRows) : row0 - segs.start[s] + r;
     local[r] = lr;
-    valid[r] = active && (kGated ? row0 + (r % kRows) < n_out : lr < segs.start[s + 1] - segs.start[s]);
+    valid[r] = kGated ? row0 + (r % kRows) < n_out : lr < segs.start[s + 1] - segs.start[s];
     wr[r] = segs.w[s] + lr * chunks;
   }
   float acc[R][M];
@@ -332,7 +303,7 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
   for (int r = 0; r < R; ++r)
 #pragma unroll
     for (int m = 0; m < M; ++m) acc[r][m] = 0.0f;
-  for (std::int64_t c = part * 32 + lane; active && c < chunks; c += kSplitK * 32) {
+  for (std::int64_t c = lane; c < chunks; c += 32) {
     uint4 q[R];
 #pragma unroll
     for (int r = 0; r < R; ++r)
@@ -349,25 +320,10 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
 #pragma unroll
   for (int r = 0; r < R; ++r)
 #pragma unroll
-    for (int m = 0; m < M; ++m) {
+    for (int m = 0; m < M; ++m)
 #pragma unroll
       for (int off = 16; off > 0; off >>= 1) acc[r][m] += __shfl_xor_sync(0xFFFFFFFFu, acc[r][m], off);
-      if (kSplitK > 1 && lane == 0) partial[warp][r][m] = acc[r][m];
-    }
-  if constexpr (kSplitK > 1) {
-    __syncthreads();
-    if (part != 0) return;
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-#pragma unroll
-      for (int m = 0; m < M; ++m) {
-        float v = partial[warp][r][m];
-#pragma unroll
-        for (int i = 1; i < kSplitK; ++i) v += partial[warp + i][r][m];
-        acc[r][m] = v;
-      }
-  }
-  if (lane != 0 || !active) return;
+  if (lane != 0) return;
 #pragma unroll
   for (int r = 0; r < kRows; ++r) {
     if (!valid[r]) continue;
@@ -383,25 +339,14 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
   }
 }
 
-template <int M, int kSplitK, bool kGated, class Format>
-void launch_gemv4_grouped_layout(const GemvSegments<Format>& segs, const void* x, void* y, std::int64_t n_out, std::int64_t k,
-                                 cudaStream_t stream) {
-  constexpr int kRows = kGated ? (M <= 2 ? 2 : 1) : kGemv4Rows<M>;
-  constexpr int kRowsPerBlock = kRows * (kGemv4Warps / kSplitK);
-  const auto blocks = static_cast<unsigned>((n_out + kRowsPerBlock - 1) / kRowsPerBlock);
-  gemv4_grouped_kernel<M, kRows, kSplitK, kGated, Format><<<blocks, kGemv4Warps * 32, 0, stream>>>(
-      segs, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), n_out, k);
-}
-
 template <int M, bool kGated, class Format>
 void launch_gemv4_grouped(const GemvSegments<Format>& segs, const void* x, void* y, std::int64_t n_out, std::int64_t k,
                           cudaStream_t stream) {
-  constexpr int kRows = kGated ? (M <= 2 ? 2 : 1) : kGemv4Rows<M>;
-  switch (gemv4_split_k(n_out, kRows)) {
-    case 1: launch_gemv4_grouped_layout<M, 1, kGated>(segs, x, y, n_out, k, stream); break;
-    case 2: launch_gemv4_grouped_layout<M, 2, kGated>(segs, x, y, n_out, k, stream); break;
-    default: launch_gemv4_grouped_layout<M, 4, kGated>(segs, x, y, n_out, k, stream); break;
-  }
+  constexpr int kRows = kGated ? (M <= 2 ? 2 : 1) : (M <= 2 ? 2 : 4);
+  constexpr int kRowsPerBlock = kRows * kGemv4Warps;
+  const auto blocks = static_cast<unsigned>((n_out + kRowsPerBlock - 1) / kRowsPerBlock);
+  gemv4_grouped_kernel<M, kRows, kGated, Format><<<blocks, kGemv4Warps * 32, 0, stream>>>(
+      segs, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), n_out, k);
 }
 
 // Plain: segments' rows must be multiples of 4 (a warp's group never straddles two); gated: equal N.
