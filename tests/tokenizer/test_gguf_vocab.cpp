@@ -65,3 +65,16 @@ TEST(GgufVocab, FileWithoutVocabularyIsNotFound) {
   }
   std::remove(path.c_str());
 }
+
+// Found by fuzz_gguf_tokenizer after 412 883 executions (docs/robustness.md): a vocabulary whose
+// tokenizer.ggml.unknown_token_id (16777216) lies outside its 512 tokens was accepted, and encoding a byte
+// with no piece emitted that id. The file is the fuzzer's input minus its text prefix.
+TEST(GgufVocab, UnknownTokenIdOutsideTheVocabularyIsRefusedByName) {
+  try {
+    load_gguf_tokenizer(std::string(CUREBENCH_TEST_DATA) + "/tokenizer/hostile/gguf_unknown_token_id_out_of_range.gguf");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::format);
+    EXPECT_EQ(e.field(), "tokenizer.ggml.unknown_token_id");
+  }
+}

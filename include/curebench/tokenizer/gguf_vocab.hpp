@@ -60,7 +60,8 @@ inline Tokenizer load_gguf_tokenizer(const io::GGUFFile& f) {
   const auto bos = gguf_detail::opt_id(f, "tokenizer.ggml.bos_token_id");
   const auto eos = gguf_detail::opt_id(f, "tokenizer.ggml.eos_token_id");
   const auto pad = gguf_detail::opt_id(f, "tokenizer.ggml.padding_token_id");
-  for (const auto& [name, id] : {std::pair{"bos", bos}, {"eos", eos}, {"padding", pad}})
+  const auto unk = gguf_detail::opt_id(f, "tokenizer.ggml.unknown_token_id");
+  for (const auto& [name, id] : {std::pair{"bos", bos}, {"eos", eos}, {"padding", pad}, {"unknown", unk}})
     require(!id || (*id >= 0 && static_cast<std::size_t>(*id) < tokens.size()), Errc::format, path,
             std::string("tokenizer.ggml.") + name + "_token_id", "id outside the vocabulary");
 
@@ -75,7 +76,7 @@ inline Tokenizer load_gguf_tokenizer(const io::GGUFFile& f) {
     }
     v.pieces = std::move(tokens);
     v.bos_id = bos, v.eos_id = eos, v.pad_id = pad;
-    v.unk_id = gguf_detail::opt_id(f, "tokenizer.ggml.unknown_token_id");
+    v.unk_id = unk;
     v.add_bos = f.get_or<bool>("tokenizer.ggml.add_bos_token", true);
     v.add_eos = f.get_or<bool>("tokenizer.ggml.add_eos_token", false);
     v.add_dummy_prefix = f.get_or<bool>("tokenizer.ggml.add_space_prefix", true);

@@ -34,6 +34,11 @@ class SentencePieceBpe {
   SentencePieceBpe(ScoredVocab v, std::string source) : v_(std::move(v)), source_(std::move(source)) {
     require(v_.scores.size() == v_.pieces.size() && v_.types.size() == v_.pieces.size(), Errc::internal, source_,
             "vocab", "pieces, scores and types differ in length");
+    // Every reader checks these against its own field names; this is the last line before an id outside the
+    // vocabulary could reach a caller (encode emits unk_id for unknown bytes, bos_id at the start).
+    for (const auto& [name, id] : {std::pair{"unk_id", v_.unk_id}, {"bos_id", v_.bos_id}, {"eos_id", v_.eos_id}, {"pad_id", v_.pad_id}})
+      require(!id || (*id >= 0 && static_cast<std::size_t>(*id) < v_.pieces.size()), Errc::format, source_, name,
+              "id " + std::to_string(id.value_or(0)) + " outside the vocabulary of " + std::to_string(v_.pieces.size()));
     byte_ids_.fill(-1);
     for (int32_t id = 0; id < static_cast<int32_t>(v_.pieces.size()); ++id) {
       const auto& p = v_.pieces[id];
