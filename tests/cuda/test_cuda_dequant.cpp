@@ -3,9 +3,6 @@
 // float32, then the matmul), at M on both sides of the tinygemm range.
 #include <gtest/gtest.h>
 
-#include <limits>
-#include <string>
-
 #include "curebench/quant/grouped.hpp"
 #include "curebench/quant/weight.hpp"
 
@@ -44,26 +41,10 @@ TEST(CudaDequant, KernelsMatchCpuReference) {
   }
 }
 
-// The GEMV tests run with each code table of kernels/gemv4.cuh: the 16-entry one (param 0: the pair table
-// only from an unreachable row count) and the fp16 pair table with its resident grid (param 1: from 0 rows).
-class CudaGemv4 : public ::testing::TestWithParam<int> {
- protected:
-  void SetUp() override {
-    saved_ = cb::quant::hooks::gemv_pair_lut_rows();
-    cb::quant::hooks::gemv_pair_lut_rows() = GetParam() == 1 ? 0 : std::numeric_limits<std::int64_t>::max();
-  }
-  void TearDown() override { cb::quant::hooks::gemv_pair_lut_rows() = saved_; }
-  std::int64_t saved_ = 0;
-};
-INSTANTIATE_TEST_SUITE_P(Lut, CudaGemv4, ::testing::Values(0, 1), [](const auto& info) {
-  return std::string(info.param == 1 ? "PairTable" : "Table16");
-});
-
 // kernels/gemv4.cuh (M <= 8) against float64: x . dequantize(W)^T with the weight decoded in float32 (the
-// kernel does not round it to bf16; the pair table holds fp16 codes, within 2^-11), shapes with N not a
-// multiple of the rows per block and K not a multiple of 128 (partial warps), NF4/FP4 with and without
-// double quant, int4 at every group size.
-TEST_P(CudaGemv4, MatchesFloat64Reference) {
+// kernel does not round it to bf16), shapes with N not a multiple of the rows per block and K not a
+// multiple of 128 (partial warps), NF4/FP4 with and without double quant, int4 at every group size.
+TEST(CudaGemv4, MatchesFloat64Reference) {
   if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
   ASSERT_NE(cb::quant::hooks::bnb4_gemv(), nullptr) << "gemv kernels not linked";
   ASSERT_NE(cb::quant::hooks::int4_gemv(), nullptr);
@@ -113,7 +94,7 @@ TEST_P(CudaGemv4, MatchesFloat64Reference) {
 }
 
 // Every output element is written, also when other memory holds garbage: poison y's allocation pool first.
-TEST_P(CudaGemv4, WritesEveryOutput) {
+TEST(CudaGemv4, WritesEveryOutput) {
   if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
   auto w = at::randn({1027, 4096}) * 0.02;
   auto q = cb::quant::quantize_nf4(w, 64, true).to(at::Device(at::kCUDA));
@@ -127,7 +108,7 @@ TEST_P(CudaGemv4, WritesEveryOutput) {
 // quant/grouped.hpp: q/k/v side by side in one launch equals the three single GEMVs bit for bit (same
 // arithmetic per row); gate/up with the SiLU / GELU-tanh epilogue equals ATen's act(g) * u on the single
 // GEMVs' bf16 outputs (same roundings; the activation's exp/tanh may differ in a last bit).
-TEST_P(CudaGemv4, GroupedAndGatedMatchSeparateMatmuls) {
+TEST(CudaGemv4, GroupedAndGatedMatchSeparateMatmuls) {
   if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
   ASSERT_NE(cb::quant::hooks::bnb4_gemv_grouped(), nullptr);
   at::manual_seed(11);

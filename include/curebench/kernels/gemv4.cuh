@@ -14,10 +14,8 @@
 // Numerics: codes decoded in float32 (no bf16 rounding of the weight), float32 accumulation, one bf16
 // rounding of y; the block scale multiplies the chunk's partial sum.
 #include <cuda_bf16.h>
-#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 
@@ -73,53 +71,14 @@ __device__ __forceinline__ uint4 load_streaming(const uint4* p) {
   return r;
 }
 
-// Code lookups of the decode loop (one byte = two weights: high nibble first).
-// Lut16: the 16 code values in shared memory, one read per weight; 16 words in 16 banks, so lanes never
-// conflict. Measured on the H100 (Nsight Compute, 128256 x 4096 at M = 1): the L1/shared pipe is then 94 %
-// busy at 1.66 TB/s of weights, these reads being most of its traffic.
-// LutPairs: the 256 byte values' (high, low) code pairs as fp16 pairs, one copy per bank (word e * 32 + lane),
-// so the 32 lanes of a read never conflict: one read per two weights, 32 KiB per block, filled once per block
-// (the kernels then loop over row groups, persistent). fp16 holds every NF4/FP4 code within 2^-11 and every
-// int4 code exactly; the bnb/transformers path rounds the dequantized weight to bf16 (2^-9).
-struct Lut16 {
-  static constexpr int kWords = 16;
-  const float* t;
-  __device__ __forceinline__ float2 pair(std::uint32_t byte) const { return make_float2(t[byte >> 4], t[byte & 0xFu]); }
-};
-struct LutPairs {
-  static constexpr int kWords = 256 * 32;
-  const __half2* t;  // this lane's copy: t[e * 32] is byte e's pair
-  __device__ __forceinline__ float2 pair(std::uint32_t byte) const { return __half22float2(t[byte * 32]); }
-};
-
-// Shared storage of both: the 16 codes (every launch) and, for LutPairs, the pair table.
-template <class Lut>
-struct LutStorage {
-  float codes[16];
-  __half2 pairs[Lut::kWords == 16 ? 1 : Lut::kWords];
-};
-template <class Lut, class Format>
-__device__ __forceinline__ Lut fill_lut(LutStorage<Lut>& s, const Format& fmt) {
-  fmt.fill_lut(s.codes);
-  __syncthreads();
-  if constexpr (Lut::kWords == 16) {
-    return Lut{s.codes};
-  } else {
-    for (int i = threadIdx.x; i < Lut::kWords; i += blockDim.x)
-      s.pairs[i] = __floats2half2_rn(s.codes[i >> 9], s.codes[(i >> 5) & 0xF]);
-    __syncthreads();
-    return Lut{s.pairs + (threadIdx.x & 31)};
-  }
-}
-
 // acc[r][m] += scale[r] * (codes of chunk c of row r . x[m, 32c .. 32c + 31]) (+ zero[r] * sum of those x for
 // int4): the decode loop both GEMV kernels share. Word i of a row's 16 bytes holds weights 8i..8i+7 (byte b:
 // 8i+2b in the high nibble, 8i+2b+1 low); their activations are one 16-byte load per row of x, shared by the R
 // weight rows.
-template <int M, int R, bool kHasZero, class Lut>
+template <int M, int R, bool kHasZero>
 __device__ __forceinline__ void accumulate_chunk(const uint4 (&q)[R], const float (&scale)[R], const float (&zero)[R],
                                                  const __nv_bfloat16* __restrict__ x, std::int64_t k, std::int64_t c,
-                                                 const Lut& lut, float (&acc)[R][M]) {
+                                                 const float* lut, float (&acc)[R][M]) {
   float dot[R][M], xsum[M];
 #pragma unroll
   for (int m = 0; m < M; ++m) {
@@ -147,8 +106,7 @@ __device__ __forceinline__ void accumulate_chunk(const uint4 (&q)[R], const floa
 #pragma unroll
       for (int b = 0; b < 4; ++b) {
         const std::uint32_t byte = (word >> (8 * b)) & 0xFFu;
-        const float2 code = lut.pair(byte);
-        const float hi = code.x, lo = code.y;
+        const float hi = lut[byte >> 4], lo = lut[byte & 0xFu];
 #pragma unroll
         for (int m = 0; m < M; ++m) {
           const float2 xf = __bfloat1622float2(reinterpret_cast<const __nv_bfloat162*>(&xa[m])[b]);
@@ -168,95 +126,76 @@ __device__ __forceinline__ void accumulate_chunk(const uint4 (&q)[R], const floa
 
 // kSplitK warps share a group of kRows rows (splitting K, reduced through shared memory); the block's
 // 4 / kSplitK groups are consecutive. Each lane prefetches its next chunk before decoding the current one.
-// The block loops over blocks of rows (b += gridDim.x): once with Lut16 (one block per row block), many times
-// with LutPairs (a resident grid, so the 32 KiB table is filled once per block).
-template <int M, int kRows, int kSplitK, class Format, class Lut>
+template <int M, int kRows, int kSplitK, class Format>
 __global__ void __launch_bounds__(kGemv4Warps * 32)
     gemv4_kernel(const uint4* __restrict__ w, Format fmt, const __nv_bfloat16* __restrict__ x,
                  __nv_bfloat16* __restrict__ y, std::int64_t n, std::int64_t k) {
   constexpr int kGroups = kGemv4Warps / kSplitK;
-  __shared__ LutStorage<Lut> lut_storage;
+  __shared__ float lut[16];
   __shared__ float partial[kGemv4Warps][kRows][M];
-  const Lut lut = fill_lut<Lut>(lut_storage, fmt);
+  fmt.fill_lut(lut);
+  __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int group = warp / kSplitK, part = warp % kSplitK;
+  const std::int64_t row0 = (static_cast<std::int64_t>(blockIdx.x) * kGroups + group) * kRows;
   const std::int64_t chunks = k >> 5;
   constexpr int kStride = kSplitK * 32;
-  const std::int64_t row_blocks = (n + kGroups * kRows - 1) / (kGroups * kRows);
-  for (std::int64_t b = blockIdx.x; b < row_blocks; b += gridDim.x) {
-    const std::int64_t row0 = (b * kGroups + group) * kRows;
-    float acc[kRows][M];
+  float acc[kRows][M];
 #pragma unroll
-    for (int r = 0; r < kRows; ++r)
+  for (int r = 0; r < kRows; ++r)
 #pragma unroll
-      for (int m = 0; m < M; ++m) acc[r][m] = 0.0f;
+    for (int m = 0; m < M; ++m) acc[r][m] = 0.0f;
 
-    std::int64_t c = part * 32 + lane;
-    uint4 q[kRows];
+  std::int64_t c = part * 32 + lane;
+  uint4 q[kRows];
+#pragma unroll
+  for (int r = 0; r < kRows; ++r)
+    if (row0 + r < n && c < chunks) q[r] = load_streaming(w + (row0 + r) * chunks + c);
+  for (; c < chunks; c += kStride) {
+    uint4 next[kRows];
 #pragma unroll
     for (int r = 0; r < kRows; ++r)
-      if (row0 + r < n && c < chunks) q[r] = load_streaming(w + (row0 + r) * chunks + c);
-    for (; c < chunks; c += kStride) {
-      uint4 next[kRows];
+      if (row0 + r < n && c + kStride < chunks) next[r] = load_streaming(w + (row0 + r) * chunks + c + kStride);
+    float zero[kRows], scale[kRows];
 #pragma unroll
-      for (int r = 0; r < kRows; ++r)
-        if (row0 + r < n && c + kStride < chunks) next[r] = load_streaming(w + (row0 + r) * chunks + c + kStride);
-      float zero[kRows], scale[kRows];
+    for (int r = 0; r < kRows; ++r) zero[r] = 0.0f, scale[r] = row0 + r < n ? fmt.scale(row0 + r, k, c, zero[r]) : 0.0f;
+    accumulate_chunk<M, kRows, Format::kHasZero>(q, scale, zero, x, k, c, lut, acc);
 #pragma unroll
-      for (int r = 0; r < kRows; ++r) zero[r] = 0.0f, scale[r] = row0 + r < n ? fmt.scale(row0 + r, k, c, zero[r]) : 0.0f;
-      accumulate_chunk<M, kRows, Format::kHasZero>(q, scale, zero, x, k, c, lut, acc);
+    for (int r = 0; r < kRows; ++r) q[r] = next[r];
+  }
 #pragma unroll
-      for (int r = 0; r < kRows; ++r) q[r] = next[r];
+  for (int r = 0; r < kRows; ++r)
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      float v = acc[r][m];
+#pragma unroll
+      for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
+      acc[r][m] = v;
+      if (kSplitK > 1 && lane == 0) partial[warp][r][m] = v;
     }
+  if constexpr (kSplitK == 1) {
+    if (lane < kRows * M) {
+      const int r = lane / M, m = lane % M;
+      float v = 0.0f;
 #pragma unroll
-    for (int r = 0; r < kRows; ++r)
+      for (int rr = 0; rr < kRows; ++rr)
 #pragma unroll
-      for (int m = 0; m < M; ++m) {
-        float v = acc[r][m];
+        for (int mm = 0; mm < M; ++mm)
+          if (rr == r && mm == m) v = acc[rr][mm];  // constant indices keep acc in registers
+      if (row0 + r < n) y[m * n + row0 + r] = __float2bfloat16_rn(v);
+    }
+  } else {
+    __syncthreads();
+    for (int t = threadIdx.x; t < kGroups * kRows * M; t += blockDim.x) {
+      const int g = t / (kRows * M), r = (t / M) % kRows, m = t % M;
+      const std::int64_t row = (static_cast<std::int64_t>(blockIdx.x) * kGroups + g) * kRows + r;
+      if (row >= n) continue;
+      float v = 0.0f;
 #pragma unroll
-        for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, off);
-        acc[r][m] = v;
-        if (kSplitK > 1 && lane == 0) partial[warp][r][m] = v;
-      }
-    if constexpr (kSplitK == 1) {
-      if (lane < kRows * M) {
-        const int r = lane / M, m = lane % M;
-        float v = 0.0f;
-#pragma unroll
-        for (int rr = 0; rr < kRows; ++rr)
-#pragma unroll
-          for (int mm = 0; mm < M; ++mm)
-            if (rr == r && mm == m) v = acc[rr][mm];  // constant indices keep acc in registers
-        if (row0 + r < n) y[m * n + row0 + r] = __float2bfloat16_rn(v);
-      }
-    } else {
-      __syncthreads();
-      for (int t = threadIdx.x; t < kGroups * kRows * M; t += blockDim.x) {
-        const int g = t / (kRows * M), r = (t / M) % kRows, m = t % M;
-        const std::int64_t row = (b * kGroups + g) * kRows + r;
-        if (row >= n) continue;
-        float v = 0.0f;
-#pragma unroll
-        for (int i = 0; i < kSplitK; ++i) v += partial[g * kSplitK + i][r][m];
-        y[m * n + row] = __float2bfloat16_rn(v);
-      }
-      __syncthreads();  // partial is rewritten by the next row block
+      for (int i = 0; i < kSplitK; ++i) v += partial[g * kSplitK + i][r][m];
+      y[m * n + row] = __float2bfloat16_rn(v);
     }
   }
-}
-
-// Which lookup: LutPairs for weights of at least quant::hooks::gemv_pair_lut_rows() output rows (enough row
-// blocks to keep a resident grid busy), Lut16 below.
-inline bool use_pair_lut(std::int64_t rows) { return rows >= quant::hooks::gemv_pair_lut_rows(); }
-// Blocks of a kernel that fit on the device at once (the persistent grid of LutPairs launches); callers keep
-// the answer in a static of their own instantiation (the device is the same for the process).
-template <class Kernel>
-unsigned resident_blocks(Kernel kernel, int threads) {
-  int dev = 0, sms = 0, per_sm = 0;
-  cudaGetDevice(&dev);
-  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
-  cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, 0);
-  return static_cast<unsigned>(sms > 0 && per_sm > 0 ? sms * per_sm : 132);
 }
 
 // The work layout (measured per layout on the H100 with `curebench_bench --benchmark_filter=BM_Matmul/`,
@@ -275,18 +214,9 @@ void launch_gemv4_layout(const std::uint8_t* packed, const Format& fmt, const vo
                          cudaStream_t stream) {
   constexpr int kRows = M <= 2 ? 2 : 4;
   constexpr int kRowsPerBlock = kRows * (kGemv4Warps / kSplitK);
-  auto blocks = static_cast<unsigned>((n + kRowsPerBlock - 1) / kRowsPerBlock);
-  const auto* w = reinterpret_cast<const uint4*>(packed);
-  const auto* xb = static_cast<const __nv_bfloat16*>(x);
-  auto* yb = static_cast<__nv_bfloat16*>(y);
-  if (use_pair_lut(n)) {
-    auto kernel = gemv4_kernel<M, kRows, kSplitK, Format, LutPairs>;
-    static const unsigned resident = resident_blocks(kernel, kGemv4Warps * 32);
-    blocks = std::min(blocks, resident);
-    kernel<<<blocks, kGemv4Warps * 32, 0, stream>>>(w, fmt, xb, yb, n, k);
-  } else {
-    gemv4_kernel<M, kRows, kSplitK, Format, Lut16><<<blocks, kGemv4Warps * 32, 0, stream>>>(w, fmt, xb, yb, n, k);
-  }
+  const auto blocks = static_cast<unsigned>((n + kRowsPerBlock - 1) / kRowsPerBlock);
+  gemv4_kernel<M, kRows, kSplitK, Format><<<blocks, kGemv4Warps * 32, 0, stream>>>(
+      reinterpret_cast<const uint4*>(packed), fmt, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), n, k);
 }
 
 template <int M, class Format>
@@ -340,72 +270,70 @@ __device__ __forceinline__ float activate(float g, int activation) {
   return 0.5f * g * (1.0f + tanhf(inner));
 }
 
-template <int M, int kRows, bool kGated, class Format, class Lut>
+template <int M, int kRows, bool kGated, class Format>
 __global__ void __launch_bounds__(kGemv4Warps * 32)
     gemv4_grouped_kernel(GemvSegments<Format> segs, const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y,
                          std::int64_t n_out, std::int64_t k) {
   constexpr int R = kGated ? 2 * kRows : kRows;
-  __shared__ LutStorage<Lut> lut_storage;
-  const Lut lut = fill_lut<Lut>(lut_storage, segs.f[0]);
+  __shared__ float lut[16];
+  segs.f[0].fill_lut(lut);
+  __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const std::int64_t row0 = (static_cast<std::int64_t>(blockIdx.x) * kGemv4Warps + warp) * kRows;
+  if (row0 >= n_out) return;
+  // Which segment, and the local row, of each accumulator row.
+  int seg = 0;
+  if constexpr (!kGated) {
+    while (seg + 1 < segs.count && row0 >= segs.start[seg + 1]) ++seg;
+  }
   const std::int64_t chunks = k >> 5;
-  const std::int64_t row_blocks = (n_out + kGemv4Warps * kRows - 1) / (kGemv4Warps * kRows);
-  for (std::int64_t b = blockIdx.x; b < row_blocks; b += gridDim.x) {
-    const std::int64_t row0 = (b * kGemv4Warps + warp) * kRows;
-    if (row0 >= n_out) continue;
-    // Which segment, and the local row, of each accumulator row.
-    int seg = 0;
-    if constexpr (!kGated) {
-      while (seg + 1 < segs.count && row0 >= segs.start[seg + 1]) ++seg;
-    }
-    std::int64_t local[R];
-    const uint4* wr[R];
-    bool valid[R];
+  std::int64_t local[R];
+  const uint4* wr[R];
+  bool valid[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    const int s = kGated ? (r < kRows ? 0 : 1) : seg;
+    const std::int64_t lr = kGated ? row0 + (r % kRows) : row0 - segs.start[s] + r;
+    local[r] = lr;
+    valid[r] = kGated ? row0 + (r % kRows) < n_out : lr < segs.start[s + 1] - segs.start[s];
+    wr[r] = segs.w[s] + lr * chunks;
+  }
+  float acc[R][M];
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int m = 0; m < M; ++m) acc[r][m] = 0.0f;
+  for (std::int64_t c = lane; c < chunks; c += 32) {
+    uint4 q[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+      if (valid[r]) q[r] = load_streaming(wr[r] + c);
+    float zero[R], scale[R];
 #pragma unroll
     for (int r = 0; r < R; ++r) {
       const int s = kGated ? (r < kRows ? 0 : 1) : seg;
-      const std::int64_t lr = kGated ? row0 + (r % kRows) : row0 - segs.start[s] + r;
-      local[r] = lr;
-      valid[r] = kGated ? row0 + (r % kRows) < n_out : lr < segs.start[s + 1] - segs.start[s];
-      wr[r] = segs.w[s] + lr * chunks;
+      zero[r] = 0.0f;
+      scale[r] = valid[r] ? segs.f[s].scale(local[r], k, c, zero[r]) : 0.0f;
     }
-    float acc[R][M];
+    accumulate_chunk<M, R, Format::kHasZero>(q, scale, zero, x, k, c, lut, acc);
+  }
 #pragma unroll
-    for (int r = 0; r < R; ++r)
+  for (int r = 0; r < R; ++r)
 #pragma unroll
-      for (int m = 0; m < M; ++m) acc[r][m] = 0.0f;
-    for (std::int64_t c = lane; c < chunks; c += 32) {
-      uint4 q[R];
+    for (int m = 0; m < M; ++m)
 #pragma unroll
-      for (int r = 0; r < R; ++r)
-        if (valid[r]) q[r] = load_streaming(wr[r] + c);
-      float zero[R], scale[R];
+      for (int off = 16; off > 0; off >>= 1) acc[r][m] += __shfl_xor_sync(0xFFFFFFFFu, acc[r][m], off);
+  if (lane != 0) return;
 #pragma unroll
-      for (int r = 0; r < R; ++r) {
-        const int s = kGated ? (r < kRows ? 0 : 1) : seg;
-        zero[r] = 0.0f;
-        scale[r] = valid[r] ? segs.f[s].scale(local[r], k, c, zero[r]) : 0.0f;
-      }
-      accumulate_chunk<M, R, Format::kHasZero>(q, scale, zero, x, k, c, lut, acc);
-    }
+  for (int r = 0; r < kRows; ++r) {
+    if (!valid[r]) continue;
 #pragma unroll
-    for (int r = 0; r < R; ++r)
-#pragma unroll
-      for (int m = 0; m < M; ++m)
-#pragma unroll
-        for (int off = 16; off > 0; off >>= 1) acc[r][m] += __shfl_xor_sync(0xFFFFFFFFu, acc[r][m], off);
-    if (lane != 0) continue;
-#pragma unroll
-    for (int r = 0; r < kRows; ++r) {
-      if (!valid[r]) continue;
-#pragma unroll
-      for (int m = 0; m < M; ++m) {
-        if constexpr (kGated) {
-          const float g = round_bf16(acc[r][m]), u = round_bf16(acc[r + kRows][m]);
-          y[m * n_out + row0 + r] = __float2bfloat16_rn(round_bf16(activate(g, segs.activation)) * u);
-        } else {
-          y[m * n_out + row0 + r] = __float2bfloat16_rn(acc[r][m]);
-        }
+    for (int m = 0; m < M; ++m) {
+      if constexpr (kGated) {
+        const float g = round_bf16(acc[r][m]), u = round_bf16(acc[r + kRows][m]);
+        y[m * n_out + row0 + r] = __float2bfloat16_rn(round_bf16(activate(g, segs.activation)) * u);
+      } else {
+        y[m * n_out + row0 + r] = __float2bfloat16_rn(acc[r][m]);
       }
     }
   }
@@ -416,17 +344,9 @@ void launch_gemv4_grouped(const GemvSegments<Format>& segs, const void* x, void*
                           cudaStream_t stream) {
   constexpr int kRows = kGated ? (M <= 2 ? 2 : 1) : (M <= 2 ? 2 : 4);
   constexpr int kRowsPerBlock = kRows * kGemv4Warps;
-  auto blocks = static_cast<unsigned>((n_out + kRowsPerBlock - 1) / kRowsPerBlock);
-  const auto* xb = static_cast<const __nv_bfloat16*>(x);
-  auto* yb = static_cast<__nv_bfloat16*>(y);
-  if (use_pair_lut(n_out)) {
-    auto kernel = gemv4_grouped_kernel<M, kRows, kGated, Format, LutPairs>;
-    static const unsigned resident = resident_blocks(kernel, kGemv4Warps * 32);
-    blocks = std::min(blocks, resident);
-    kernel<<<blocks, kGemv4Warps * 32, 0, stream>>>(segs, xb, yb, n_out, k);
-  } else {
-    gemv4_grouped_kernel<M, kRows, kGated, Format, Lut16><<<blocks, kGemv4Warps * 32, 0, stream>>>(segs, xb, yb, n_out, k);
-  }
+  const auto blocks = static_cast<unsigned>((n_out + kRowsPerBlock - 1) / kRowsPerBlock);
+  gemv4_grouped_kernel<M, kRows, kGated, Format><<<blocks, kGemv4Warps * 32, 0, stream>>>(
+      segs, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), n_out, k);
 }
 
 // Plain: segments' rows must be multiples of 4 (a warp's group never straddles two); gated: equal N.

@@ -4,7 +4,6 @@
 // kernels/dequant.cuh (benchmarks, tests/cuda, an application) registers them at static initialisation;
 // where none is linked the hooks stay null and the formats use their ATen-op paths.
 #include <cstdint>
-#include <cstdlib>
 
 namespace curebench::quant::hooks {
 
@@ -37,17 +36,6 @@ using Bnb4GemvFn = bool (*)(const Bnb4View& w, const void* x_bf16, void* y_bf16,
 using Int4GemvFn = bool (*)(const Int4View& w, const void* x_bf16, void* y_bf16, std::int64_t m, std::int64_t k,
                             void* stream);
 inline constexpr std::int64_t kGemv4MaxRows = 8;
-// Weights of at least this many output rows use the GEMV kernels' pair table (kernels/gemv4.cuh: LutPairs,
-// one shared-memory read per two weights, a resident grid), smaller ones the 16-entry table. Default: the
-// measured best (docs/performance.md), or CUREBENCH_GEMV_PAIR_LUT_ROWS; tests set it to cover both.
-inline constexpr std::int64_t kDefaultGemvPairLutRows = 8192;
-inline std::int64_t& gemv_pair_lut_rows() {
-  static std::int64_t v = [] {
-    const char* e = std::getenv("CUREBENCH_GEMV_PAIR_LUT_ROWS");
-    return e ? std::atoll(e) : kDefaultGemvPairLutRows;
-  }();
-  return v;
-}
 // Several weights of one format against the same x in one launch (quant/grouped.hpp): gated_activation -1
 // writes the outputs side by side ([m, sum of rows]); 0 (SiLU) or 1 (GELU, tanh) takes two weights of equal
 // rows, gate and up, and writes bf16(act(gate) * up) [m, rows].
