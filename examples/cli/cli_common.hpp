@@ -7,6 +7,7 @@
 #include <string>
 
 #include "curebench/core/error.hpp"
+#include "curebench/core/json_file.hpp"
 
 namespace cli {
 
@@ -22,11 +23,11 @@ inline void add_json_flag(CLI::App* sub, Context& ctx) {
   sub->add_flag("--json", ctx.json, "Print machine-readable JSON on stdout");
 }
 
-inline void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
+inline void print_json(const nlohmann::json& j) { std::cout << curebench::dump_json(j, 2) << std::endl; }
 
 inline int report_error(const Context& ctx, const curebench::Error& e) {
   std::cerr << e.what() << std::endl;
-  if (ctx.json) std::cout << nlohmann::json{{"error", e}}.dump() << std::endl;
+  if (ctx.json) std::cout << curebench::dump_json(nlohmann::json{{"error", e}}) << std::endl;
   return kExitInput;
 }
 

@@ -57,7 +57,7 @@ void run_extract(const std::vector<ExtractItem>& items, bool json) {
       nlohmann::json j = e;
       if (!it.id.empty()) j["id"] = it.id;
       j["line"] = it.line;
-      std::cout << j.dump() << "\n";
+      std::cout << curebench::dump_json(j) << "\n";
     } else {
       std::cout << it.line << "\t" << (it.id.empty() ? "-" : it.id) << "\t" << (e.answer ? *e.answer : "null")
                 << "\t" << e.rule;

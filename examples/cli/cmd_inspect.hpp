@@ -78,7 +78,7 @@ inline void print_inspect_text(const nlohmann::json& j) {
 inline void print_gguf_text(const nlohmann::json& j) {
   std::cout << j["path"].get<std::string>() << ": GGUF v" << j["version"] << ", " << j["metadata_count"] << " keys, "
             << j["tensor_count"] << " tensors, " << j["file_bytes"] << " bytes (alignment " << j["alignment"] << ")\n";
-  for (auto& kv : j["metadata"]) std::cout << "  " << kv["key"].get<std::string>() << " (" << kv["type"].get<std::string>() << ") = " << kv["value"].dump() << "\n";
+  for (auto& kv : j["metadata"]) std::cout << "  " << kv["key"].get<std::string>() << " (" << kv["type"].get<std::string>() << ") = " << curebench::dump_json(kv["value"]) << "\n";
   for (auto& t : j["tensors"])
     std::cout << "  " << t["name"].get<std::string>() << "  " << t["type"].get<std::string>() << " " << t["shape"].dump() << "  "
               << t["nbytes"].get<std::uint64_t>() << " B\n";

@@ -64,7 +64,13 @@ inline void add_verify(CLI::App& app, Context& ctx) {
       std::cout << (v.passed ? "PASS" : "FAIL") << "\n";
     }
     std::cout.flush();
-    if (!v.passed) std::exit(kExitVerificationFailed);
+    if (!v.passed) {
+      // One line on stderr in both modes, as for every other non-zero exit (the reasons are the first warnings).
+      std::cerr << "error[verification]: splits failed the checks (duplicate ids inside a split or ids shared by two)";
+      if (!v.warnings.empty()) std::cerr << ": " << v.warnings.front();
+      std::cerr << std::endl;
+      std::exit(kExitVerificationFailed);
+    }
   });
 }
 

@@ -38,7 +38,9 @@ int main(int argc, char** argv) {
   } catch (const curebench::Interrupted& e) {
     if (::isatty(2)) std::cerr << "\n";  // end the progress line being redrawn
     std::cerr << e.what() << std::endl;
-    if (ctx.json) std::cout << nlohmann::json{{"interrupted", curebench::signal_name(e.signal())}, {"message", e.what()}}.dump() << std::endl;
+    if (ctx.json)
+      std::cout << curebench::dump_json(nlohmann::json{{"interrupted", curebench::signal_name(e.signal())}, {"message", e.what()}})
+                << std::endl;
     return 128 + e.signal();  // the shell's convention for "ended by this signal"
   } catch (const std::exception& e) {
     std::cerr << "error[internal]: " << e.what() << std::endl;

@@ -42,3 +42,34 @@ TEST(CliInspect, CheckpointFolderShowsModelAndMemoryEstimate) {
   EXPECT_LT(j["memory_estimate"]["nf4-dq"]["weight_bytes"].get<std::int64_t>(),
             j["memory_estimate"]["bf16"]["weight_bytes"].get<std::int64_t>());
 }
+
+// Found by feeding mutated project files to the CLI (docs/robustness.md, "Adversarial files through the CLI"):
+// an error whose excerpt of a corrupt header holds invalid UTF-8 made `--json` throw nlohmann's type_error 316
+// while printing it (abort), and GGUF metadata strings with invalid UTF-8 made `inspect --json` an internal
+// error. JSON output now replaces bad bytes with U+FFFD.
+TEST(CliInspect, InvalidUtf8InAnErrorExcerptStillPrintsJson) {
+  const std::string header = "{\"\xff\xfe\":1}        ";  // 16 bytes, not valid UTF-8
+  const std::uint64_t n = header.size();
+  auto p = scratch_file("bad_utf8.safetensors", std::string(reinterpret_cast<const char*>(&n), 8) + header);
+  auto r = run_cli("inspect --json " + p);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["error"]["code"], "format");
+}
+
+TEST(CliInspect, GgufStringWithInvalidUtf8PrintsJson) {
+  auto u32 = [](std::uint32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); };
+  auto u64 = [](std::uint64_t v) { return std::string(reinterpret_cast<const char*>(&v), 8); };
+  const std::string key = "general.name", value = "bad \xff\xfe name";
+  std::string gguf = "GGUF" + u32(3) + u64(0) + u64(1) + u64(key.size()) + key + u32(8) + u64(value.size()) + value;
+  auto p = scratch_file("bad_utf8.gguf", gguf);
+  for (std::string mode : {"--json ", ""}) {
+    auto r = run_cli("inspect " + mode + p);
+    EXPECT_EQ(r.exit_code, 0) << mode << r.err;
+    if (!mode.empty()) {
+      auto j = nlohmann::json::parse(r.out);
+      EXPECT_EQ(j["metadata_count"], 1);
+    }
+  }
+}

@@ -23,6 +23,13 @@ TEST(CliVerify, LeakageFailsWithExitTwo) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.out.find("1 ids appear in both val and test (leakage)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("FAIL"), std::string::npos);
+  // Like every non-zero exit, one line on stderr (also with --json, where stdout holds the report).
+  for (std::string mode : {"", "--json "}) {
+    auto rr = run_cli("verify " + mode + "val=" + p + " test=" + p);
+    EXPECT_EQ(rr.exit_code, 2);
+    EXPECT_EQ(std::count(rr.err.begin(), rr.err.end(), '\n'), 1) << rr.err;
+    EXPECT_EQ(rr.err.rfind("error[verification]: ", 0), 0u) << rr.err;
+  }
 }
 
 TEST(CliVerify, BadRecordNamesFileAndLine) {

@@ -20,6 +20,13 @@ struct JsonLimits {
   int max_depth = 64;
 };
 
+// JSON text for output (stdout, results files). Strings that came from files or model output (an error's excerpt
+// of a corrupt header, GGUF metadata, generated text cut inside a UTF-8 sequence) may hold invalid UTF-8, which
+// dump() refuses with a type_error; output replaces each bad byte with U+FFFD instead.
+inline std::string dump_json(const nlohmann::json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 inline nlohmann::json parse_json_text(std::string_view text, const std::string& path, JsonLimits lim = {}) {
   if (text.size() > lim.max_bytes)
     throw Error(Errc::format, path, "", "JSON text of " + std::to_string(text.size()) + " bytes exceeds the limit of " +

@@ -121,7 +121,7 @@ class Pipeline {
                     "this run folder holds a run of another config; use a new --out folder (or delete it) to start over");
       return;  // same config: resume
     }
-    atomic_write(path, json.dump(2) + "\n");
+    atomic_write(path, dump_json(json, 2) + "\n");
   }
 
   static report::Provenance provenance(const RunConfig& cfg) {
