@@ -53,3 +53,14 @@ TEST(HfTokenizerHostile, AcceptedIdsStayInsideTheVocabulary) {
 }
 
 }  // namespace
+
+// A Split pattern that backtracks exponentially ((a+)+$ on "aaa...ab") stops at PCRE2's match limit within a
+// second or two and is a typed error naming the tokenizer file (it named no file before; adversarial CLI run).
+TEST(HfTokenizerHostile, CatastrophicBacktrackingIsATypedErrorNamingTheFile) {
+  auto j = cb::parse_json_text("{" + kModel + R"(,"pre_tokenizer":{"type":"Split","pattern":{"Regex":"(a+)+$"},)"
+                               R"("behavior":"Isolated","invert":false}})", "tokenizer.json");
+  cb::tokenizer::HfTokenizer t(j, nlohmann::json(), "tokenizer.json");
+  auto e = cb::hostile::error_of([&] { t.encode(std::string(60, 'a') + "b", false); });
+  EXPECT_EQ(e.code(), cb::Errc::tokenizer);
+  EXPECT_EQ(e.path(), "tokenizer.json");
+}

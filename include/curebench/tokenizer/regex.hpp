@@ -38,7 +38,7 @@ inline std::string oniguruma_compatible(std::string_view pattern) {
 
 class Regex {
  public:
-  explicit Regex(std::string_view pattern, std::string source = {}) : pattern_(pattern) {
+  explicit Regex(std::string_view pattern, std::string source = {}) : pattern_(pattern), source_(source) {
     int err = 0;
     PCRE2_SIZE offset = 0;
     std::string p = oniguruma_compatible(pattern);
@@ -69,7 +69,7 @@ class Regex {
         rc = pcre2_match(code_.get(), subject, text.size(), start, PCRE2_NO_UTF_CHECK, md.get(), nullptr);
       if (rc == PCRE2_ERROR_NOMATCH) break;
       if (rc < 0)
-        throw Error(Errc::tokenizer, "", "byte " + std::to_string(start),
+        throw Error(Errc::tokenizer, source_, "byte " + std::to_string(start),
                     "regex match failed with PCRE2 error " + std::to_string(rc) + " for pattern " + pattern_);
       PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.get());
       std::size_t b = ov[0], e = ov[1];
@@ -95,6 +95,7 @@ class Regex {
     void operator()(pcre2_code* c) const { pcre2_code_free(c); }
   };
   std::string pattern_;
+  std::string source_;  // the file the pattern came from, named by match errors (a pattern that backtracks past PCRE2's limit)
   std::shared_ptr<pcre2_code> code_;
   bool jit_ = false;
 };
