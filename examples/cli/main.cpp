@@ -1,4 +1,6 @@
 // The curebench command line tool. Each subcommand lives in its own cmd_*.hpp and registers itself here.
+#include <filesystem>
+
 #include "cli_common.hpp"
 #include "curebench/core/interrupt.hpp"
 #include "cmd_eval.hpp"
@@ -42,6 +44,10 @@ int main(int argc, char** argv) {
       std::cout << curebench::dump_json(nlohmann::json{{"interrupted", curebench::signal_name(e.signal())}, {"message", e.what()}})
                 << std::endl;
     return 128 + e.signal();  // the shell's convention for "ended by this signal"
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the OS refuses (too long, a loop of links, a folder that cannot be listed) where a reader used the
+    // throwing std::filesystem calls: a typed input error naming the path, not an internal one.
+    return cli::report_error(ctx, curebench::Error(curebench::Errc::io, e.path1().string(), "", e.code().message()));
   } catch (const std::exception& e) {
     std::cerr << "error[internal]: " << e.what() << std::endl;
     return cli::kExitInternal;

@@ -73,3 +73,17 @@ TEST(CliInspect, GgufStringWithInvalidUtf8PrintsJson) {
     }
   }
 }
+
+// A path the OS refuses (a component over NAME_MAX) reached std::filesystem's throwing calls in several readers
+// and came out as error[internal] (exit 3); the CLI now reports it as a typed io error naming the path.
+TEST(CliInspect, PathTheOsRefusesIsATypedIoError) {
+  const std::string path = "/tmp/" + std::string(300, 'a');
+  for (std::string cmd : {"inspect --json ", "load --json --model ", "tokenize --json --text hi --tokenizer "}) {
+    auto r = run_cli(cmd + path);
+    EXPECT_EQ(r.exit_code, 1) << cmd << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << cmd << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["error"]["code"], "io") << cmd;
+    EXPECT_EQ(j["error"]["path"], path) << cmd;
+  }
+}
