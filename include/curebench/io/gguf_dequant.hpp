@@ -176,6 +176,7 @@ inline void gguf_dequantize(GGMLType t, std::span<const std::byte> src, std::spa
   if (src.size() != blocks * info.block_bytes)
     throw Error(Errc::shape, "", what, std::string(info.name) + ": " + std::to_string(n) + " elements need " +
                                            std::to_string(blocks * info.block_bytes) + " bytes, found " + std::to_string(src.size()));
+  if (n == 0) return;  // a 0-element tensor: its spans may be null, and memcpy(null, null, 0) is undefined
   const auto* p = reinterpret_cast<const std::uint8_t*>(src.data());
   float* y = dst.data();
   using namespace gguf_detail;
