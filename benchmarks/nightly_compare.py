@@ -2,12 +2,18 @@
 """Nightly performance regression check (plain python3, no numpy).
 
   nightly_compare.py BASELINE.json CURRENT.json [--tolerance 0.10]
-      exit 1 when any metric of BASELINE is more than `tolerance` worse in CURRENT (all metrics are
-      higher-is-better: tok/s and curebench/peer ratios), or missing from it.
+      exit 1 when any gated metric of BASELINE is more than `tolerance` worse in CURRENT (all are
+      higher-is-better: curebench's tok/s and the curebench/peer ratios), or missing from it; the peer's own
+      tok/s are printed for context and never fail the check.
   nightly_compare.py --summarize CUREBENCH.json [CUREBENCH2.json ...] [TRANSFORMERS.json] [--gpu NAME] -o OUT.json
       turns the suites' Google Benchmark JSON (benchmarks/run_perf_device.sh: one per weight format) and the
       transformers peer JSON (recognised by its "runs") into the flat metrics file that the comparison reads
       (the baselines in benchmarks/baselines/).
+  nightly_compare.py --best SUMMARY.json SUMMARY2.json [...] -o OUT.json
+      the best of several summarized runs of the same build: each tok/s metric's maximum, the curebench/peer
+      ratios recomputed from those maxima. One run is noisy (the transformers peer moved by up to 40 % at
+      batch 1 between two calls on the same machine while curebench moved by 3 %; docs/performance.md), so
+      both the baseline and a nightly's current file should be best-of-2 or more.
   nightly_compare.py --self-test BASELINE.json
       proves the check works: BASELINE passes against itself and FAILS against a copy of itself made 20 %
       better by hand.
@@ -29,6 +35,11 @@ def compare(baseline, current, tolerance=0.10, out=sys.stdout):
     for name, base in sorted(baseline.get("metrics", {}).items()):
         if not isinstance(base, (int, float)) or base <= 0:
             continue
+        if not gated(name):  # the peer's own speed: shown, never a curebench regression
+            got = cur.get(name)
+            if isinstance(got, (int, float)):
+                print(f"{'peer':8} {name:40} baseline {base:12.4g}  current {got:12.4g}  {got / base - 1.0:+.1%}", file=out)
+            continue
         got = cur.get(name)
         if not isinstance(got, (int, float)):
             regressions.append(f"{name}: missing in current results")
@@ -40,6 +51,11 @@ def compare(baseline, current, tolerance=0.10, out=sys.stdout):
         if bad:
             regressions.append(f"{name}: {got:.4g} vs baseline {base:.4g} ({change:+.1%}, tolerance -{tolerance:.0%})")
     return regressions
+
+
+def gated(name):
+    """curebench's own tok/s and the curebench/peer ratios gate; the peer's raw tok/s are context only."""
+    return not name.startswith("transformers_")
 
 
 def _bench_rows(gbench):
@@ -79,14 +95,31 @@ def summarize(curebench_jsons, transformers_json=None, gpu=""):
                 m[f"transformers_bare_loop_b{b}_tok_s"] = r["bare_loop_decode_tok_per_s"]
         if peer.get("seed_workload_bare_loop_decode_tok_per_s"):
             m["transformers_bare_loop_seed_100x512_tok_s"] = peer["seed_workload_bare_loop_decode_tok_per_s"]
-        for key in list(m):
-            if key.startswith("curebench_bf16_decode_b"):
-                batch = key.split("_b")[-1].split("_")[0]
-                for mode in ("generate", "bare_loop"):
-                    peer_tps = m.get(f"transformers_{mode}_b{batch}_tok_s")
-                    if peer_tps:
-                        m[f"ratio_vs_transformers_{mode}_b{batch}"] = m[key] / peer_tps
+    add_ratios(m)
     return {"gpu": gpu, "metrics": m}
+
+
+def add_ratios(m):
+    """curebench bf16 / transformers at each batch both measured, for generate and the bare loop."""
+    for key in list(m):
+        if key.startswith("curebench_bf16_decode_b"):
+            batch = key.split("_b")[-1].split("_")[0]
+            for mode in ("generate", "bare_loop"):
+                peer_tps = m.get(f"transformers_{mode}_b{batch}_tok_s")
+                if peer_tps:
+                    m[f"ratio_vs_transformers_{mode}_b{batch}"] = m[key] / peer_tps
+
+
+def best_of(summaries):
+    """Each tok/s metric's maximum over summarized runs; ratios recomputed from the maxima."""
+    m = {}
+    for s in summaries:
+        for k, v in s.get("metrics", {}).items():
+            if k.startswith("ratio_") or not isinstance(v, (int, float)):
+                continue
+            m[k] = max(v, m.get(k, v))
+    add_ratios(m)
+    return {"gpu": summaries[0].get("gpu", "") if summaries else "", "runs": len(summaries), "metrics": m}
 
 
 def self_test(baseline_path):
@@ -101,7 +134,7 @@ def self_test(baseline_path):
     better = copy.deepcopy(base)
     better["metrics"] = {k: v * 1.2 if isinstance(v, (int, float)) else v for k, v in base["metrics"].items()}
     regressions = compare(better, base, out=quiet)
-    if len(regressions) != sum(1 for v in base["metrics"].values() if isinstance(v, (int, float)) and v > 0):
+    if len(regressions) != sum(1 for k, v in base["metrics"].items() if isinstance(v, (int, float)) and v > 0 and gated(k)):
         print("self-test FAILED: a baseline made 20 % better by hand did not flag every metric", file=sys.stderr)
         return 1
     within = copy.deepcopy(base)
@@ -109,7 +142,14 @@ def self_test(baseline_path):
     if compare(within, base, out=quiet):
         print("self-test FAILED: a 5 % difference (inside the tolerance) was flagged", file=sys.stderr)
         return 1
-    print(f"self-test passed: {len(regressions)} metrics flagged at +20 %, none at +5 % or on itself")
+    noisy = copy.deepcopy(base)
+    noisy["metrics"] = {k: v * 0.7 if isinstance(v, (int, float)) and k.startswith("transformers_") else v
+                        for k, v in base["metrics"].items()}
+    best = best_of([noisy, base])
+    if compare(base, best, out=quiet) or any(best["metrics"][k] != v for k, v in base["metrics"].items() if not k.startswith("ratio_")):
+        print("self-test FAILED: the best of a run and a copy with a 30 % slower peer is not the run itself", file=sys.stderr)
+        return 1
+    print(f"self-test passed: {len(regressions)} metrics flagged at +20 %, none at +5 % or on itself; best-of keeps maxima")
     return 0
 
 
@@ -132,6 +172,17 @@ def main(argv):
         peers = [f for f in files if "runs" in load(f)]
         s = summarize([f for f in files if f not in peers], peers[0] if peers else None, gpu)
         text = json.dumps(s, indent=2, sort_keys=True)
+        if out:
+            with open(out, "w") as f:
+                f.write(text + "\n")
+        else:
+            print(text)
+        return 0
+    if args and args[0] == "--best":
+        out = None
+        if "-o" in args:
+            i = args.index("-o"); out = args[i + 1]; del args[i:i + 2]
+        text = json.dumps(best_of([load(f) for f in args[1:]]), indent=2, sort_keys=True)
         if out:
             with open(out, "w") as f:
                 f.write(text + "\n")
