@@ -138,13 +138,18 @@ TEST(EvalDefault, EmbeddedDefaultEndToEnd) {
 TEST(EvalConfig, ARunFolderOfAnotherConfigIsRefused) {
   auto dir = fs::temp_directory_path() / ("curebench_eval_other." + std::to_string(::getpid()));
   fs::create_directories(dir);
-  std::ofstream(dir / "run_config.json") << R"({"hash": "0000"})";
   auto cfg = cb::eval::load_run_config(kConfig);
-  try {
-    cb::eval::Pipeline<>::run(cfg, dir);
-    FAIL();
-  } catch (const cb::Error& e) {
-    EXPECT_EQ(e.field(), "hash");
+  // Another config's hash; then an edited or corrupt run_config.json (found by tests/fuzz/cli_adversarial/runs.py:
+  // a hash that is not a string escaped as nlohmann::type_error, error[internal] from the CLI).
+  for (std::string text : {R"({"hash": "0000"})", R"({"hash": 5})", R"({"hash": null})", R"({"hash": {}})", R"({})", R"([1])"}) {
+    std::ofstream(dir / "run_config.json") << text;
+    try {
+      cb::eval::Pipeline<>::run(cfg, dir);
+      ADD_FAILURE() << text;
+    } catch (const cb::Error& e) {
+      EXPECT_EQ(e.code(), cb::Errc::config) << text;
+      EXPECT_EQ(e.field(), "hash") << text;
+    }
   }
   fs::remove_all(dir);
 }

@@ -116,7 +116,14 @@ class Pipeline {
     json["hash"] = cfg.hash;
     if (std::filesystem::exists(path)) {
       auto old = read_json_file(path.string());
-      if (old.value("hash", "") != cfg.hash)
+      // An edited or corrupt run_config.json (hash missing, not a string, not an object) is refused like another
+      // config's: resuming into it could mix two runs' samples.
+      const bool readable = old.is_object() && old.contains("hash") && old["hash"].is_string();
+      if (!readable)
+        throw Error(Errc::config, path.string(), "hash",
+                    "expected the config hash (a string) this run folder was started with; the file was edited or is "
+                    "corrupt: use a new --out folder (or delete it) to start over");
+      if (old["hash"].get<std::string>() != cfg.hash)
         throw Error(Errc::config, path.string(), "hash",
                     "this run folder holds a run of another config; use a new --out folder (or delete it) to start over");
       return;  // same config: resume
