@@ -119,7 +119,7 @@ def best_of(summaries):
                 continue
             m[k] = max(v, m.get(k, v))
     add_ratios(m)
-    return {"gpu": summaries[0].get("gpu", "") if summaries else "", "runs": len(summaries), "metrics": m}
+    return {"gpu": summaries[0].get("gpu", "") if summaries else "", "merged_runs": len(summaries), "metrics": m}
 
 
 def self_test(baseline_path):
@@ -153,6 +153,17 @@ def self_test(baseline_path):
     return 0
 
 
+def write_json(obj, out):
+    """OUT.json, or stdout without -o."""
+    text = json.dumps(obj, indent=2, sort_keys=True)
+    if out:
+        with open(out, "w") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+    return 0
+
+
 def main(argv):
     args = argv[1:]
     tolerance = 0.10
@@ -171,24 +182,12 @@ def main(argv):
         files = args[1:]
         peers = [f for f in files if "runs" in load(f)]
         s = summarize([f for f in files if f not in peers], peers[0] if peers else None, gpu)
-        text = json.dumps(s, indent=2, sort_keys=True)
-        if out:
-            with open(out, "w") as f:
-                f.write(text + "\n")
-        else:
-            print(text)
-        return 0
+        return write_json(s, out)
     if args and args[0] == "--best":
         out = None
         if "-o" in args:
             i = args.index("-o"); out = args[i + 1]; del args[i:i + 2]
-        text = json.dumps(best_of([load(f) for f in args[1:]]), indent=2, sort_keys=True)
-        if out:
-            with open(out, "w") as f:
-                f.write(text + "\n")
-        else:
-            print(text)
-        return 0
+        return write_json(best_of([load(f) for f in args[1:]]), out)
     if len(args) != 2:
         print(__doc__, file=sys.stderr)
         return 2
