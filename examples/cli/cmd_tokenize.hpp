@@ -51,12 +51,12 @@ inline void add_tokenize(CLI::App& app, Context& ctx) {
     for (const auto& s : inputs) {
       auto r = tokenize_one(tok, s, add_special);
       if (ctx.json) {
-        std::cout << r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        std::cout << curebench::dump_json(r) << "\n";
       } else {
         std::cout << "ids:";
         for (auto& id : r["ids"]) std::cout << ' ' << id.get<int32_t>();
         std::cout << "\npieces:";
-        for (auto& p : r["pieces"]) std::cout << ' ' << nlohmann::json(p).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        for (auto& p : r["pieces"]) std::cout << ' ' << curebench::dump_json(p);
         std::cout << "\ndecoded: " << r["decoded"].get<std::string>() << "\n";
       }
     }

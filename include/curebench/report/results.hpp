@@ -4,6 +4,7 @@
 // samples, so results.json can always be recomputed from models/<name>/samples.jsonl.
 #include "curebench/core/atomic_write.hpp"
 #include "curebench/core/error.hpp"
+#include "curebench/core/json_file.hpp"
 #include "curebench/eval/metrics.hpp"
 #include "curebench/eval/sample.hpp"
 #include "curebench/eval/verify.hpp"
@@ -118,7 +119,7 @@ void summarize_splits(ModelResult& m, const std::vector<eval::SampleRecord>& sam
 
 inline void write_results(const std::filesystem::path& path, const Results& r) {
   nlohmann::json j = r;
-  atomic_write(path, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  atomic_write(path, dump_json(j, 2) + "\n");
 }
 
 }  // namespace curebench::report

@@ -6,6 +6,7 @@
 //    middle of a write leaves: it is dropped, reported (dropped_partial_bytes) and cut off the file, so
 //    the next append starts on a clean line. Any other bad line is corruption and throws with its line.
 #include "curebench/core/error.hpp"
+#include "curebench/core/json_file.hpp"
 #include "curebench/eval/dataset.hpp"
 #include "curebench/eval/sample.hpp"
 
@@ -43,7 +44,7 @@ class SamplesLog {
 
   void append(const eval::SampleRecord& r) {
     nlohmann::json j = r;
-    std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    std::string line = dump_json(j) + "\n";
     std::size_t done_bytes = 0;
     while (done_bytes < line.size()) {
       ssize_t n = ::write(fd_, line.data() + done_bytes, line.size() - done_bytes);

@@ -38,7 +38,7 @@ inline std::string oniguruma_compatible(std::string_view pattern) {
 
 class Regex {
  public:
-  explicit Regex(std::string_view pattern, std::string source = {}) : pattern_(pattern), source_(source) {
+  explicit Regex(std::string_view pattern, std::string source = {}) : pattern_(pattern), source_(std::move(source)) {
     int err = 0;
     PCRE2_SIZE offset = 0;
     std::string p = oniguruma_compatible(pattern);
@@ -47,7 +47,7 @@ class Regex {
     if (!code) {
       PCRE2_UCHAR msg[256];
       pcre2_get_error_message(err, msg, sizeof msg);
-      throw Error(Errc::unsupported, std::move(source), "pattern",
+      throw Error(Errc::unsupported, source_, "pattern",
                   "cannot compile regex at offset " + std::to_string(offset) + ": " + reinterpret_cast<char*>(msg));
     }
     code_ = std::shared_ptr<pcre2_code>(code, Free{});
