@@ -1,9 +1,8 @@
 #pragma once
 // `curebench tokenize --tokenizer PATH (--text T | --jsonl F) [--add-special-tokens] [--json]`:
 // token ids, pieces and the decode of those ids, for any tokenizer format load_tokenizer() reads.
-#include <fstream>
-
 #include "cli_common.hpp"
+#include "curebench/eval/dataset.hpp"
 #include "curebench/tokenizer/load_tokenizer.hpp"
 
 namespace cli {
@@ -33,18 +32,19 @@ inline void add_tokenize(CLI::App& app, Context& ctx) {
     auto tok = curebench::tokenizer::load_tokenizer(tokenizer);
     std::vector<std::string> inputs;
     if (!jsonl.empty()) {
-      std::ifstream in(jsonl, std::ios::binary);
-      if (!in) throw curebench::Error(curebench::Errc::io, jsonl, "", "cannot open for reading");
-      std::size_t n = 0;
-      for (std::string line; std::getline(in, line);) {
-        ++n;
-        if (line.empty()) continue;
-        auto j = curebench::parse_json_text(line, jsonl);
-        if (!j.is_string())
-          throw curebench::Error(curebench::Errc::format, jsonl, "line " + std::to_string(n),
-                                 "expected a JSON string, found " + std::string(j.type_name()));
-        inputs.push_back(j.get<std::string>());
-      }
+      // The dataset reader's line loop: a regular file only, lines bounded (a 1 TiB file of zeros is refused
+      // at its first 16 MiB, not read into one string), BOM and CRLF handled.
+      curebench::eval::for_each_line(
+          jsonl,
+          [&](std::size_t n, std::string_view line) {
+            if (line.empty()) return;
+            auto j = curebench::parse_json_text(line, jsonl);
+            if (!j.is_string())
+              throw curebench::Error(curebench::Errc::format, jsonl, "line " + std::to_string(n),
+                                     "expected a JSON string, found " + std::string(j.type_name()));
+            inputs.push_back(j.get<std::string>());
+          },
+          curebench::eval::LoadOptions{}.max_line_bytes);
     } else {
       inputs.push_back(text);
     }

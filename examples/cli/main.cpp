@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "cli_common.hpp"
+#include "curebench/core/error_from_exception.hpp"
 #include "curebench/core/interrupt.hpp"
 #include "cmd_eval.hpp"
 #include "cmd_chat.hpp"
@@ -44,12 +45,12 @@ int main(int argc, char** argv) {
       std::cout << curebench::dump_json(nlohmann::json{{"interrupted", curebench::signal_name(e.signal())}, {"message", e.what()}})
                 << std::endl;
     return 128 + e.signal();  // the shell's convention for "ended by this signal"
-  } catch (const std::filesystem::filesystem_error& e) {
-    // A path the OS refuses (too long, a loop of links, a folder that cannot be listed) where a reader used the
-    // throwing std::filesystem calls: a typed input error naming the path, not an internal one.
-    return cli::report_error(ctx, curebench::Error(curebench::Errc::io, e.path1().string(), "", e.code().message()));
-  } catch (const std::exception& e) {
-    std::cerr << "error[internal]: " << e.what() << std::endl;
+  } catch (const std::exception&) {
+    // A path the OS refuses, an allocation that failed (libtorch's allocator errors included): typed, one
+    // line. What is left is internal: still one line (libtorch appends a stack trace), exit 3.
+    const auto e = curebench::error_from_exception(std::current_exception());
+    if (e.code() != curebench::Errc::internal) return cli::report_error(ctx, e);
+    std::cerr << e.what() << std::endl;
     return cli::kExitInternal;
   }
   return 0;

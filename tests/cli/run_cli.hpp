@@ -23,14 +23,16 @@ inline std::string slurp(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
-inline CliResult run_cli(const std::string& args) {
+// timeout_s > 0: a CLI that hangs (a FIFO opened for reading) is killed and the exit code is 124.
+inline CliResult run_cli(const std::string& args, int timeout_s = 0) {
   // Unique capture files: ctest runs test cases of one binary in parallel processes.
   static int call = 0;
   auto dir = std::filesystem::temp_directory_path() /
              ("curebench_cli_test." + std::to_string(::getpid()) + "." + std::to_string(call++));
   std::filesystem::create_directories(dir);
   auto out = (dir / "stdout").string(), err = (dir / "stderr").string();
-  std::string cmd = std::string(CUREBENCH_CLI) + " " + args + " >" + out + " 2>" + err;
+  std::string cmd = (timeout_s > 0 ? "timeout -k 5 " + std::to_string(timeout_s) + " " : std::string()) +
+                    std::string(CUREBENCH_CLI) + " " + args + " >" + out + " 2>" + err;
   int status = std::system(cmd.c_str());
   CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -1,5 +1,8 @@
 // `curebench version` and `curebench inspect` run as a user runs them.
 #include "cli/run_cli.hpp"
+#include <sys/stat.h>
+
+#include <vector>
 
 TEST(CliVersion, PrintsJson) {
   auto r = run_cli("version --json");
@@ -86,4 +89,43 @@ TEST(CliInspect, PathTheOsRefusesIsATypedIoError) {
     EXPECT_EQ(j["error"]["code"], "io") << cmd;
     EXPECT_EQ(j["error"]["path"], path) << cmd;
   }
+}
+
+// Found by tests/fuzz/cli_adversarial/special_files.py: a FIFO where a file belongs blocked open() for ever
+// (nobody writes to it) in every reader, and `tokenize --jsonl /dev/zero` read without end. Every input is now
+// refused unless it is a regular file, by name and by what it is, before a byte is read.
+TEST(CliInspect, FifoOrDeviceInPlaceOfAFileIsRefusedNotWaitedOn) {
+  namespace fs = std::filesystem;
+  const auto dir = fs::temp_directory_path() / ("curebench_cli_fifo." + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::copy(data("models/stories260K/hf"), dir / "model", fs::copy_options::recursive);
+  fs::remove(dir / "model" / "config.json");
+  ASSERT_EQ(::mkfifo((dir / "model" / "config.json").c_str(), 0644), 0);
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0644), 0);
+  const std::string model = (dir / "model").string(), fifo = (dir / "fifo").string();
+  const std::string tok = data("models/stories260K/tok512.bin");
+  struct Case {
+    std::string args, path, found;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"inspect " + model, model + "/config.json", "a FIFO (named pipe)"},
+           {"load --model " + model, model + "/config.json", "a FIFO (named pipe)"},
+           {"inspect " + fifo, fifo, "a FIFO (named pipe)"},
+           {"extract --jsonl " + fifo, fifo, "a FIFO (named pipe)"},
+           {"verify val=" + fifo, fifo, "a FIFO (named pipe)"},
+           {"tokenize --tokenizer " + fifo + " --text hi", fifo, "a FIFO (named pipe)"},
+           {"tokenize --tokenizer " + tok + " --jsonl /dev/zero", "/dev/zero", "a character device"},
+           {"inspect " + dir.string(), "", ""},  // a folder with no checkpoint: refused, whatever the words
+       }) {
+    auto r = run_cli(c.args + " --json", 60);
+    EXPECT_EQ(r.exit_code, 1) << c.args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.args << "\n" << r.err;
+    if (c.path.empty()) continue;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["error"]["code"], "io") << c.args;
+    EXPECT_EQ(j["error"]["path"], c.path) << c.args;
+    EXPECT_EQ(j["error"]["message"], "expected a regular file, found " + c.found) << c.args;
+  }
+  fs::remove_all(dir);
 }

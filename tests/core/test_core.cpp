@@ -1,12 +1,20 @@
-// core/: typed errors, bounded JSON, atomic writes, memory probes, timer.
+// core/: typed errors (and what any exception means as one), bounded JSON, atomic writes, regular-file checks,
+// memory probes, timer.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <new>
+#include <stdexcept>
 
 #include "curebench/core/atomic_write.hpp"
 #include "curebench/core/error.hpp"
+#include "curebench/core/error_from_exception.hpp"
+#include "curebench/core/mapped_file.hpp"
+#include "curebench/core/regular_file.hpp"
 #include "curebench/core/json_file.hpp"
 #include "curebench/core/memory.hpp"
 #include "curebench/core/timer.hpp"
@@ -78,4 +86,66 @@ TEST(Timer, Monotonic) {
   cb::Timer t;
   EXPECT_GE(t.seconds(), 0.0);
   EXPECT_GT(cb::unix_millis(), 1'700'000'000'000);
+}
+
+TEST(RegularFile, FifoDeviceAndFolderAreRefusedWithoutBlocking) {
+  const auto dir = fs::temp_directory_path() / ("curebench_core_fifo." + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const auto fifo = (dir / "fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  auto expect_refused = [](const std::string& path, const std::string& found, auto&& read) {
+    try {
+      read(path);
+      ADD_FAILURE() << path << " was read";
+    } catch (const cb::Error& e) {
+      EXPECT_EQ(e.code(), cb::Errc::io);
+      EXPECT_EQ(e.path(), path);
+      EXPECT_EQ(e.message(), "expected a regular file, found " + found);
+    }
+  };
+  // Each of these blocked for ever on the FIFO before (open(2) waits for a writer).
+  auto mapped = [](const std::string& p) { cb::MappedFile f(p); };
+  auto text = [](const std::string& p) { cb::read_text_file(p); };
+  auto for_append = [](const std::string& p) { ::close(cb::open_regular_file(p, O_WRONLY | O_APPEND)); };
+  for (auto* read : {+mapped, +text, +for_append}) {
+    expect_refused(fifo, "a FIFO (named pipe)", read);
+    expect_refused(dir.string(), "a folder", read);
+  }
+  expect_refused("/dev/zero", "a character device", mapped);
+  expect_refused("/dev/null", "a character device", text);
+  EXPECT_THROW(cb::require_regular_file((dir / "missing").string()), cb::Error);
+  std::ofstream(dir / "ok") << "x";
+  EXPECT_NO_THROW(cb::require_regular_file((dir / "ok").string()));
+  EXPECT_EQ(cb::MappedFile((dir / "ok").string()).size(), 1u);
+  fs::remove_all(dir);
+}
+
+TEST(ErrorFromException, AllocatorFailuresAreOutOfMemoryOnOneLine) {
+  auto from = [](auto&& thrower) {
+    try {
+      thrower();
+    } catch (...) {
+      return cb::error_from_exception(std::current_exception());
+    }
+    return cb::Error(cb::Errc::internal, "", "", "nothing thrown");
+  };
+  // libtorch's CPU allocator, as printed by libtorch 1.13 (message, then a C++ stack trace).
+  auto torch = from([] {
+    throw std::runtime_error("[enforce fail at alloc_cpu.cpp:75] err == 0. DefaultCPUAllocator: can't allocate memory: "
+                             "you tried to allocate 549755813888 bytes.\nframe #0: c10::alloc_cpu(unsigned long)");
+  });
+  EXPECT_EQ(torch.code(), cb::Errc::out_of_memory);
+  EXPECT_EQ(std::string(torch.what()).find('\n'), std::string::npos);
+  EXPECT_EQ(torch.message().find("frame #0"), std::string::npos);
+  EXPECT_EQ(from([] { throw std::runtime_error("CUDA out of memory. Tried to allocate 2.00 GiB"); }).code(), cb::Errc::out_of_memory);
+  EXPECT_EQ(from([] { throw std::bad_alloc(); }).code(), cb::Errc::out_of_memory);
+  auto fs_error = from([] { throw fs::filesystem_error("listing", fs::path("/x/y"), std::make_error_code(std::errc::permission_denied)); });
+  EXPECT_EQ(fs_error.code(), cb::Errc::io);
+  EXPECT_EQ(fs_error.path(), "/x/y");
+  auto ours = from([] { throw cb::Error(cb::Errc::shape, "f", "t", "m"); });
+  EXPECT_EQ(ours.code(), cb::Errc::shape);
+  EXPECT_EQ(ours.path(), "f");
+  auto other = from([] { throw std::logic_error("a bug\nsecond line"); });
+  EXPECT_EQ(other.code(), cb::Errc::internal);
+  EXPECT_EQ(other.message(), "a bug");
 }

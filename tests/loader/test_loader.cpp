@@ -81,6 +81,31 @@ TEST(LoaderFaults, BudgetTooSmallSkipsWithReasonBeforeLoading) {
   }
 }
 
+// Found by tests/fuzz/cli_adversarial/special_files.py: a config claiming a 540 GB model over a 1 TiB sparse
+// shard was tried with no budget until libtorch's allocator failed. Without --cpu-budget the host budget is
+// the installed RAM, so the plan is refused before a byte is allocated; an explicit budget still overrides.
+TEST(LoaderFaults, PlanBeyondInstalledRamIsSkippedWithoutABudget) {
+  auto info = cb::loader::inspect_checkpoint(model_fixture("llama"));
+  info.spec.vocab_size = std::int64_t{1} << 22;
+  info.spec.hidden_size = info.spec.intermediate_size = std::int64_t{1} << 15;
+  info.spec.num_heads = info.spec.num_kv_heads = 256;
+  info.spec.head_dim = 128;
+  auto req = cpu_request();
+  ASSERT_GT(cb::physical_memory_bytes(), 0);
+  try {
+    FpChain{}.load(info, req);
+    FAIL();
+  } catch (const FpChain::ChainError& e) {
+    ASSERT_EQ(e.attempts.size(), 2u);
+    for (auto& a : e.attempts) {
+      EXPECT_EQ(a.outcome, "skipped");
+      EXPECT_NE(a.reason.find("of RAM installed (no --cpu-budget given)"), std::string::npos) << a.reason;
+    }
+  }
+  req.budget.cpu_bytes = std::int64_t{1} << 50;
+  EXPECT_TRUE(FullPrecision<>{}.check(info, req).ok);
+}
+
 TEST(LoaderFaults, CorruptShardIsAClearErrorWithEveryAttemptRecorded) {
   auto dir = scratch_copy("llama3_rope_tied_sharded", "corrupt");
   auto info = cb::loader::inspect_checkpoint(dir);  // headers are fine at inspection time...

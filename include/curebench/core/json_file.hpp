@@ -1,11 +1,14 @@
 #pragma once
 // JSON from disk with bounded size and nesting depth; parse errors name the file and byte position.
 #include "curebench/core/error.hpp"
+#include "curebench/core/regular_file.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -48,8 +51,9 @@ inline nlohmann::json parse_json_text(std::string_view text, const std::string& 
 }
 
 inline std::string read_text_file(const std::string& path, std::size_t max_bytes = std::size_t{256} << 20) {
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(Errc::io, path, "", "cannot open for reading");
+  if (!in) throw Error(Errc::io, path, "", std::string("cannot open for reading: ") + std::strerror(errno));
   in.seekg(0, std::ios::end);
   auto size = static_cast<std::size_t>(in.tellg());
   if (size > max_bytes)

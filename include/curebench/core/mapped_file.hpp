@@ -1,6 +1,7 @@
 #pragma once
 // Read-only memory map of a whole file (RAII). Readers validate every range against size() before use.
 #include "curebench/core/error.hpp"
+#include "curebench/core/regular_file.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -20,12 +21,11 @@ class MappedFile {
  public:
   MappedFile() = default;
   explicit MappedFile(std::string path) : path_(std::move(path)) {
-    int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error(Errc::io, path_, "", std::string("cannot open: ") + std::strerror(errno));
+    int fd = open_regular_file(path_, O_RDONLY);
     struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (::fstat(fd, &st) != 0) {
       ::close(fd);
-      throw Error(Errc::io, path_, "", "not a regular file");
+      throw Error(Errc::io, path_, "", std::string("cannot stat: ") + std::strerror(errno));
     }
     size_ = static_cast<std::size_t>(st.st_size);
     if (size_ > 0) {

@@ -2,6 +2,7 @@
 // Host memory probes: current and peak resident set of this process (Linux /proc), and returning freed
 // heap to the OS between loader attempts.
 #include <malloc.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <fstream>
@@ -37,5 +38,11 @@ inline bool reset_peak_rss() {
 }
 
 inline void release_free_heap() { ::malloc_trim(0); }
+
+// Installed RAM (0 where sysconf cannot say): the host limit when the user gives no --cpu-budget.
+inline std::int64_t physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<std::int64_t>(pages) * page : 0;
+}
 
 }  // namespace curebench

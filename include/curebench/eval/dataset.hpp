@@ -14,13 +14,16 @@
 //    file order. The choice depends only on (s, id), so it does not move when the file is reordered or
 //    grows, and datasets/convert.py reproduces it in Python.
 #include "curebench/core/error.hpp"
+#include "curebench/core/regular_file.hpp"
 #include "curebench/core/json_file.hpp"
 #include "curebench/eval/question.hpp"
 #include "curebench/eval/sha256.hpp"
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -58,8 +61,9 @@ inline std::array<std::uint8_t, 32> subsample_key(std::uint64_t seed, std::strin
 // SHA-256. Reads in 1 MiB blocks: memory stays bounded by the longest line.
 template <class OnLine>
 std::string for_each_line(const std::string& path, OnLine&& on_line, std::size_t max_line_bytes, bool* had_bom = nullptr) {
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(Errc::io, path, "", "cannot open for reading");
+  if (!in) throw Error(Errc::io, path, "", std::string("cannot open for reading: ") + std::strerror(errno));
   Sha256 hash;
   std::string pending;
   // 1 MiB blocks bound memory by the longest line, not the file; a small file gets a block of its own size

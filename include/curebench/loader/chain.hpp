@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "curebench/core/cuda_memory.hpp"
+#include "curebench/core/error_from_exception.hpp"
 #include "curebench/core/memory.hpp"
 #include "curebench/core/timer.hpp"
 #include "curebench/loader/strategy.hpp"
@@ -48,18 +49,8 @@ struct LoadResult {
 
 // Maps what a strategy can throw to (code, message); libtorch's CUDA OOM is an out_of_memory like ours.
 inline std::pair<std::string, std::string> describe_failure(std::exception_ptr ep) {
-  try {
-    std::rethrow_exception(ep);
-  } catch (const Error& e) {
-    return {std::string(to_string(e.code())), e.what()};
-  } catch (const std::bad_alloc&) {
-    return {"out_of_memory", "host allocation failed (std::bad_alloc)"};
-  } catch (const std::exception& e) {
-    std::string msg = e.what();
-    msg = msg.substr(0, msg.find('\n'));  // libtorch appends a stack trace
-    bool oom = msg.find("out of memory") != std::string::npos || msg.find("OutOfMemory") != std::string::npos;
-    return {oom ? "out_of_memory" : "internal", msg};
-  }
+  const Error e = error_from_exception(ep);
+  return {std::string(to_string(e.code())), e.what()};
 }
 
 template <LoaderStrategy... S>

@@ -42,7 +42,7 @@ struct FullPrecision {
     if (!Offload::enabled || !r.device.is_cuda() || offload > c.spec.num_layers) {
       v.ok = false;
       v.reason = "needs " + format_bytes(v.plan.total()) + " (weights " + format_bytes(v.plan.weight_bytes) +
-                 "), over the budget of " + format_bytes(*budget);
+                 "), over " + budget_words(r, *budget);
       return v;
     }
     v.reason = std::to_string(offload) + " of " + std::to_string(c.spec.num_layers) + " layers kept in host memory";

@@ -27,7 +27,7 @@ struct Prequantized {
     v.plan.weight_bytes = c.bytes_on_disk;
     if (auto b = device_budget(r); b && v.plan.total() > *b) {
       v.ok = false;
-      v.reason = "needs " + format_bytes(v.plan.total()) + " as stored (" + to_string(c.kind) + "), over the budget of " + format_bytes(*b);
+      v.reason = "needs " + format_bytes(v.plan.total()) + " as stored (" + to_string(c.kind) + "), over " + budget_words(r, *b);
     }
     return v;
   }

@@ -35,7 +35,7 @@ struct QuantizeOnLoad {
     v.plan = plan_memory_bits(c.spec, config.bits_per_weight(), 2, r.workload);
     if (auto b = device_budget(r); b && peak_bytes(c, r) > *b) {
       v.ok = false;
-      v.reason = "needs " + format_bytes(peak_bytes(c, r)) + " at " + config.name() + ", over the budget of " + format_bytes(*b);
+      v.reason = "needs " + format_bytes(peak_bytes(c, r)) + " at " + config.name() + ", over " + budget_words(r, *b);
     }
     return v;
   }

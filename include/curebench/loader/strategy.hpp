@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "curebench/core/bytes.hpp"
+#include "curebench/core/memory.hpp"
 #include "curebench/loader/budget.hpp"
 #include "curebench/loader/checkpoint.hpp"
 #include "curebench/model/load.hpp"
@@ -48,9 +50,22 @@ inline at::ScalarType compute_dtype(const CheckpointInfo& c, const LoadRequest& 
   return model::parse_dtype_name(c.spec.dtype == "bfloat16" || c.spec.dtype == "float16" ? "f32" : c.spec.dtype);
 }
 
-// The budget that applies on the load device.
+// The budget that applies on the load device. An unset host budget is the machine's physical memory: a plan
+// beyond it (a config claiming a 540 GB model on a 24 GiB machine) is skipped with its reason instead of tried
+// until the allocator fails; --cpu-budget above it still overrides. An unset GPU budget stays unset: the CUDA
+// allocator's OOM is typed and recorded per attempt.
 inline std::optional<std::int64_t> device_budget(const LoadRequest& r) {
-  return r.device.is_cuda() ? r.budget.gpu_bytes : r.budget.cpu_bytes;
+  if (r.device.is_cuda()) return r.budget.gpu_bytes;
+  if (r.budget.cpu_bytes) return r.budget.cpu_bytes;
+  if (auto ram = physical_memory_bytes(); ram > 0) return ram;
+  return std::nullopt;
+}
+
+// "the budget of 16.0 GiB", or for the default host budget "the 23.4 GiB of RAM installed (no --cpu-budget)".
+inline std::string budget_words(const LoadRequest& r, std::int64_t bytes) {
+  if (!r.device.is_cuda() && !r.budget.cpu_bytes)
+    return "the " + format_bytes(bytes) + " of RAM installed (no --cpu-budget given)";
+  return "the budget of " + format_bytes(bytes);
 }
 
 }  // namespace curebench::loader

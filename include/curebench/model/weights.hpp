@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "curebench/core/error.hpp"
+#include "curebench/core/error_from_exception.hpp"
 #include "curebench/model/spec.hpp"
 #include "curebench/model/weight_names.hpp"
 #include "curebench/quant/weight.hpp"
@@ -96,7 +97,16 @@ DecoderWeights load_weights(const ModelSpec& spec, const S& src, const LinearTra
     }
   };
   auto dense = [&](const std::string& name, std::vector<std::int64_t> shape) {
-    auto t = src.dense(name);
+    std::optional<at::Tensor> t;
+    try {
+      t = src.dense(name);
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception&) {  // the allocator's failure, named by file and tensor
+      auto e = error_from_exception(std::current_exception());
+      if (e.code() != Errc::out_of_memory) throw;
+      throw Error(Errc::out_of_memory, src.origin(), name, e.message());
+    }
     if (!t) throw Error(Errc::not_found, src.origin(), name, "missing tensor");
     check_shape(name, t->sizes().vec(), std::move(shape));
     return *t;

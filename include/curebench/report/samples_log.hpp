@@ -6,6 +6,7 @@
 //    middle of a write leaves: it is dropped, reported (dropped_partial_bytes) and cut off the file, so
 //    the next append starts on a clean line. Any other bad line is corruption and throws with its line.
 #include "curebench/core/error.hpp"
+#include "curebench/core/regular_file.hpp"
 #include "curebench/core/json_file.hpp"
 #include "curebench/eval/dataset.hpp"
 #include "curebench/eval/sample.hpp"
@@ -28,8 +29,7 @@ class SamplesLog {
   explicit SamplesLog(std::filesystem::path path) : path_(std::move(path)) {
     if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path());
     if (std::filesystem::exists(path_)) recover();
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw Error(Errc::io, path_.string(), "", std::string("cannot open for appending: ") + std::strerror(errno));
+    fd_ = open_regular_file(path_.string(), O_WRONLY | O_CREAT | O_APPEND, 0644, "cannot open for appending");
   }
   ~SamplesLog() {
     if (fd_ >= 0) ::close(fd_);

@@ -8,6 +8,7 @@
 //                           tok*.bin (sorted)
 // The format is also sniffed from the first bytes, so a misnamed file still loads or fails clearly.
 #include "curebench/core/error.hpp"
+#include "curebench/core/regular_file.hpp"
 #include "curebench/tokenizer/gguf_vocab.hpp"
 #include "curebench/tokenizer/hf_tokenizer.hpp"
 #include "curebench/tokenizer/llama2c_tokenizer.hpp"
@@ -15,6 +16,8 @@
 #include "curebench/tokenizer/tokenizer.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -50,8 +53,9 @@ inline Tokenizer load_tokenizer(const std::string& path) {
   const std::string file = fs::is_directory(path) ? find_tokenizer_file(path) : path;
   char head[4] = {};
   {
+    require_regular_file(file);
     std::ifstream in(file, std::ios::binary);
-    if (!in) throw Error(Errc::io, file, "", "cannot open for reading");
+    if (!in) throw Error(Errc::io, file, "", std::string("cannot open for reading: ") + std::strerror(errno));
     in.read(head, 4);
   }
   const auto ext = fs::path(file).extension().string();

@@ -4,12 +4,15 @@
 // shows "no data" or "n/a" for it — but a value of the wrong type, or text that is not JSON, is refused with
 // the file and the field named, because drawing a half-understood file would mislead.
 #include "curebench/core/error.hpp"
+#include "curebench/core/regular_file.hpp"
 #include "curebench/core/json_file.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -268,11 +271,10 @@ inline bool safe_folder_name(std::string_view name) {
 
 // Reads models/<name>/samples.jsonl; returns false when the file does not exist.
 inline bool read_samples(const std::filesystem::path& file, std::vector<Sample>& out) {
+  if (!std::filesystem::exists(file)) return false;
+  require_regular_file(file.string());
   std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    if (!std::filesystem::exists(file)) return false;
-    throw Error(Errc::io, file.string(), "", "cannot open for reading");
-  }
+  if (!in) throw Error(Errc::io, file.string(), "", std::string("cannot open for reading: ") + std::strerror(errno));
   detail::Fields f(file.string());
   std::string line;
   std::size_t line_no = 0;
