@@ -143,4 +143,18 @@ run_as(["eval", "--config", f"{OUT}/run.json", "--out", f"{ro}/run"], "eval:out_
 run_as(["eval", "--config", f"{OUT}/run.json", "--out", ro], "eval:out_is_readonly_folder", timeout=120)
 run(["eval", "--config", f"{OUT}/run.json", "--out", fifo], "eval:out_is_fifo", timeout=120)
 run(["eval", "--config", f"{OUT}/run.json", "--out", "/dev/null"], "eval:out_is_dev_null", timeout=120)
+
+# 5. A real run folder with each of its files replaced by a FIFO, then by a folder: `report` on it and `eval`
+# resuming into it.
+run_ok = f"{OUT}/run_ok"
+subprocess.run([CLI, "eval", "--config", f"{OUT}/run.json", "--out", run_ok], check=True, capture_output=True)
+members = [os.path.relpath(os.path.join(dp, f), run_ok) for dp, _, fs in os.walk(run_ok) for f in fs]
+for rel in members:
+    for kind in ["fifo", "folder"]:
+        d = f"{OUT}/r_{rel.replace('/', '_')}_{kind}"
+        shutil.copytree(run_ok, d)
+        os.remove(f"{d}/{rel}")
+        os.mkfifo(f"{d}/{rel}") if kind == "fifo" else os.makedirs(f"{d}/{rel}")
+        run(["report", d, "--json"], f"report:{rel}={kind}", timeout=60)
+        run(["eval", "--config", f"{OUT}/run.json", "--out", d], f"eval-resume:{rel}={kind}", timeout=120)
 report()
