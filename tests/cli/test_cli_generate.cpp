@@ -58,3 +58,16 @@ TEST(CliGenerate, TextPromptUsesTheRealTokenizer) {
   EXPECT_EQ(j["output_ids"], c["output_ids"]);
   EXPECT_EQ(j["text"].get<std::string>().rfind(", there was a little girl named Lily", 0), 0u) << j["text"];
 }
+
+// Found by hand after the special-files campaign: a KV cache for 10^9 new tokens was left to libtorch's
+// allocator, whose refusal named no field. It is sized first and refused with the sizes that explain it.
+TEST(CliGenerate, KvCacheBeyondTheMachineIsOutOfMemoryWithItsSize) {
+  auto r = run_cli("generate --model " + data("models/stories260K/hf") + " --prompt-ids 1 --max-new-tokens 1000000000 --json");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["error"]["code"], "out_of_memory");
+  EXPECT_EQ(j["error"]["field"], "kv_cache");
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("x 1000000001 tokens"), std::string::npos) << j.dump();
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("of RAM installed"), std::string::npos) << j.dump();
+}

@@ -4,11 +4,16 @@
 // token of each row, so padding and finished rows never leak into another row's attention.
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <limits>
+#include <string>
 #include <optional>
 #include <vector>
 
+#include "curebench/core/bytes.hpp"
 #include "curebench/core/error.hpp"
+#include "curebench/core/error_from_exception.hpp"
+#include "curebench/core/memory.hpp"
 #include "curebench/model/spec.hpp"
 
 namespace curebench::runtime {
@@ -19,10 +24,30 @@ class KVCache {
           const at::Device& device)
       : batch_(batch), max_len_(max_len) {
     if (batch <= 0 || max_len <= 0) throw Error(Errc::invalid_argument, "", "kv_cache", "batch and length must be positive");
+    // Sized up front, so that `--max-new-tokens 1000000000` is refused with the sizes that explain it rather
+    // than by the allocator: on the host against the installed RAM, on a GPU when the allocator gives out.
+    const double need = 2.0 * static_cast<double>(spec.num_layers) * static_cast<double>(batch) *
+                        static_cast<double>(spec.num_kv_heads) * static_cast<double>(max_len) *
+                        static_cast<double>(spec.head_dim) * static_cast<double>(c10::elementSize(dtype));
+    auto too_big = [&](const std::string& why) {
+      return Error(Errc::out_of_memory, "", "kv_cache",
+                   "a cache for batch " + std::to_string(batch) + " x " + std::to_string(max_len) +
+                       " tokens (prompt + max new tokens) needs " + format_bytes(static_cast<std::int64_t>(std::min(need, 9.0e18))) + ", " + why);
+    };
+    if (!device.is_cuda() && physical_memory_bytes() > 0 && need > static_cast<double>(physical_memory_bytes()))
+      throw too_big("more than the " + format_bytes(physical_memory_bytes()) + " of RAM installed");
     auto opts = at::TensorOptions().dtype(dtype).device(device);
-    for (std::int64_t i = 0; i < spec.num_layers; ++i) {
-      k_.push_back(at::zeros({batch, spec.num_kv_heads, max_len, spec.head_dim}, opts));
-      v_.push_back(at::zeros({batch, spec.num_kv_heads, max_len, spec.head_dim}, opts));
+    try {
+      for (std::int64_t i = 0; i < spec.num_layers; ++i) {
+        k_.push_back(at::zeros({batch, spec.num_kv_heads, max_len, spec.head_dim}, opts));
+        v_.push_back(at::zeros({batch, spec.num_kv_heads, max_len, spec.head_dim}, opts));
+      }
+    } catch (const std::exception&) {
+      auto e = error_from_exception(std::current_exception());
+      if (e.code() != Errc::out_of_memory) throw;
+      k_.clear();
+      v_.clear();
+      throw too_big("more than the device could allocate: " + e.message());
     }
     valid_ = at::zeros({batch, max_len}, at::TensorOptions().dtype(at::kBool).device(device));
     filled_ = at::zeros({batch}, at::TensorOptions().dtype(at::kLong).device(device));
