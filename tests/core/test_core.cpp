@@ -30,6 +30,18 @@ TEST(Error, OneLineNamesPathAndField) {
   EXPECT_EQ(j["field"], "lm_head.weight");
 }
 
+// Found by tests/fuzz/cli_adversarial/inputs.py (SEED=4): a GGUF token piece quoted in an error held a 0x1C byte,
+// which line readers (Python's splitlines among them) take for a line break; an ESC would drive the terminal.
+TEST(Error, ControlBytesFromFilesAreEscapedInWhat) {
+  cb::Error e(cb::Errc::format, "f.gguf", "token 49", "found \"\x1c" "0x2E>\" and \x1b[31mred\x7f, \xc2\x85|\xe2\x80\xa8|\xe2\x80\xa9 end\ttab");
+  const std::string w = e.what();
+  EXPECT_EQ(w, "error[format] f.gguf: token 49: found \"\\x1C0x2E>\" and \\x1B[31mred\\x7F, \\u0085|\\u2028|\\u2029 end\ttab");
+  EXPECT_EQ(e.message().find("\\x1C"), std::string::npos);  // the message keeps the bytes; JSON output escapes them
+  for (unsigned char c : w) EXPECT_TRUE(c >= 0x20 || c == '\t') << int(c);
+  // Valid UTF-8 that is not a line break passes through.
+  EXPECT_NE(std::string(cb::Error(cb::Errc::format, "", "", "caf\xc3\xa9 \xe2\x80\x99").what()).find("caf\xc3\xa9 \xe2\x80\x99"), std::string::npos);
+}
+
 TEST(JsonFile, RejectsDeepNesting) {
   std::string deep(200, '[');
   deep += std::string(200, ']');

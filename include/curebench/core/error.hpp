@@ -54,10 +54,33 @@ class Error : public std::runtime_error {
   const std::string& message() const noexcept { return message_; }
 
  private:
-  static std::string one_line(std::string s) {
-    for (char& ch : s)
-      if (ch == '\n' || ch == '\r') ch = ' ';
-    return s;
+  // what() quotes bytes from files (a token piece, a header excerpt) and goes to a terminal: line breaks become
+  // spaces, other control bytes \xHH (an ESC from a hostile tokenizer must not drive the terminal), and the
+  // Unicode line breaks that line readers split on (U+0085, U+2028, U+2029) \uHHHH, so it stays one line.
+  static std::string one_line(const std::string& s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c == '\n' || c == '\r') {
+        out += ' ';
+      } else if ((c < 0x20 && c != '\t') || c == 0x7F) {
+        out += "\\x";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      } else if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x85) {
+        out += "\\u0085";
+        ++i;
+      } else if (c == 0xE2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+                 (static_cast<unsigned char>(s[i + 2]) == 0xA8 || static_cast<unsigned char>(s[i + 2]) == 0xA9)) {
+        out += static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
+        i += 2;
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out;
   }
   static std::string compose(Errc code, const std::string& path, const std::string& field,
                              const std::string& message) {
