@@ -5,10 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -51,9 +49,7 @@ inline nlohmann::json parse_json_text(std::string_view text, const std::string& 
 }
 
 inline std::string read_text_file(const std::string& path, std::size_t max_bytes = std::size_t{256} << 20) {
-  require_regular_file(path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(Errc::io, path, "", std::string("cannot open for reading: ") + std::strerror(errno));
+  auto in = open_regular_ifstream(path);
   in.seekg(0, std::ios::end);
   auto size = static_cast<std::size_t>(in.tellg());
   if (size > max_bytes)

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 namespace curebench {
@@ -34,6 +35,14 @@ inline void require_regular_file(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw Error(Errc::io, path, "", std::string("cannot open: ") + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw detail::not_regular(path, st.st_mode);
+}
+
+// The binary input stream of a regular file, or Errc::io naming it: the one way the stream readers open files.
+inline std::ifstream open_regular_ifstream(const std::string& path) {
+  require_regular_file(path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(Errc::io, path, "", std::string("cannot open for reading: ") + std::strerror(errno));
+  return in;
 }
 
 // open(2) that cannot block on a FIFO (O_NONBLOCK until the descriptor is known to be a regular file) and

@@ -21,9 +21,7 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -61,9 +59,7 @@ inline std::array<std::uint8_t, 32> subsample_key(std::uint64_t seed, std::strin
 // SHA-256. Reads in 1 MiB blocks: memory stays bounded by the longest line.
 template <class OnLine>
 std::string for_each_line(const std::string& path, OnLine&& on_line, std::size_t max_line_bytes, bool* had_bom = nullptr) {
-  require_regular_file(path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(Errc::io, path, "", std::string("cannot open for reading: ") + std::strerror(errno));
+  auto in = open_regular_ifstream(path);
   Sha256 hash;
   std::string pending;
   // 1 MiB blocks bound memory by the longest line, not the file; a small file gets a block of its own size

@@ -16,8 +16,6 @@
 #include "curebench/tokenizer/tokenizer.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -53,9 +51,7 @@ inline Tokenizer load_tokenizer(const std::string& path) {
   const std::string file = fs::is_directory(path) ? find_tokenizer_file(path) : path;
   char head[4] = {};
   {
-    require_regular_file(file);
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw Error(Errc::io, file, "", std::string("cannot open for reading: ") + std::strerror(errno));
+    auto in = open_regular_ifstream(file);
     in.read(head, 4);
   }
   const auto ext = fs::path(file).extension().string();

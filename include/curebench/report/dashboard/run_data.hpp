@@ -11,8 +11,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -272,9 +270,7 @@ inline bool safe_folder_name(std::string_view name) {
 // Reads models/<name>/samples.jsonl; returns false when the file does not exist.
 inline bool read_samples(const std::filesystem::path& file, std::vector<Sample>& out) {
   if (!std::filesystem::exists(file)) return false;
-  require_regular_file(file.string());
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(Errc::io, file.string(), "", std::string("cannot open for reading: ") + std::strerror(errno));
+  auto in = open_regular_ifstream(file.string());
   detail::Fields f(file.string());
   std::string line;
   std::size_t line_no = 0;
