@@ -34,6 +34,21 @@ cb::loader::LoadRequest cpu_request() {
   r.workload = {.batch = 1, .context = 64};
   return r;
 }
+
+// Loads through FpChain expecting both strategies skipped before loading, each with `reason` in its words.
+void expect_every_attempt_skipped(const cb::loader::CheckpointInfo& info, const cb::loader::LoadRequest& req,
+                                  const std::string& reason) {
+  try {
+    FpChain{}.load(info, req);
+    FAIL();
+  } catch (const FpChain::ChainError& e) {
+    ASSERT_EQ(e.attempts.size(), 2u);
+    for (auto& a : e.attempts) {
+      EXPECT_EQ(a.outcome, "skipped");
+      EXPECT_NE(a.reason.find(reason), std::string::npos) << a.reason;
+    }
+  }
+}
 }  // namespace
 
 TEST(LoaderChain, FirstStrategyLoadsAndPassesWarmup) {
@@ -69,16 +84,7 @@ TEST(LoaderFaults, BudgetTooSmallSkipsWithReasonBeforeLoading) {
   auto info = cb::loader::inspect_checkpoint(model_fixture("llama"));
   auto req = cpu_request();
   req.budget.cpu_bytes = 64 * 1024;  // the fixture needs ~0.6 MB
-  try {
-    FpChain{}.load(info, req);
-    FAIL();
-  } catch (const FpChain::ChainError& e) {
-    ASSERT_EQ(e.attempts.size(), 2u);
-    for (auto& a : e.attempts) {
-      EXPECT_EQ(a.outcome, "skipped");
-      EXPECT_NE(a.reason.find("over the budget"), std::string::npos) << a.reason;
-    }
-  }
+  expect_every_attempt_skipped(info, req, "over the budget");
 }
 
 // Found by tests/fuzz/cli_adversarial/special_files.py: a config claiming a 540 GB model over a 1 TiB sparse
@@ -92,16 +98,7 @@ TEST(LoaderFaults, PlanBeyondInstalledRamIsSkippedWithoutABudget) {
   info.spec.head_dim = 128;
   auto req = cpu_request();
   ASSERT_GT(cb::physical_memory_bytes(), 0);
-  try {
-    FpChain{}.load(info, req);
-    FAIL();
-  } catch (const FpChain::ChainError& e) {
-    ASSERT_EQ(e.attempts.size(), 2u);
-    for (auto& a : e.attempts) {
-      EXPECT_EQ(a.outcome, "skipped");
-      EXPECT_NE(a.reason.find("of RAM installed (no --cpu-budget given)"), std::string::npos) << a.reason;
-    }
-  }
+  expect_every_attempt_skipped(info, req, "of RAM installed (no --cpu-budget given)");
   req.budget.cpu_bytes = std::int64_t{1} << 50;
   EXPECT_TRUE(FullPrecision<>{}.check(info, req).ok);
 }
