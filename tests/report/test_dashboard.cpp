@@ -1,14 +1,21 @@
 // Dashboards drawn from a run folder: the reader's tolerance and refusals, the numbers the figures derive,
 // and the files as a user gets them (PNG size from the IHDR chunk, SVG structure, what the text says).
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "curebench/report/dashboard.hpp"
 
@@ -168,7 +175,9 @@ TEST(DashboardRunData, ABadSamplesLineNamesFileAndLine) {
 // ---- gnuplot text, no gnuplot needed -----------------------------------------------------------------------
 
 TEST(DashboardScript, StringsAreEscapedForGnuplot) {
-  EXPECT_EQ(gp::str("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+  // Single-quoted pieces: nothing inside is expanded; a quote doubles; a newline is a "\n" concatenated between.
+  EXPECT_EQ(gp::str("a\"b\\c\nd'e`x`$(y)@z"), "'a\"b\\c'.\"\\n\".'d''e`x`$(y)@z'");
+  EXPECT_EQ(gp::str("tab\there\x1b"), "'tab here '");
   EXPECT_EQ(gp::num(65.0), "65");
   EXPECT_EQ(gp::num(0.126, 2), "0.13");
   EXPECT_EQ(gp::num(-0.0001, 2), "0");
@@ -182,13 +191,14 @@ TEST(DashboardScript, UnlabelledSplitIsLabelledNotDrawnAsABar) {
   gp::Script s;
   panels::accuracy(s, run);
   const auto& t = s.text();
-  EXPECT_NE(t.find("n/a\\n(unlabelled)"), std::string::npos);
+  EXPECT_NE(t.find("n/a'.\"\\n\".'(unlabelled)"), std::string::npos) << t;
   // The test series has no rows at all: it appears only as a key entry.
   EXPECT_NE(t.find("NaN with boxes lc rgb \"#a23b72\""), std::string::npos) << t;
   EXPECT_EQ(t.find("$d2"), std::string::npos) << t;  // one datablock: val only
   gp::Script gap;
   panels::generalization_gap(gap, run);
-  EXPECT_NE(gap.text().find("undefined:\\ntest split\\nunlabelled"), std::string::npos) << gap.text();
+  EXPECT_NE(gap.text().find("undefined:'.\"\\n\".'test split'.\"\\n\".'unlabelled"), std::string::npos)
+      << gap.text();
   EXPECT_EQ(gap.text().find("pts"), std::string::npos);  // no gap value printed
 }
 
@@ -273,4 +283,148 @@ TEST(DashboardDraw, WithoutGnuplotOnPathItIsATypedError) {
   EXPECT_EQ(code, Errc::not_found);
   EXPECT_NE(what.find("gnuplot not found on PATH"), std::string::npos) << what;
   EXPECT_FALSE(fs::exists(out));  // refused before writing anything
+}
+
+// ---- untrusted text and folders (docs/robustness.md, "Dashboards: text as data, private temp files") ---------
+
+namespace {
+
+// Text that would run a shell command if gnuplot expanded it: a backquote (gnuplot runs it inside double quotes),
+// $(...), quote breakouts into system(), a macro, a newline. Each touches its own marker file.
+std::vector<std::string> hostile_payloads(const fs::path& markers) {
+  std::vector<std::string> p;
+  for (int i = 0; i < 6; ++i) {
+    auto m = (markers / ("ran" + std::to_string(i))).string();
+    p.push_back("x`touch " + m + "a`y $(touch " + m + "b) \"; system(\"touch " + m + "c\"); \" '.system('touch " +
+                m + "d').' @PATH\nsecond line");
+  }
+  return p;
+}
+
+nlohmann::json hostile_results(const std::vector<std::string>& p) {
+  auto j = nlohmann::json::parse(slurp(kFixture / "results.json"));
+  j["notice"] = p[0];
+  j["run"]["id"] = p[1];
+  j["provenance"]["gpu"] = p[2];
+  auto& m = j["models"][0];
+  m["name"] = p[3];
+  m["load"]["strategy"] = p[4];
+  for (auto& a : m["load"]["attempts"]) a["strategy"] = p[4];
+  auto splits = m["splits"];
+  m["splits"] = nlohmann::json::object();
+  for (auto& [k, v] : splits.items()) m["splits"][k == "test" ? p[5] : k] = v;
+  return j;
+}
+
+}  // namespace
+
+TEST(DashboardHostile, TextFromTheRunFolderReachesGnuplotAsInertText) {
+  auto dir = scratch("hostile");
+  const auto markers = dir / "markers";
+  fs::create_directories(markers);
+  const auto payloads = hostile_payloads(markers);
+  write(dir / "run" / "results.json", hostile_results(payloads).dump());
+  draw_dashboard(dir / "run", dir / "out");
+  for (auto& e : fs::directory_iterator(markers)) ADD_FAILURE() << "gnuplot ran a command: " << e.path();
+  // The notice is drawn as written (the title line of the dashboard): backquotes, quotes and all.
+  auto svg = slurp(dir / "out" / "dashboard.svg");
+  EXPECT_NE(svg.find("x`touch " + (markers / "ran0").string() + "a`y $(touch "), std::string::npos);
+  EXPECT_NE(svg.find("system("), std::string::npos);
+  EXPECT_NE(svg.find("@PATH"), std::string::npos);
+  EXPECT_NE(svg.find(">second line<"), std::string::npos);
+}
+
+TEST(DashboardHostile, AnOutputFolderNameReachesGnuplotAsInertText) {
+  // `set output` carries the folder's name; a backquote there would run in gnuplot's working directory.
+  const std::string marker = "curebench_outdir_ran." + std::to_string(::getpid());
+  const auto out = scratch("hostileout") / ("out `touch " + marker + "` $(touch " + marker + ") 'q\" @PATH");
+  draw_dashboard(kFixture, out);
+  EXPECT_FALSE(fs::exists(fs::current_path() / marker)) << "a backquote in the output folder's name ran";
+  fs::remove(fs::current_path() / marker);
+  EXPECT_EQ(png_size(out / "dashboard.png").width, 1800u);
+}
+
+TEST(DashboardHostile, PlantedSymlinksAtTempNamesRedirectNothing) {
+  auto dir = scratch("symlinks");
+  const auto victim = dir / "victim.txt";
+  write(victim, "precious\n");
+  const auto out = dir / "report";
+  fs::create_directories(out);
+  // Every temp name an earlier version wrote (in /tmp and beside the figures), planted as links to the victim.
+  const std::string pid = std::to_string(::getpid());
+  std::vector<fs::path> planted;
+  for (int n = 0; n < 4; ++n)
+    for (const char* ext : {".gp", ".stderr"})
+      planted.push_back(fs::temp_directory_path() / ("curebench-report." + pid + "." + std::to_string(n) + ext));
+  for (auto& f : figures())
+    for (const char* ext : {".png", ".svg"}) planted.push_back(out / ("." + f.stem + ext + ".tmp." + pid));
+  planted.push_back(out / ("report.md.tmp." + pid));
+  for (auto& link : planted) {
+    fs::remove(link);
+    fs::create_symlink(victim, link);
+  }
+  draw_dashboard(kFixture, out);
+  draw_dashboard(kFixture, out);  // a second drawing in the same process
+  EXPECT_EQ(slurp(victim), "precious\n");
+  for (auto& link : planted) fs::remove(link);
+  EXPECT_EQ(png_size(out / "dashboard.png").width, 1800u);
+  for (auto& e : fs::directory_iterator(out)) {  // nothing of the drawing is left beside the figures
+    EXPECT_NE(e.path().filename().string().rfind(".draw-", 0), 0u) << e.path();
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+  }
+}
+
+TEST(DashboardHostile, AReportFolderThatIsALinkIsRefused) {
+  auto dir = scratch("linkedreport");
+  write(dir / "results.json", slurp(kFixture / "results.json"));
+  fs::create_directories(dir / "elsewhere");
+  fs::create_directory_symlink(dir / "elsewhere", dir / "report");
+  std::string what;
+  EXPECT_EQ(error_code_of([&] { draw_dashboard(dir); }, &what), Errc::io);
+  EXPECT_NE(what.find("symbolic link"), std::string::npos) << what;
+  EXPECT_TRUE(fs::is_empty(dir / "elsewhere"));
+}
+
+TEST(DashboardHostile, AKilledDrawingsFolderIsRemovedByTheNextOneAndNothingElse) {
+  auto dir = scratch("staledraw");
+  const auto out = dir / "report";
+  // A pid that is gone: a child that has exited and been reaped.
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  const auto stale = out / (".draw-" + std::to_string(child) + "-a1B2c3");
+  write(stale / "dashboard.png", "half a figure");
+  const auto unrelated = out / ".draw-keepme";  // not a name this program writes
+  write(unrelated / "dashboard.png", "someone else's");
+  write(out / "notes.tmp.1", "someone else's");
+  draw_dashboard(kFixture, out);
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_EQ(slurp(unrelated / "dashboard.png"), "someone else's");
+  EXPECT_EQ(slurp(out / "notes.tmp.1"), "someone else's");
+}
+
+// A full disk, simulated with RLIMIT_FSIZE (gnuplot inherits it; SIGXFSZ ignored, so its writes fail with EFBIG
+// and it exits 0, as on ENOSPC): the previous figures stay, the error is io naming the folder.
+TEST(DashboardHostile, AFailedWriteKeepsThePreviousFiguresAndIsAnIoError) {
+  auto out = scratch("fulldisk") / "report";
+  draw_dashboard(kFixture, out);
+  const auto before_png = slurp(out / "dashboard.png"), before_svg = slurp(out / "dashboard.svg");
+  const auto before_md = slurp(out / "report.md");
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old;
+  small.rlim_cur = 20000;  // a figure is 40-200 kB
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::string what, path;
+  auto code = error_code_of([&] { draw_dashboard(kFixture, out); }, &what, &path);
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_EQ(code, Errc::io) << what;
+  EXPECT_EQ(path, out.string());
+  EXPECT_NE(what.find("did not write this figure completely"), std::string::npos) << what;
+  EXPECT_EQ(slurp(out / "dashboard.png"), before_png);
+  EXPECT_EQ(slurp(out / "dashboard.svg"), before_svg);
+  EXPECT_EQ(slurp(out / "report.md"), before_md);
+  for (auto& e : fs::directory_iterator(out)) EXPECT_NE(e.path().filename().string().rfind(".draw-", 0), 0u);
 }

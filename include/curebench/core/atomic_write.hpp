@@ -18,7 +18,12 @@ inline void atomic_write(const std::filesystem::path& target, std::string_view c
   namespace fs = std::filesystem;
   if (target.has_parent_path()) fs::create_directories(target.parent_path());
   std::string tmp = target.string() + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // Created exclusively and never through a link: a symlink planted at the (predictable) temp name must not
+  // make us write elsewhere. A name already there carries our pid, so it is a dead namesake's leftover or a
+  // plant: unlink removes the entry itself (never a link's target), then the create is retried once.
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = ::open(tmp.c_str(), kFlags, 0644);
+  if (fd < 0 && errno == EEXIST && ::unlink(tmp.c_str()) == 0) fd = ::open(tmp.c_str(), kFlags, 0644);
   if (fd < 0) throw Error(Errc::io, tmp, "", std::string("cannot create: ") + std::strerror(errno));
   std::size_t done = 0;
   while (done < content.size()) {
@@ -32,8 +37,14 @@ inline void atomic_write(const std::filesystem::path& target, std::string_view c
     }
     done += static_cast<std::size_t>(n);
   }
-  ::fsync(fd);
-  ::close(fd);
+  // A full disk may surface only here (delayed allocation, network file systems): a failed flush is a failed write.
+  const bool synced = ::fsync(fd) == 0 || errno == EINVAL;  // EINVAL: a file system without fsync
+  const int sync_err = errno;
+  if (::close(fd) != 0 || !synced) {
+    const int err = synced ? errno : sync_err;
+    ::unlink(tmp.c_str());
+    throw Error(Errc::io, tmp, "", std::string("write failed: ") + std::strerror(err));
+  }
   if (std::rename(tmp.c_str(), target.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());

@@ -150,6 +150,9 @@ inline std::string submission_csv(const std::vector<SubmissionRow>& rows) {
 inline void write_zip(const std::filesystem::path& target, const std::vector<std::pair<std::string, std::string>>& files) {
   if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
   std::string tmp = target.string() + ".tmp." + std::to_string(::getpid());
+  // libzip writes its own mkstemp file and renames it onto `tmp`; an entry already at `tmp` (our pid: a dead
+  // namesake's leftover or a planted link) is unlinked first, so libzip never opens through it.
+  ::unlink(tmp.c_str());
   int err = 0;
   zip_t* za = zip_open(tmp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
   if (!za) throw Error(Errc::io, tmp, "", "zip_open failed with libzip error " + std::to_string(err));

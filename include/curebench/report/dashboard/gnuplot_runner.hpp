@@ -1,24 +1,31 @@
 #pragma once
 // Runs a gnuplot script. gnuplot is looked up when a figure is drawn, not when this header is included, so
 // programs that never draw need no gnuplot; a missing one is a typed error ("gnuplot not found on PATH").
-// The script goes to a file through gnuplot-iostream and gnuplot runs it as a child process: its exit status
-// and stderr are then ours to report, and a failing gnuplot cannot kill the caller with SIGPIPE.
+// gnuplot is spawned directly (no shell: the CUREBENCH_GNUPLOT path is an argv[0], never a command line) and
+// reads the script from a pipe as the file /dev/stdin, so it stops at the first error with its line number,
+// as for a script file; gnuplot-iostream writes the command stream into that pipe. Nothing is written to a
+// shared folder: no script file that a planted symlink could redirect, nothing left in /tmp by a kill.
+// gnuplot's stderr goes to an anonymous memory file (memfd), read after it exits, so a chatty gnuplot can never
+// block on a full pipe while we write. A gnuplot that dies early cannot kill the caller with SIGPIPE.
 #include "curebench/core/error.hpp"
-#include "curebench/core/json_file.hpp"
 
 #include <gnuplot-iostream.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -52,46 +59,61 @@ inline std::filesystem::path find_gnuplot() {
               "(Debian: apt-get install gnuplot-nox) or set CUREBENCH_GNUPLOT to its path");
 }
 
-// Runs `script`; on failure throws with gnuplot's first error lines and keeps the script for inspection.
-inline void run_gnuplot(const std::string& script) {
-  namespace fs = std::filesystem;
-  const auto exe = find_gnuplot();
-  static std::atomic<int> calls{0};  // two draws in one process must not share a script file
-  const auto stem = fs::temp_directory_path() /
-                    ("curebench-report." + std::to_string(::getpid()) + "." + std::to_string(calls++));
-  const std::string script_path = stem.string() + ".gp", err_path = stem.string() + ".stderr";
-  try {
-    Gnuplot gp(">" + script_path);  // gnuplot-iostream's file mode: the command stream lands in the file
-    gp << script << std::flush;
-  } catch (const std::ios_base::failure& e) {
-    throw Error(Errc::io, script_path, "", std::string("cannot write the gnuplot script: ") + e.what());
+namespace detail {
+
+// Closes a descriptor once, on every path out of run_gnuplot.
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+  void reset() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::string exe_s = exe.string();
-  std::vector<char*> argv{exe_s.data(), const_cast<char*>(script_path.c_str()), nullptr};
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, exe_s.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw Error(Errc::io, exe_s, "", std::string("cannot start gnuplot: ") + std::strerror(rc));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  int release() { return std::exchange(fd, -1); }
+};
+
+// SIGPIPE blocked on this thread while writing into gnuplot's stdin: a gnuplot that exits early turns the write
+// into EPIPE. A SIGPIPE raised meanwhile is consumed before the old mask comes back.
+class BlockSigpipe {
+ public:
+  BlockSigpipe() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
   }
-  std::string err;
-  try {
-    err = read_text_file(err_path, 1 << 20);
-  } catch (const Error&) {
+  ~BlockSigpipe() {
+    if (!sigismember(&old_, SIGPIPE)) {
+      const timespec zero{0, 0};
+      while (::sigtimedwait(&pipe_, nullptr, &zero) > 0) {
+      }
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
   }
-  std::error_code ec;
-  fs::remove(err_path, ec);
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    fs::remove(script_path, ec);
-    return;
+  const sigset_t& old_mask() const { return old_; }
+
+ private:
+  sigset_t pipe_{}, old_{};
+};
+
+inline std::string read_all_from_start(int fd, std::size_t max_bytes) {
+  std::string out;
+  if (::lseek(fd, 0, SEEK_SET) < 0) return out;
+  char buf[4096];
+  while (out.size() < max_bytes) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
   }
-  // gnuplot prints the offending command, a caret line, then "line N: message"; keep the message lines.
+  return out;
+}
+
+// gnuplot prints the offending command, a caret line, then "\"/dev/stdin\" line N: message"; keep those lines.
+inline std::string gnuplot_error_lines(const std::string& err) {
   std::string detail;
   std::size_t pos = 0;
   while (pos < err.size() && detail.size() < 400) {
@@ -101,11 +123,55 @@ inline void run_gnuplot(const std::string& script) {
     if (end == std::string::npos) break;
     pos = end + 1;
   }
-  if (detail.empty()) detail = err.substr(0, 400);
+  return detail.empty() ? err.substr(0, 400) : detail;
+}
+
+}  // namespace detail
+
+// Runs `script` to its end; returns gnuplot's stderr (warnings) on success, throws with its error lines otherwise.
+inline std::string run_gnuplot(const std::string& script) {
+  const auto exe = find_gnuplot();
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) throw Error(Errc::io, exe.string(), "", std::string("pipe: ") + std::strerror(errno));
+  detail::Fd read_end(p[0]), write_end(p[1]);
+  detail::Fd err_fd(::memfd_create("curebench-gnuplot-stderr", MFD_CLOEXEC));
+  if (err_fd.fd < 0) throw Error(Errc::io, exe.string(), "", std::string("memfd_create: ") + std::strerror(errno));
+
+  detail::BlockSigpipe no_sigpipe;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, read_end.fd, STDIN_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, err_fd.fd, STDERR_FILENO);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setsigmask(&attr, &no_sigpipe.old_mask());  // gnuplot runs with the caller's mask, not ours
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  std::string exe_s = exe.string(), script_arg = "/dev/stdin";
+  std::vector<char*> argv{exe_s.data(), script_arg.data(), nullptr};
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, exe_s.c_str(), &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) throw Error(Errc::io, exe_s, "", std::string("cannot start gnuplot: ") + std::strerror(rc));
+  read_end.reset();
+
+  bool written = false;
+  if (FILE* fh = ::fdopen(write_end.release(), "w")) {
+    Gnuplot gp(fh);  // gnuplot-iostream's stream over the pipe; closed (EOF for gnuplot) when gp goes
+    gp << script << std::flush;
+    written = !gp.fail();
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  const std::string err = detail::read_all_from_start(err_fd.fd, std::size_t{1} << 20);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && written) return err;
+  const std::string how = !WIFEXITED(status)          ? "was killed by signal " + std::to_string(WTERMSIG(status))
+                          : WEXITSTATUS(status) != 0 ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                                                     : "stopped reading its script";
   auto code = err.find("unknown or ambiguous terminal") != std::string::npos ? Errc::unsupported : Errc::internal;
-  std::string how = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
-                                      : "was killed by signal " + std::to_string(WTERMSIG(status));
-  throw Error(code, script_path, "", "gnuplot " + how + " (script kept for inspection): " + detail);
+  throw Error(code, exe_s, "", "gnuplot " + how + ": " + detail::gnuplot_error_lines(err));
 }
 
 }  // namespace curebench::report

@@ -11,18 +11,20 @@
 
 namespace curebench::report::gp {
 
-// A double-quoted gnuplot string; "\n" inside breaks the line on the plot. Terminals run with noenhanced,
-// so model names with '_' or '^' print as written.
+// Text from a run (a config's notice, a split or model name, a path) as a gnuplot string expression that is
+// inert: single-quoted pieces, in which gnuplot expands neither backquotes (a shell command inside double quotes),
+// nor `@` macros, nor backslash escapes; the only special character is the quote itself, doubled. A newline,
+// which cannot stand inside a single-quoted string, becomes the concatenation 'a'."\n".'b'. Other control bytes
+// become spaces. Terminals run with noenhanced, so '_' or '^' print as written.
 inline std::string str(std::string_view s) {
-  std::string out = "\"";
+  std::string out = "'";
   for (char c : s) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else if (c == '\r' || c == '\t') out += ' ';
+    if (c == '\'') out += "''";
+    else if (c == '\n') out += "'.\"\\n\".'";
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += ' ';
     else out += c;
   }
-  return out + "\"";
+  return out + "'";
 }
 
 // Fixed-point number text independent of the C locale (gnuplot wants '.').
