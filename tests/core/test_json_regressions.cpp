@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -15,6 +16,15 @@ curebench::Errc code_of(const std::string& text) {
     return e.code();
   }
   return curebench::Errc::internal;  // parsed: not what these tests expect
+}
+
+curebench::Errc code_of_limited(const std::string& text, int max_depth) {
+  try {
+    curebench::parse_json_text(text, "in.json", curebench::JsonLimits{std::size_t{1} << 20, max_depth});
+  } catch (const curebench::Error& e) {
+    return e.code();
+  }
+  return curebench::Errc::internal;
 }
 
 // fuzz_hf_config / fuzz_safetensors: a number literal beyond double's range made nlohmann throw
@@ -52,6 +62,37 @@ TEST(JsonRegressions, OutOfRangeIntegersAreConfigErrors) {
   EXPECT_EQ(curebench::json_get<std::int64_t>(j, "c", "c.json"), 64);
   EXPECT_THROW(curebench::json_get<std::int32_t>(j, "a", "c.json"), curebench::Error);
   EXPECT_THROW(curebench::json_get<std::uint32_t>(j, "b", "c.json"), curebench::Error);
+}
+
+}  // namespace
+
+namespace {
+
+// Issue 19, point 7: the depth-checking callback parser rescanned the parent object after each nested value,
+// quadratic in its members: a safetensors header of 100,000 tensors (6.7 MB) ran for minutes. Linear now; the
+// bound here is loose (sanitizer builds, a busy CI machine) and still fails by two orders of magnitude when
+// parsing is quadratic. benchmarks/bench_io.cpp BM_JsonManyMembers has the speed.
+TEST(JsonRegressions, ManyNestedMembersParseInLinearTime) {
+  std::string text = "{";
+  for (int i = 0; i < 100000; ++i)
+    text += (i ? ",\"model.layers." : "\"model.layers.") + std::to_string(i) +
+            ".weight\":{\"dtype\":\"BF16\",\"shape\":[4096,4096],\"data_offsets\":[0,33554432]}";
+  text += "}";
+  const auto t0 = std::chrono::steady_clock::now();
+  auto j = curebench::parse_json_text(text, "big.json", curebench::JsonLimits{std::size_t{64} << 20, 8});
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(j.size(), 100000u);
+  EXPECT_EQ(j["model.layers.99999.weight"]["shape"][1], 4096);
+  EXPECT_LT(s, 10.0) << "100,000 members took " << s << " s";
+}
+
+// The depth limit counts nested objects and arrays: max_depth of them parse, one more is refused.
+TEST(JsonRegressions, DepthLimitCountsContainers) {
+  auto nest = [](int n) { return std::string(n, '[') + "1" + std::string(n, ']'); };
+  EXPECT_NO_THROW(curebench::parse_json_text(nest(8), "d.json", curebench::JsonLimits{1 << 20, 8}));
+  EXPECT_EQ(code_of_limited(nest(9), 8), curebench::Errc::format);
+  EXPECT_NO_THROW(curebench::parse_json_text(nest(64), "d.json"));
+  EXPECT_EQ(code_of_limited(nest(65), 64), curebench::Errc::format);
 }
 
 }  // namespace

@@ -28,24 +28,61 @@ inline std::string dump_json(const nlohmann::json& j, int indent = -1) {
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+namespace detail {
+
+// nlohmann's DOM builder behind a depth check. The callback form of json::parse (the obvious way to check
+// depth) rescans the parent object after every nested value ends to drop discarded ones: quadratic in the number
+// of members (a safetensors header of 100,000 tensors took minutes). The SAX form below builds the same DOM
+// in one pass and refuses depth before it allocates a level.
+class DepthLimitedDom {
+ public:
+  using Json = nlohmann::json;
+  DepthLimitedDom(Json& root, int max_depth, const std::string& path) : dom_(root, true), max_depth_(max_depth), path_(path) {}
+  bool null() { return dom_.null(); }
+  bool boolean(bool v) { return dom_.boolean(v); }
+  bool number_integer(Json::number_integer_t v) { return dom_.number_integer(v); }
+  bool number_unsigned(Json::number_unsigned_t v) { return dom_.number_unsigned(v); }
+  bool number_float(Json::number_float_t v, const Json::string_t& s) { return dom_.number_float(v, s); }
+  bool string(Json::string_t& v) { return dom_.string(v); }
+  bool binary(Json::binary_t& v) { return dom_.binary(v); }
+  bool key(Json::string_t& v) { return dom_.key(v); }
+  bool start_object(std::size_t n) { return enter() && dom_.start_object(n); }
+  bool end_object() { --depth_; return dom_.end_object(); }
+  bool start_array(std::size_t n) { return enter() && dom_.start_array(n); }
+  bool end_array() { --depth_; return dom_.end_array(); }
+  template <class Exception>  // the static type is thrown again: parse_error, or out_of_range for 1e400
+  bool parse_error(std::size_t pos, const std::string& token, const Exception& e) {
+    return dom_.parse_error(pos, token, e);
+  }
+
+ private:
+  bool enter() {
+    if (++depth_ > max_depth_)
+      throw Error(Errc::format, path_, "", "JSON nesting deeper than " + std::to_string(max_depth_));
+    return true;
+  }
+  nlohmann::detail::json_sax_dom_parser<Json> dom_;
+  int depth_ = 0, max_depth_;
+  const std::string& path_;
+};
+
+}  // namespace detail
+
 inline nlohmann::json parse_json_text(std::string_view text, const std::string& path, JsonLimits lim = {}) {
   if (text.size() > lim.max_bytes)
     throw Error(Errc::format, path, "", "JSON text of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
                                             std::to_string(lim.max_bytes));
-  // Depth is checked while parsing, so a hostile file cannot exhaust the stack.
-  auto guard = [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-    if (depth > lim.max_depth)
-      throw Error(Errc::format, path, "", "JSON nesting deeper than " + std::to_string(lim.max_depth));
-    return true;
-  };
+  nlohmann::json root;
+  detail::DepthLimitedDom sax(root, lim.max_depth, path);  // at most max_depth nested objects/arrays
   try {
-    return nlohmann::json::parse(text.begin(), text.end(), guard);
+    nlohmann::json::sax_parse(text.begin(), text.end(), &sax);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(Errc::format, path, "byte " + std::to_string(e.byte), std::string("invalid JSON: ") + e.what());
   } catch (const nlohmann::json::out_of_range& e) {
     // A number literal beyond double's range (e.g. 1e400) is out_of_range.406, not a parse_error.
     throw Error(Errc::format, path, "", std::string("invalid JSON: ") + e.what());
   }
+  return root;
 }
 
 inline std::string read_text_file(const std::string& path, std::size_t max_bytes = std::size_t{256} << 20) {
