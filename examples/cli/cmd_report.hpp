@@ -1,11 +1,14 @@
 #pragma once
 // `curebench report RUN_DIR [--out DIR] [--json]`: (re)draws the dashboards of a run folder — PNG and SVG of
 // the dashboard and the four paper figures, plus report.md — into RUN_DIR/report/ or DIR.
+// It holds a shared lock on RUN_DIR/run.lock while it reads and draws (core/run_lock.hpp): while an eval writes
+// the folder, report refuses at once with one line naming the eval's pid instead of reading half a run.
 #include <filesystem>
 #include <optional>
 #include <string>
 
 #include "cli_common.hpp"
+#include "curebench/core/run_lock.hpp"
 #if defined(CUREBENCH_WITH_REPORTS)
 #include "curebench/report/dashboard.hpp"
 #endif
@@ -22,6 +25,7 @@ inline void add_report(CLI::App& app, Context& ctx) {
 #if defined(CUREBENCH_WITH_REPORTS)
     std::optional<std::filesystem::path> out;
     if (!out_dir.empty()) out = out_dir;
+    auto lock = std::filesystem::is_directory(run_dir) ? curebench::FolderLock::shared(run_dir) : curebench::FolderLock{};
     auto drawn = curebench::report::draw_dashboard(run_dir, out);
     if (ctx.json) {
       print_json(drawn);

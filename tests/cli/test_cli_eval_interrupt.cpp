@@ -2,6 +2,9 @@
 // (the CLI stops between batches). A real run on the stories260K checkpoint and shipped questions is killed
 // once its samples log holds some but not all records, then resumed with the same config and out dir; the
 // result must equal an uninterrupted run's, with every question exactly once and no temp file left.
+// The run folder itself (issue 19, points 4-6 and 8): --out on a folder that is not a run folder deletes
+// nothing, a failed start leaves no run_config.json, a second eval (or a report) is refused while one writes,
+// a resume re-runs questions edited since they were answered, and samples lines are bounded on resume.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -15,6 +18,7 @@
 
 #include "cli/run_cli.hpp"
 #include "curebench/core/interrupt.hpp"
+#include "curebench/core/run_lock.hpp"
 
 extern char** environ;
 
@@ -33,14 +37,15 @@ fs::path scratch_dir(const std::string& name) {
 }
 
 // A small real config: one model, generate mode, greedy, both splits cut to their first records.
-std::string write_config(const fs::path& dir) {
+std::string write_config(const fs::path& dir, const std::string& val = src("datasets/default/val.jsonl"), std::size_t n_val = kVal,
+                         std::size_t n_test = kTest, std::int64_t max_new_tokens = 48) {
   nlohmann::json cfg = {
-      {"max_new_tokens", 48},
+      {"max_new_tokens", max_new_tokens},
       {"batch_size", 1},
       {"draw_dashboard", false},
       {"models", {{{"name", "stories"}, {"path", data("models/stories260K/hf")}, {"mode", "generate"}, {"quant", "none"}, {"device", "cpu"}, {"dtype", "f32"}}}},
-      {"splits", {{"val", {{"path", src("datasets/default/val.jsonl")}, {"limit", kVal}}},
-                  {"test", {{"path", src("datasets/default/test.jsonl")}, {"limit", kTest}}}}}};
+      {"splits", {{"val", {{"path", val}, {"limit", n_val}}},
+                  {"test", {{"path", src("datasets/default/test.jsonl")}, {"limit", n_test}}}}}};
   auto p = (dir / "run.json").string();
   std::ofstream(p) << cfg.dump(2);
   return p;
@@ -225,24 +230,213 @@ TEST(CliEvalInterrupt, KilledOrStoppedRunsResumeToTheUninterruptedResult) {
   fs::remove_all(ref.dir);
 }
 
-// A temp file that a killed writer left behind (atomic_write's "<name>.tmp.<pid>") is swept on resume;
-// one of a live process is not.
-TEST(CliEvalInterrupt, StaleTempFilesOfDeadProcessesAreRemoved) {
-  auto dir = scratch_dir("stale");
-  fs::create_directories(dir / "models" / "m");
-  // A pid that no process has: fork a child that exits at once and use its pid after reaping it.
+namespace {
+pid_t dead_pid() {
   pid_t dead = ::fork();
   if (dead == 0) ::_exit(0);
   wait_status(dead);
-  const std::string d = std::to_string(dead), live = std::to_string(::getpid());
-  for (const std::string& name : std::vector<std::string>{"results.json.tmp." + d, "models/m/submission.zip.tmp." + d + ".aB3xYz", "models/m/.dashboard.png.tmp." + d,
-                    "results.json.tmp." + live, "notes.tmp.txt", "x.tmp.12ab"})
-    std::ofstream(dir / name) << "partial";
-  EXPECT_EQ(curebench::remove_stale_temp_files(dir), 3u);
-  EXPECT_FALSE(fs::exists(dir / ("results.json.tmp." + d)));
-  EXPECT_FALSE(fs::exists(dir / "models/m" / ("submission.zip.tmp." + d + ".aB3xYz")));
-  EXPECT_TRUE(fs::exists(dir / ("results.json.tmp." + live)));
-  EXPECT_TRUE(fs::exists(dir / "notes.tmp.txt"));
-  EXPECT_TRUE(fs::exists(dir / "x.tmp.12ab"));
+  return dead;
+}
+
+void plant(const fs::path& p, const std::string& bytes = "theirs") {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << bytes;
+}
+
+std::string eval_args(const std::string& config, const fs::path& out) { return "eval --config " + config + " --out " + out.string(); }
+
+std::size_t lines_of(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
+}  // namespace
+
+// Issue 19 (4): the stale-temp sweep walked the whole --out tree before anything proved it a run folder and
+// deleted every "*.tmp.<digits>*" of a dead pid; a failed start left run_config.json behind, tying the folder to
+// that config. Now nothing is deleted in a folder that is not a run folder, only this program's exact temp names
+// in one that is, and run_config.json (and run.lock, and a folder it made) appear only once the run starts.
+TEST(CliEvalRunFolder, OutOnAFolderThatIsNoRunFolderDeletesNothing) {
+  auto dir = scratch_dir("not_a_run_folder");
+  auto out = dir / "theirs";
+  const std::string d = std::to_string(dead_pid());
+  const std::vector<std::string> theirs{"notes.tmp." + d, "results.json.tmp." + d, "draft.docx.tmp." + d + ".x1",
+                                        "models/stories/submission.zip.tmp." + d, "deep/er/cache.tmp." + d};
+  for (auto& n : theirs) plant(out / n);
+
+  // A run that cannot start (its dataset is missing) writes nothing into the folder, and makes no folder.
+  auto broken = write_config(dir, (dir / "missing.jsonl").string());
+  auto r = run_cli(eval_args(broken, out), 300);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("missing.jsonl"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out / "run_config.json")) << "a failed start tied the folder to its config";
+  EXPECT_FALSE(fs::exists(out / curebench::kRunLockName));
+  for (auto& n : theirs) EXPECT_TRUE(fs::exists(out / n)) << n << " was deleted";
+  r = run_cli(eval_args(broken, dir / "fresh"), 300);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_FALSE(fs::exists(dir / "fresh")) << "the folder a failed start made is left behind";
+
+  // A run that starts writes into the folder but deletes none of its files, look-alikes included.
+  auto config = write_config(dir, src("datasets/default/val.jsonl"), 2, 1, 8);
+  r = run_cli(eval_args(config, out), 300);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(out / "run_config.json"));
+  for (auto& n : theirs) EXPECT_TRUE(fs::exists(out / n)) << n << " was deleted";
+
+  // Now a run folder: a resume removes the temp files its own writers leave behind, by their exact names only.
+  const std::string d2 = std::to_string(dead_pid()), live = std::to_string(::getpid());
+  const std::vector<std::string> stale{"results.json.tmp." + d2, "run_config.json.tmp." + d2, "models/stories/submission.zip.tmp." + d2 + ".aB3xYz",
+                                       "models/stories/samples.jsonl.tmp." + d2, "models/stories/submission/meta_data.json.tmp." + d2,
+                                       "report/report.md.tmp." + d2};
+  const std::vector<std::string> kept{"results.json.tmp." + live, "notes.json.tmp." + d2, "models/stories/x.tmp." + d2,
+                                      "models/other/results.json.tmp." + d2};
+  for (auto& n : stale) plant(out / n);
+  for (auto& n : kept) plant(out / n);
+  r = run_cli(eval_args(config, out), 300);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (auto& n : stale) EXPECT_FALSE(fs::exists(out / n)) << n << " was not swept";
+  for (auto& n : kept) EXPECT_TRUE(fs::exists(out / n)) << n << " was deleted";
+  // (Of the first files, the two that carry the exact temp names of this run's own files are now its own.)
+  for (auto& n : theirs)
+    if (n != "results.json.tmp." + d && n != "models/stories/submission.zip.tmp." + d) EXPECT_TRUE(fs::exists(out / n)) << n << " was deleted";
+  fs::remove_all(dir);
+}
+
+// Issue 19 (5): two evals of one config into one --out both exited 0 with every sample written twice. The run
+// folder is locked: a second eval, and a report, are refused at once with one line naming the writer's pid; the
+// first run finishes with every question exactly once; a lock left by a killed run is taken over (the SIGKILL
+// case of KilledOrStoppedRunsResumeToTheUninterruptedResult resumes through it).
+TEST(CliEvalRunFolder, SecondEvalAndReportAreRefusedWhileOneWrites) {
+  auto dir = scratch_dir("locked");
+  auto config = write_config(dir);
+  auto out = dir / "run";
+  auto log = out / "models" / "stories" / "samples.jsonl";
+  Child first = spawn_eval(config, out, dir, "first");
+  ASSERT_GT(first.pid, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+  while (read_lines(log).lines.empty() && std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(first.pid, &status, WNOHANG) == first.pid) FAIL() << "eval ended before the test: " << slurp(first.err);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const std::string holder = "process " + std::to_string(first.pid) + " holds its lock";
+  auto second = run_cli(eval_args(config, out), 300);
+  auto report = run_cli("report " + out.string(), 300);
+  const bool first_still_running = ::waitpid(first.pid, nullptr, WNOHANG) == 0;
+  const int status = wait_status(first.pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(first.err);
+  ASSERT_TRUE(first_still_running) << "the first eval finished before the second started; nothing was concurrent";
+  for (auto* r : {&second, &report}) {
+    EXPECT_EQ(r->exit_code, 1) << r->err;
+    EXPECT_EQ(lines_of(r->err), 1u) << r->err;
+    EXPECT_EQ(r->err.rfind("error[io] " + (out / curebench::kRunLockName).string() + ": the run folder is in use: ", 0), 0u) << r->err;
+    EXPECT_NE(r->err.find(holder), std::string::npos) << r->err;
+  }
+  auto final_log = read_lines(log);
+  std::set<std::pair<std::string, std::string>> keys;
+  for (auto& line : final_log.lines) {
+    auto j = nlohmann::json::parse(line);
+    keys.insert({j["split"].get<std::string>(), j["id"].get<std::string>()});
+  }
+  EXPECT_EQ(final_log.lines.size(), kVal + kTest);
+  EXPECT_EQ(keys.size(), kVal + kTest) << "a question was answered twice";
+  // Released on exit: the next command takes the folder (a resume with nothing left to do, then a report).
+  auto again = run_cli(eval_args(config, out), 300);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(read_lines(log).lines.size(), kVal + kTest);
+  fs::remove_all(dir);
+}
+
+// Issue 19 (6): a finished question edited afterwards (text, options, answer) kept its old sample on resume and
+// results.json was computed from it, while provenance named the new file's hash. Now the record hash and the
+// rendered prompt's hash are compared per question; what changed is run again, named on stderr and in
+// results.json provenance.rerun, and the log keeps one record per question.
+TEST(CliEvalRunFolder, ResumeRerunsQuestionsEditedSinceTheyWereAnswered) {
+  auto dir = scratch_dir("edited");
+  std::vector<nlohmann::json> records;
+  {
+    std::ifstream in(src("datasets/default/val.jsonl"));
+    for (std::string line; records.size() < 4 && std::getline(in, line);) records.push_back(nlohmann::json::parse(line));
+  }
+  ASSERT_EQ(records.size(), 4u);
+  auto write_val = [&] {
+    std::ofstream o(dir / "val.jsonl", std::ios::binary | std::ios::trunc);
+    for (auto& r : records) o << r.dump() << "\n";
+  };
+  write_val();
+  auto config = write_config(dir, (dir / "val.jsonl").string(), 4, 1, 8);
+  auto out = dir / "run";
+  auto log = out / "models" / "stories" / "samples.jsonl";
+  auto r = run_cli(eval_args(config, out), 300);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto by_id = [&] {
+    std::map<std::string, nlohmann::json> m;
+    for (auto& line : read_lines(log).lines) {
+      auto j = nlohmann::json::parse(line);
+      EXPECT_TRUE(m.emplace(j["split"].get<std::string>() + "/" + j["id"].get<std::string>(), j).second) << "twice: " << line;
+    }
+    return m;
+  };
+  const auto before = by_id();
+  ASSERT_EQ(before.size(), 5u);
+
+  // Unchanged: nothing is run again, and results.json names no re-run.
+  r = run_cli(eval_args(config, out), 300);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("changed since"), std::string::npos) << r.err;
+  EXPECT_EQ(by_id(), before);
+  EXPECT_FALSE(nlohmann::json::parse(slurp((out / "results.json").string()))["provenance"].contains("rerun"));
+
+  // Edit the first question's text and move the second one's answer to another option.
+  const std::string id0 = records[0]["id"], id1 = records[1]["id"];
+  records[0]["question"] = records[0]["question"].get<std::string>() + " (edited)";
+  const std::string old_answer = records[1]["correct_answer"];
+  const std::string new_answer = old_answer == "A" ? "B" : "A";
+  records[1]["correct_answer"] = new_answer;
+  write_val();
+  r = run_cli(eval_args(config, out), 300);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("2 finished question(s) changed since they were answered"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("\"val/" + id0 + "\" (question+prompt)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("\"val/" + id1 + "\" (question)"), std::string::npos) << r.err;
+  const auto after = by_id();
+  ASSERT_EQ(after.size(), 5u);
+  EXPECT_NE(after.at("val/" + id0)["prompt_sha256"], before.at("val/" + id0)["prompt_sha256"]);
+  EXPECT_EQ(after.at("val/" + id1)["gold"], new_answer) << "results computed from the old answer";
+  for (auto& [key, rec] : before)
+    if (key != "val/" + id0 && key != "val/" + id1) EXPECT_EQ(after.at(key), rec) << key << " was run again";
+  auto results = nlohmann::json::parse(slurp((out / "results.json").string()));
+  ASSERT_TRUE(results["provenance"].contains("rerun"));
+  EXPECT_EQ(results["provenance"]["rerun"],
+            (nlohmann::json{{{"model", "stories"}, {"split", "val"}, {"id", id0}, {"changed", "question+prompt"}},
+                            {{"model", "stories"}, {"split", "val"}, {"id", id1}, {"changed", "question"}}}));
+  fs::remove_all(dir);
+}
+
+// Issue 19 (8, samples half): samples.jsonl lines were read whole at any length on resume (a 1.5 GB line cost
+// 1.7 GB); a line past eval::kMaxSampleLineBytes (64 MiB) is now refused before it is read whole, naming file and
+// line. And a second record of one question (what two concurrent runs left) is refused, not silently counted.
+TEST(CliEvalRunFolder, OverLongOrDuplicateSamplesLinesAreRefusedOnResume) {
+  auto dir = scratch_dir("samples_lines");
+  auto config = write_config(dir, src("datasets/default/val.jsonl"), 2, 1, 8);
+  auto out = dir / "run";
+  auto log = out / "models" / "stories" / "samples.jsonl";
+  auto r = run_cli(eval_args(config, out), 300);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = read_lines(log).lines;
+  ASSERT_EQ(lines.size(), 3u);
+  const std::string original = slurp(log.string());
+
+  // A valid record (another id) whose output makes its line 65 MiB long.
+  auto huge = nlohmann::json::parse(lines[0]);
+  huge["id"] = "planted";
+  huge["output"] = std::string((std::size_t{65} << 20), 'x');
+  std::ofstream(log, std::ios::binary | std::ios::app) << huge.dump() << "\n";
+  huge = nullptr;
+  r = run_cli(eval_args(config, out), 300);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err.rfind("error[format] " + log.string() + ": line 4: line longer than 67108864 bytes", 0), 0u) << r.err;
+
+  std::ofstream(log, std::ios::binary | std::ios::trunc) << original << lines[1] << "\n";
+  r = run_cli(eval_args(config, out), 300);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err.rfind("error[format] " + log.string() + ": line 4: a second record of ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("(first on line 2)"), std::string::npos) << r.err;
   fs::remove_all(dir);
 }

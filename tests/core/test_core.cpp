@@ -1,10 +1,12 @@
 // core/: typed errors (and what any exception means as one), bounded JSON, atomic writes, regular-file checks,
-// memory probes, timer.
+// memory probes, timer, the run folder lock, the stale-temp sweep.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <new>
@@ -13,10 +15,12 @@
 #include "curebench/core/atomic_write.hpp"
 #include "curebench/core/error.hpp"
 #include "curebench/core/error_from_exception.hpp"
+#include "curebench/core/interrupt.hpp"
 #include "curebench/core/mapped_file.hpp"
 #include "curebench/core/regular_file.hpp"
 #include "curebench/core/json_file.hpp"
 #include "curebench/core/memory.hpp"
+#include "curebench/core/run_lock.hpp"
 #include "curebench/core/timer.hpp"
 
 namespace cb = curebench;
@@ -160,4 +164,146 @@ TEST(ErrorFromException, AllocatorFailuresAreOutOfMemoryOnOneLine) {
   auto other = from([] { throw std::logic_error("a bug\nsecond line"); });
   EXPECT_EQ(other.code(), cb::Errc::internal);
   EXPECT_EQ(other.message(), "a bug");
+}
+
+namespace {
+fs::path core_scratch(const std::string& name) {
+  auto d = fs::temp_directory_path() / ("curebench_core_" + name + "." + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// Runs `body` in a child process and returns what it wrote to the pipe (its exit ends the child's locks).
+template <class Body>
+std::string in_child(Body&& body) {
+  int p[2];
+  if (::pipe(p) != 0) return "pipe failed";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(p[0]);
+    std::string out = body();
+    (void)!::write(p[1], out.data(), out.size());
+    ::_exit(0);
+  }
+  ::close(p[1]);
+  std::string out;
+  char buf[512];
+  for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  ::close(p[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return out;
+}
+
+std::string try_lock(const fs::path& dir, bool exclusive) {
+  try {
+    auto l = exclusive ? cb::FolderLock::exclusive(dir) : cb::FolderLock::shared(dir);
+    return l.held() ? "locked" : "no lock file";
+  } catch (const cb::Error& e) {
+    return e.what();
+  }
+}
+
+pid_t dead_pid() {
+  pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(dead, &status, 0);
+  return dead;
+}
+}  // namespace
+
+// Issue 19 (5): two evals into one --out both ran, every sample written twice. The folder lock refuses a second
+// writer (and a reader) at once, naming the holder's pid; released, it is free again.
+TEST(FolderLock, SecondWriterAndReadersAreRefusedNamingTheHolder) {
+  auto dir = core_scratch("lock");
+  EXPECT_EQ(try_lock(dir, /*exclusive=*/false), "no lock file");  // a reader creates nothing
+  EXPECT_FALSE(fs::exists(dir / cb::kRunLockName));
+  {
+    auto held = cb::FolderLock::exclusive(dir);
+    ASSERT_TRUE(held.held());
+    EXPECT_TRUE(held.created());
+    const std::string me = "process " + std::to_string(::getpid()) + " holds its lock";
+    for (bool exclusive : {true, false}) {
+      const std::string refused = in_child([&] { return try_lock(dir, exclusive); });
+      EXPECT_EQ(refused.rfind("error[io] " + (dir / cb::kRunLockName).string() + ": the run folder is in use: ", 0), 0u) << refused;
+      EXPECT_NE(refused.find(me), std::string::npos) << refused;
+      EXPECT_EQ(refused.find('\n'), std::string::npos) << "one line";
+    }
+  }
+  EXPECT_EQ(in_child([&] { return try_lock(dir, true); }), "locked");
+  EXPECT_EQ(in_child([&] { return try_lock(dir, false); }), "locked");
+  // Readers share: a second shared lock is granted while one is held, a writer is not.
+  auto reader = cb::FolderLock::shared(dir);
+  ASSERT_TRUE(reader.held());
+  EXPECT_EQ(in_child([&] { return try_lock(dir, false); }), "locked");
+  EXPECT_NE(in_child([&] { return try_lock(dir, true); }).find("the run folder is in use"), std::string::npos);
+  reader.release();
+  fs::remove_all(dir);
+}
+
+// A holder killed with SIGKILL cannot clean up; its lock goes with it and the next run takes the folder over.
+TEST(FolderLock, LockOfAKilledProcessIsTakenOver) {
+  auto dir = core_scratch("lock_killed");
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t holder = ::fork();
+  if (holder == 0) {
+    auto l = cb::FolderLock::exclusive(dir);
+    (void)!::write(ready[1], "x", 1);
+    for (;;) ::pause();
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  EXPECT_NE(try_lock(dir, true).find("process " + std::to_string(holder)), std::string::npos);
+  ::kill(holder, SIGKILL);
+  int status = 0;
+  ::waitpid(holder, &status, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  auto l = cb::FolderLock::exclusive(dir);  // the stale file (with the dead pid in it) is taken over
+  EXPECT_TRUE(l.held());
+  EXPECT_FALSE(l.created());
+  fs::remove_all(dir);
+}
+
+// The lock file is opened O_NOFOLLOW: a symlink planted in a folder someone else prepared is refused, and the
+// file it points at is left as it was (the pid is never written through it).
+TEST(FolderLock, PlantedSymlinkOrHardLinkIsRefused) {
+  auto dir = core_scratch("lock_link");
+  std::ofstream(dir / "victim") << "keep me";
+  fs::create_symlink(dir / "victim", dir / cb::kRunLockName);
+  const std::string refused = try_lock(dir, true);
+  EXPECT_NE(refused.find("symbolic link"), std::string::npos) << refused;
+  fs::remove(dir / cb::kRunLockName);
+  fs::create_hard_link(dir / "victim", dir / cb::kRunLockName);
+  EXPECT_NE(try_lock(dir, true).find("one link"), std::string::npos);
+  std::ifstream in(dir / "victim");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), {}), "keep me");
+  fs::remove_all(dir);
+}
+
+// Issue 19 (4): the sweep walked the whole tree and removed any "*.tmp.<digits>*" of a dead pid. Now it removes
+// only the temp names of the files it is told about, directly in the folder, and of dead processes only.
+TEST(StaleTempFiles, OnlyTheExactTempNamesOfDeadWritersAreRemoved) {
+  auto dir = core_scratch("sweep");
+  fs::create_directories(dir / "sub");
+  const std::string d = std::to_string(dead_pid()), live = std::to_string(::getpid());
+  const std::vector<std::string> swept{"results.json.tmp." + d, "submission.zip.tmp." + d, "submission.zip.tmp." + d + ".aB3xYz"};
+  const std::vector<std::string> kept{"results.json.tmp." + live,          // a live writer
+                                      "notes.json.tmp." + d,               // not a file this program writes
+                                      "results.json.tmp." + d + ".aB3xYz", // libzip's suffix only beside the zip
+                                      "results.json.tmp." + d + "x",       "results.json.tmp.", ".results.json.tmp." + d,
+                                      ".submission.zip.tmp." + d,          "submission.zip.tmp." + d + ".aB3x",
+                                      "sub/results.json.tmp." + d};        // not below the folder
+  for (auto& n : swept) std::ofstream(dir / n) << "partial";
+  for (auto& n : kept) std::ofstream(dir / n) << "theirs";
+  fs::create_symlink(dir / ("notes.json.tmp." + d), dir / ("results.json.tmp." + std::to_string(dead_pid())));
+  const std::vector<cb::TempName> names{{"results.json"}, {"submission.zip"}, {"submission.zip", /*libzip=*/true}};
+  EXPECT_EQ(cb::remove_stale_temp_files(dir, names), swept.size());
+  for (auto& n : swept) EXPECT_FALSE(fs::exists(dir / n)) << n;
+  for (auto& n : kept) EXPECT_TRUE(fs::exists(dir / n)) << n;
+  EXPECT_EQ(cb::remove_stale_temp_files(dir / "missing", names), 0u);
+  fs::remove_all(dir);
 }

@@ -1,6 +1,7 @@
 // JSONL reader: record validation with file/line/field errors, BOM, CRLF, blank lines, limits, hash-rank
 // subsampling (expected ids computed independently with Python hashlib, see tests/data/eval/README.md).
 #include "curebench/eval/dataset.hpp"
+#include "curebench/eval/sample.hpp"
 
 #include "eval_test_util.hpp"
 
@@ -141,4 +142,101 @@ TEST(Dataset, ShippedDefaultPairIsLabelledAndUnlabelled) {
   EXPECT_EQ(test.questions.size(), 30u);
   for (const auto& q : val.questions) EXPECT_TRUE(q.labelled()) << q.id;
   for (const auto& q : test.questions) EXPECT_FALSE(q.labelled()) << q.id;
+}
+
+// The line bound held only across 1 MiB blocks: a line that ended inside the block it started in was passed on
+// at any length up to the block size beyond the limit. Now every line is measured before it is used.
+TEST(ForEachLine, LineLongerThanTheLimitIsRefusedEvenInsideOneBlock) {
+  auto p = test::write_temp("long_line.jsonl", "short\n" + std::string(5000, 'x') + "\nafter\n");
+  std::vector<std::size_t> seen;
+  try {
+    for_each_line(p.string(), [&](std::size_t n, std::string_view) { seen.push_back(n); }, 1000);
+    ADD_FAILURE() << "a 5000-byte line passed a 1000-byte limit";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::dataset);
+    EXPECT_EQ(e.field(), "line 2");
+    EXPECT_EQ(e.message(), "line longer than 1000 bytes");
+  }
+  EXPECT_EQ(seen, std::vector<std::size_t>{1});
+}
+
+TEST(ForEachLine, UnterminatedTailIsReportedInsteadOfPassedOn) {
+  auto p = test::write_temp("torn.jsonl", "one\ntwo\nthr");
+  std::vector<std::string> lines;
+  std::size_t tail = 99;
+  for_each_line(p.string(), [&](std::size_t, std::string_view l) { lines.emplace_back(l); }, 100, nullptr, &tail);
+  EXPECT_EQ(lines, (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(tail, 3u);
+  lines.clear();
+  for_each_line(p.string(), [&](std::size_t, std::string_view l) { lines.emplace_back(l); }, 100);
+  EXPECT_EQ(lines.back(), "thr");  // without the out-parameter the tail is still a line (datasets)
+}
+
+// Issue 19 (8): samples.jsonl lines were read without a length limit (a 1.5 GB line cost 1.7 GB in `report` and
+// on resume). The samples reader is bounded; an over-long line is a format error naming file and line.
+TEST(SampleLines, OverLongLineIsAFormatErrorNamingFileAndLine) {
+  SampleRecord r;
+  r.id = "q1";
+  r.split = "val";
+  r.stop_reason = "eos";
+  const std::string good = nlohmann::json(r).dump();
+  r.output = std::string(3000, 'y');
+  auto p = test::write_temp("samples_long.jsonl", good + "\n" + nlohmann::json(r).dump() + "\n" + good + "\n");
+  std::size_t records = 0;
+  try {
+    for_each_sample_json(p.string(), [&](std::size_t, const nlohmann::json& j) {
+      (void)sample_from_json(j, p.string(), "");
+      ++records;
+    }, 2048);
+    ADD_FAILURE() << "an over-long samples line was read";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::format);
+    EXPECT_EQ(e.path(), p.string());
+    EXPECT_EQ(e.field(), "line 2");
+    EXPECT_NE(e.message().find("line longer than 2048 bytes"), std::string::npos) << e.message();
+  }
+  EXPECT_EQ(records, 1u);
+  EXPECT_EQ(kMaxSampleLineBytes, std::size_t{64} << 20);
+}
+
+TEST(SampleLines, CorruptLineNamesItsLineAndATornTailIsReturnedUnparsed) {
+  SampleRecord r;
+  r.id = "q1";
+  r.split = "val";
+  const std::string good = nlohmann::json(r).dump();
+  auto torn = test::write_temp("samples_torn.jsonl", good + "\n\n" + good.substr(0, 10));
+  std::vector<std::size_t> lines;
+  EXPECT_EQ(for_each_sample_json(torn.string(), [&](std::size_t n, const nlohmann::json&) { lines.push_back(n); }), 10u);
+  EXPECT_EQ(lines, std::vector<std::size_t>{1});  // the blank line 2 is skipped, the tail not parsed
+  auto bad = test::write_temp("samples_bad.jsonl", good + "\n{not json}\n");
+  try {
+    for_each_sample_json(bad.string(), [](std::size_t, const nlohmann::json&) {});
+    ADD_FAILURE() << "corrupt line accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::format);
+    EXPECT_EQ(e.field(), "line 2");
+  }
+}
+
+// A question's hash covers what a run uses of it: an edited text, option or answer changes it, extras do not.
+TEST(SampleLines, QuestionHashChangesWithTextOptionsAndAnswer) {
+  Question q;
+  q.id = "q1";
+  q.question = "Which?";
+  q.options = Options{{'A', "x"}, {'B', "y"}};
+  q.correct_answer = 'B';
+  const auto h = question_sha256(q);
+  EXPECT_EQ(h.size(), 64u);
+  auto edited = q;
+  edited.question = "Which one?";
+  EXPECT_NE(question_sha256(edited), h);
+  edited = q;
+  (*edited.options)[1].second = "z";
+  EXPECT_NE(question_sha256(edited), h);
+  edited = q;
+  edited.correct_answer = 'A';
+  EXPECT_NE(question_sha256(edited), h);
+  edited = q;
+  edited.line = 7;  // where it sits in the file is not part of it
+  EXPECT_EQ(question_sha256(edited), h);
 }

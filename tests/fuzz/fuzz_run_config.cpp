@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto j = curebench::parse_json_text(text, "/runs/run.json");
     auto cfg = curebench::eval::run_config_from_json(j, "/runs/run.json");
     if (cfg.models.empty() || cfg.splits.empty() || cfg.hash.size() != 64) std::abort();
-    // run_config.json exactly as Pipeline::guard_config writes it (strict dump: must not throw).
+    // run_config.json exactly as eval::RunFolder::claim writes it (strict dump: must not throw).
     (void)curebench::eval::to_json_value(cfg).dump(2);
   } catch (const curebench::Error&) {
   }

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace curebench {
@@ -56,26 +57,57 @@ inline void throw_if_interrupted(const std::string& where) {
   if (int sig = interrupt_requested()) throw Interrupted(sig, where);
 }
 
-// atomic_write and the submission/dashboard writers name temp files "<name>.tmp.<pid>" (libzip appends
-// ".XXXXXX"). A process killed between create and rename leaves one behind; remove those whose process is
-// gone. Returns how many were removed.
-inline std::size_t remove_stale_temp_files(const std::filesystem::path& dir) {
+// A temp file this program writes for a target file `name` in some folder, as its writers spell it:
+//   "<name>.tmp.<pid>"           atomic_write and the submission zip (write_zip)
+//   "<name>.tmp.<pid>.XXXXXX"    libzip's own temp file beside the zip (libzip = true)
+// (The dashboards draw in a private mkdtemp folder, report/.draw-<pid>-XXXXXX, and sweep those themselves.)
+struct TempName {
+  std::string name;
+  bool libzip = false;
+};
+
+namespace detail {
+// The pid in "<digits>" or "<digits>.XXXXXX" (libzip: six letters/digits); 0 when `rest` is neither.
+inline long temp_pid(std::string_view rest, bool libzip) {
+  std::size_t digits = 0;
+  while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 9) return 0;
+  if (digits < rest.size()) {
+    const auto suffix = rest.substr(digits);
+    if (!libzip || suffix.size() != 7 || suffix[0] != '.') return 0;
+    for (char c : suffix.substr(1))
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return 0;
+  }
+  return std::strtol(std::string(rest.substr(0, digits)).c_str(), nullptr, 10);
+}
+}  // namespace detail
+
+// The pid in `file` when it is one of the temp names `t` is written through, else 0.
+inline long temp_file_pid(std::string_view file, const TempName& t) {
+  const std::string prefix = t.name + ".tmp.";
+  if (file.size() <= prefix.size() || file.substr(0, prefix.size()) != prefix) return 0;
+  return detail::temp_pid(file.substr(prefix.size()), t.libzip);
+}
+
+// A process killed between creating a temp file and renaming it leaves the temp file behind. Removes, directly in
+// `dir` (not below it), the temp files of `names` whose writing process is gone, and nothing else: a file of
+// another name, a link, or a temp file of a live pid stays. The caller proves that `dir` is its own output folder
+// first (eval::RunFolder); a folder someone pointed --out at keeps every file. Returns how many were removed.
+inline std::size_t remove_stale_temp_files(const std::filesystem::path& dir, const std::vector<TempName>& names) {
   namespace fs = std::filesystem;
   std::vector<fs::path> stale;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return 0;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
-    const std::string name = it->path().filename().string();
-    const auto at = name.rfind(".tmp.");
-    if (at == std::string::npos) continue;
-    const std::string rest = name.substr(at + 5);
-    std::size_t digits = 0;
-    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
-    if (digits == 0 || digits > 9 || (digits < rest.size() && rest[digits] != '.')) continue;
-    const long pid = std::strtol(rest.substr(0, digits).c_str(), nullptr, 10);
-    const bool alive = pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-    if (!alive) stale.push_back(it->path());
+  if (!fs::is_directory(fs::symlink_status(dir, ec))) return 0;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
+    const std::string file = it->path().filename().string();
+    for (const auto& t : names) {
+      const long pid = temp_file_pid(file, t);
+      if (pid <= 0) continue;
+      const bool alive = pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+      if (!alive) stale.push_back(it->path());
+      break;
+    }
   }
   std::size_t removed = 0;
   for (auto& p : stale) removed += fs::remove(p, ec) ? 1 : 0;

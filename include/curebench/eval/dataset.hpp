@@ -56,9 +56,13 @@ inline std::array<std::uint8_t, 32> subsample_key(std::uint64_t seed, std::strin
 }
 
 // Calls on_line(line_number, text) for every line (BOM and trailing CR removed) and returns the file's
-// SHA-256. Reads in 1 MiB blocks: memory stays bounded by the longest line.
+// SHA-256. Reads in 1 MiB blocks: memory stays bounded by the longest line; a line longer than max_line_bytes is
+// an Errc::dataset error naming the line before it is read whole. unterminated_tail: when given, a last line
+// without its "\n" (what a writer killed mid-line leaves) is not passed to on_line; its byte count is stored
+// there instead (0 when the file ends with "\n").
 template <class OnLine>
-std::string for_each_line(const std::string& path, OnLine&& on_line, std::size_t max_line_bytes, bool* had_bom = nullptr) {
+std::string for_each_line(const std::string& path, OnLine&& on_line, std::size_t max_line_bytes, bool* had_bom = nullptr,
+                          std::size_t* unterminated_tail = nullptr) {
   auto in = open_regular_ifstream(path);
   Sha256 hash;
   std::string pending;
@@ -70,7 +74,11 @@ std::string for_each_line(const std::string& path, OnLine&& on_line, std::size_t
                                   : std::clamp<std::size_t>(static_cast<std::size_t>(file_bytes) + 1, 4096, std::size_t{1} << 20));
   std::size_t line_no = 0;
   bool first = true;
+  auto too_long = [&] {
+    return Error(Errc::dataset, path, line_field(line_no + 1, ""), "line longer than " + std::to_string(max_line_bytes) + " bytes");
+  };
   auto emit = [&](std::string& line) {
+    if (line.size() > max_line_bytes) throw too_long();
     ++line_no;
     std::string_view view(line);
     if (first) {
@@ -97,12 +105,11 @@ std::string for_each_line(const std::string& path, OnLine&& on_line, std::size_t
       start = i + 1;
     }
     pending.append(block.data() + start, got - start);
-    if (pending.size() > max_line_bytes)
-      throw Error(Errc::dataset, path, line_field(line_no + 1, ""),
-                  "line longer than " + std::to_string(max_line_bytes) + " bytes");
+    if (pending.size() > max_line_bytes) throw too_long();
   }
   if (in.bad()) throw Error(Errc::io, path, "", "read failed");
-  if (!pending.empty()) emit(pending);  // last line without a newline is still a line
+  if (unterminated_tail) *unterminated_tail = pending.size();
+  else if (!pending.empty()) emit(pending);  // last line without a newline is still a line
   return hash.hex();
 }
 

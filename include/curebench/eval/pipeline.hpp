@@ -4,11 +4,16 @@
 //   -> tokenizer -> generate or loglikelihood scoring -> extractor -> per-sample log -> metrics
 //   -> results.json, submission package, dashboards.
 // Every output is written atomically; samples are appended one line at a time, so an interrupted run
-// resumes where it stopped (same config hash) without redoing or duplicating a sample.
+// resumes where it stopped (same config hash) without redoing or duplicating a sample. The run folder is locked
+// for the whole run (eval/run_folder.hpp). On resume, a finished question whose record or rendered prompt changed
+// since it was answered (an edited dataset, another chat template) is run again: its old record is dropped, its
+// id printed on stderr and listed in results.json's provenance.rerun.
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <iostream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +26,7 @@
 #include "curebench/eval/metrics.hpp"
 #include "curebench/eval/prompt.hpp"
 #include "curebench/eval/run_config.hpp"
+#include "curebench/eval/run_folder.hpp"
 #include "curebench/eval/sample.hpp"
 #include "curebench/eval/sha256.hpp"
 #include "curebench/eval/verify.hpp"
@@ -72,9 +78,8 @@ class Pipeline {
   // `renderer` (optional) renders chat messages with the model family's template; default raw text.
   static RunSummary run(const RunConfig& cfg, const std::filesystem::path& out_dir, const ChatRenderer& renderer = nullptr) {
     namespace fs = std::filesystem;
-    fs::create_directories(out_dir);
-    guard_config(cfg, out_dir);
-    remove_stale_temp_files(out_dir);  // left by a run killed between writing a temp file and renaming it
+    RunFolder folder(out_dir, cfg);   // locked; a resume is proven to be this config's run folder
+    folder.sweep(temp_names(cfg));    // left by a run killed between writing a temp file and renaming it
     report::Results res;
     res.notice = cfg.notice;
     res.run = {cfg.hash.substr(0, 12), report::utc_now_iso8601(), "", cfg.hash, cfg.models.front().mode, std::string(Protocol::name)};
@@ -92,7 +97,8 @@ class Pipeline {
     for (auto& d : splits) ptrs.push_back(&d);
     nlohmann::json verification = verify_splits(ptrs);
     RunSummary summary;
-    for (const auto& m : cfg.models) res.models.push_back(run_model(cfg, m, splits, verification, out_dir, renderer, summary));
+    for (const auto& m : cfg.models)
+      res.models.push_back(run_model(cfg, m, splits, verification, folder, renderer, res.provenance, summary));
     res.run.finished_at = report::utc_now_iso8601();
     summary.out_dir = out_dir;
     summary.results = out_dir / "results.json";
@@ -109,26 +115,47 @@ class Pipeline {
   }
 
  private:
-  // A run folder belongs to one config: resuming with another config would mix samples.
-  static void guard_config(const RunConfig& cfg, const std::filesystem::path& out_dir) {
-    auto path = out_dir / "run_config.json";
-    auto json = to_json_value(cfg);
-    json["hash"] = cfg.hash;
-    if (std::filesystem::exists(path)) {
-      auto old = read_json_file(path.string());
-      // An edited or corrupt run_config.json (hash missing, not a string, not an object) is refused like another
-      // config's: resuming into it could mix two runs' samples.
-      const bool readable = old.is_object() && old.contains("hash") && old["hash"].is_string();
-      if (!readable)
-        throw Error(Errc::config, path.string(), "hash",
-                    "expected the config hash (a string) this run folder was started with; the file was edited or is "
-                    "corrupt: use a new --out folder (or delete it) to start over");
-      if (old["hash"].get<std::string>() != cfg.hash)
-        throw Error(Errc::config, path.string(), "hash",
-                    "this run folder holds a run of another config; use a new --out folder (or delete it) to start over");
-      return;  // same config: resume
+  // The temp names of every file a run writes, by folder (core/interrupt.hpp TempName): what a resume may sweep.
+  static std::vector<std::pair<std::filesystem::path, std::vector<TempName>>> temp_names(const RunConfig& cfg) {
+    std::vector<std::pair<std::filesystem::path, std::vector<TempName>>> out{{"", {{"run_config.json"}, {"results.json"}}}};
+    for (const auto& m : cfg.models) {
+      const auto model_dir = std::filesystem::path("models") / m.name;
+      out.push_back({model_dir, {{"samples.jsonl"}, {"submission.zip"}, {"submission.zip", /*libzip=*/true}}});
+      out.push_back({model_dir / "submission", {{"submission.csv"}, {"meta_data.json"}}});
     }
-    atomic_write(path, dump_json(json, 2) + "\n");
+    // Figures are drawn in a private .draw-<pid>-XXXXXX folder that draw_dashboard sweeps itself.
+    out.push_back({"report", {{"report.md"}}});
+    return out;
+  }
+
+  // The prompt_sha256 a record of `q` carries (what generate_batch and score_batch hash): a resume compares it.
+  static std::string expected_prompt_sha256(const std::string& mode, const Protocol& protocol, const ChatRenderer& render,
+                                            const Question& q) {
+    if (mode != "loglikelihood") return sha256_hex(render(protocol.first(q)));
+    if (q.type == QuestionType::open_ended || !q.options || q.options->empty()) return "";  // nothing was scored
+    return sha256_hex(render(protocol.loglikelihood(q).messages));
+  }
+
+  // Finished records of this run's questions that no longer describe them: the question record (text, options,
+  // answer, type) or the rendered prompt changed since. Returns ((split, id), what changed) in dataset order.
+  static std::vector<std::pair<std::pair<std::string, std::string>, std::string>> changed_questions(
+      const report::SamplesLog& log, const std::vector<Dataset>& splits, const std::string& mode, const Protocol& protocol,
+      const ChatRenderer& render) {
+    std::map<std::pair<std::string, std::string>, const SampleRecord*> logged;
+    for (auto& s : log.finished()) logged[{s.split, s.id}] = &s;
+    std::vector<std::pair<std::pair<std::string, std::string>, std::string>> changed;
+    for (const auto& d : splits)
+      for (const auto& q : d.questions) {
+        auto it = logged.find({d.split, q.id});
+        if (it == logged.end()) continue;
+        const SampleRecord& s = *it->second;
+        // Logs written before question_sha256 was recorded: the answer and type still tell an edited record.
+        const bool question = s.question_sha256.empty() ? s.gold != q.correct_answer || s.type != q.type
+                                                        : s.question_sha256 != question_sha256(q);
+        const bool prompt = s.prompt_sha256 != expected_prompt_sha256(mode, protocol, render, q);
+        if (question || prompt) changed.push_back({{d.split, q.id}, question && prompt ? "question+prompt" : question ? "question" : "prompt"});
+      }
+    return changed;
   }
 
   static report::Provenance provenance(const RunConfig& cfg) {
@@ -167,8 +194,9 @@ class Pipeline {
   }
 
   static report::ModelResult run_model(const RunConfig& cfg, const ModelConfig& mc, const std::vector<Dataset>& splits,
-                                       const nlohmann::json& verification, const std::filesystem::path& out_dir,
-                                       const ChatRenderer& renderer, RunSummary& summary) {
+                                       const nlohmann::json& verification, RunFolder& folder, const ChatRenderer& renderer,
+                                       report::Provenance& prov, RunSummary& summary) {
+    const auto& out_dir = folder.dir();
     const std::string where = "model " + mc.name;
     auto info = loader::inspect_checkpoint(mc.path);
     std::int64_t longest_prompt = 1024;
@@ -217,9 +245,25 @@ class Pipeline {
     r.verification = verification;
 
     const auto model_dir = out_dir / "models" / mc.name;
+    folder.claim();  // the model loaded and the prompts can be rendered: the run starts writing here
     report::SamplesLog log(model_dir / "samples.jsonl");
     Protocol protocol;
     Ex extractor;
+    // Resume: a finished question that changed since it was answered is answered again (its record dropped).
+    if (auto changed = changed_questions(log, splits, mc.mode, protocol, render); !changed.empty()) {
+      std::set<std::pair<std::string, std::string>> keys;
+      std::string ids;
+      for (const auto& [key, what] : changed) {
+        keys.insert(key);
+        // Ids come from the dataset: quoted as JSON strings, so no control byte reaches the terminal.
+        if (keys.size() <= 20) ids += (ids.empty() ? "" : ", ") + dump_json(nlohmann::json(key.first + "/" + key.second)) + " (" + what + ")";
+        prov.rerun.push_back({{"model", mc.name}, {"split", key.first}, {"id", key.second}, {"changed", what}});
+      }
+      if (keys.size() > 20) ids += ", ... (" + std::to_string(keys.size() - 20) + " more in results.json provenance.rerun)";
+      log.drop(keys);
+      std::cerr << "curebench: " << dump_json(nlohmann::json(log.path().string())) << ": " << keys.size()
+                << " finished question(s) changed since they were answered; running them again: " << ids << std::endl;
+    }
     std::vector<std::int64_t> eos(dec.spec().eos_ids.begin(), dec.spec().eos_ids.end());
     for (auto id : tok.eos_ids())
       if (std::find(eos.begin(), eos.end(), id) == eos.end()) eos.push_back(id);
@@ -281,6 +325,7 @@ class Pipeline {
           rec.split = split.split;
           rec.type = q.type;
           rec.gold = q.correct_answer;
+          rec.question_sha256 = question_sha256(q);
           rec.correct = score(q, rec.answer);
           rec.latency_ms = per_sample_ms;
           measure_output(rec);

@@ -3,8 +3,11 @@
 // This is the line format of models/<name>/samples.jsonl (docs/results-schema.md) and the only input of
 // the metrics, so every number in results.json can be recomputed from the log.
 #include "curebench/core/error.hpp"
+#include "curebench/core/json_file.hpp"
 #include "curebench/eval/chat_message.hpp"
+#include "curebench/eval/dataset.hpp"
 #include "curebench/eval/question.hpp"
+#include "curebench/eval/sha256.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -22,7 +25,8 @@ struct SampleRecord {
   std::string id;
   std::string split;
   QuestionType type = QuestionType::multi_choice;
-  std::string prompt_sha256;
+  std::string prompt_sha256;               // of the rendered prompt (first step); "" when nothing was asked
+  std::string question_sha256;             // of the question record (question_sha256()); "" in logs before it
   std::string output;                       // model text; two-step items: both steps joined
   std::optional<char> answer;               // extracted letter, null when extraction failed or not attempted
   std::string rule = "none";                // extractor rule that fired
@@ -50,6 +54,10 @@ inline std::optional<bool> score(const Question& q, std::optional<char> answer) 
   return answer.has_value() && *answer == *q.correct_answer;
 }
 
+// SHA-256 of the fields of a question that the run uses (id, type, text, options, answer), in a canonical form
+// (sorted keys): a resume compares it with the finished record's to find questions edited since they were run.
+inline std::string question_sha256(const Question& q) { return sha256_hex(to_json_value(q).dump()); }
+
 // Sets output_chars/output_bytes from `output`.
 inline void measure_output(SampleRecord& r) {
   r.output_bytes = r.output.size();
@@ -71,7 +79,7 @@ inline nlohmann::json letter_or_null(const std::optional<char>& c) {
 
 inline void to_json(nlohmann::json& j, const SampleRecord& r) {
   j = nlohmann::json{{"id", r.id}, {"split", r.split}, {"question_type", std::string(to_string(r.type))},
-                     {"prompt_sha256", r.prompt_sha256}, {"output", r.output},
+                     {"prompt_sha256", r.prompt_sha256}, {"question_sha256", r.question_sha256}, {"output", r.output},
                      {"answer", detail::letter_or_null(r.answer)}, {"rule", r.rule},
                      {"span", r.span ? nlohmann::json::array({r.span->first, r.span->second}) : nlohmann::json(nullptr)},
                      {"gold", detail::letter_or_null(r.gold)},
@@ -111,6 +119,10 @@ inline SampleRecord sample_from_json(const nlohmann::json& j, const std::string&
   if (!t) throw fail("question_type", "unknown question type");
   r.type = *t;
   r.prompt_sha256 = str("prompt_sha256");
+  if (auto it = j.find("question_sha256"); it != j.end()) {  // absent in logs written before it was recorded
+    if (!it->is_string()) throw fail("question_sha256", "expected a string");
+    r.question_sha256 = it->get<std::string>();
+  }
   r.output = str("output");
   r.answer = letter("answer");
   r.rule = str("rule");
@@ -144,6 +156,40 @@ inline SampleRecord sample_from_json(const nlohmann::json& j, const std::string&
     r.error = it->get<std::string>();
   }
   return r;
+}
+
+// Longest samples.jsonl line written or read back. A record holds the rendered prompt(s) of one question (a
+// dataset line is at most 16 MiB) and the model's output; 64 MiB leaves room for JSON escaping. A longer line is
+// refused before it is read whole (unbounded, a 1.5 GB line cost 1.7 GB of memory in `report` and on resume).
+inline constexpr std::size_t kMaxSampleLineBytes = std::size_t{64} << 20;
+
+// Reads a samples.jsonl file line by line with the bounded line reader: on_json(line_no, json) for every line
+// that is not blank. A line longer than max_line_bytes or one that is not JSON is Errc::format naming the file and
+// "line N". Returns the byte count of an unterminated last line (a writer killed mid-record), which is not parsed.
+template <class OnJson>
+std::size_t for_each_sample_json(const std::string& path, OnJson&& on_json, std::size_t max_line_bytes = kMaxSampleLineBytes) {
+  std::size_t tail = 0;
+  try {
+    for_each_line(
+        path,
+        [&](std::size_t line_no, std::string_view line) {
+          if (is_blank(line)) return;
+          nlohmann::json j;
+          try {
+            j = parse_json_text(line, path, JsonLimits{max_line_bytes, 64});
+          } catch (const Error& e) {
+            throw Error(Errc::format, path, line_field(line_no, ""), "corrupt record (not the last line): " + e.message());
+          } catch (const nlohmann::json::exception& e) {
+            throw Error(Errc::format, path, line_field(line_no, ""), std::string("corrupt record (not the last line): ") + e.what());
+          }
+          on_json(line_no, j);
+        },
+        max_line_bytes, nullptr, &tail);
+  } catch (const Error& e) {
+    if (e.code() != Errc::dataset) throw;  // the line reader's "line longer than": this file is no dataset
+    throw Error(Errc::format, e.path(), e.field(), e.message() + " (a samples.jsonl record is at most that long)");
+  }
+  return tail;
 }
 
 }  // namespace curebench::eval

@@ -51,11 +51,15 @@ struct Provenance {
   std::string host;
   std::vector<nlohmann::json> datasets;  // eval::provenance_json(Dataset) per split
   std::uint64_t subsample_seed = 0, sampling_seed = 0;
+  // Questions a resume ran again because they changed since they were answered ({model, split, id, changed});
+  // the key is written only when there are some.
+  std::vector<nlohmann::json> rerun;
 };
 inline void to_json(nlohmann::json& j, const Provenance& p) {
   j = {{"curebench_version", p.curebench_version}, {"git_commit", p.git_commit}, {"libtorch", p.libtorch},
        {"cuda", string_or_null(p.cuda)}, {"gpu", string_or_null(p.gpu)}, {"host", p.host},
        {"datasets", p.datasets}, {"seeds", {{"subsample", p.subsample_seed}, {"sampling", p.sampling_seed}}}};
+  if (!p.rerun.empty()) j["rerun"] = p.rerun;
 }
 
 struct ModelResult {

@@ -1,10 +1,14 @@
 #pragma once
 // models/<name>/samples.jsonl: one SampleRecord per line, appended as each question finishes, so a killed
-// run resumes where it stopped. (The one output that is not written with atomic_write: it is append-only.)
+// run resumes where it stopped. (Appended, not written with atomic_write; only drop() rewrites it, atomically.)
 //  - every record is one write() of "<json>\n" on an O_APPEND descriptor, then fdatasync;
-//  - on open, the finished records are read back. A last line without its "\n" is what a kill in the
-//    middle of a write leaves: it is dropped, reported (dropped_partial_bytes) and cut off the file, so
-//    the next append starts on a clean line. Any other bad line is corruption and throws with its line.
+//  - on open, the finished records are read back with a bounded line reader (eval::kMaxSampleLineBytes: a
+//    longer line is Errc::format naming the line, before it is read whole). A last line without its "\n" is
+//    what a kill in the middle of a write leaves: it is dropped, reported (dropped_partial_bytes) and cut off
+//    the file, so the next append starts on a clean line. Any other bad line is corruption and throws with its
+//    line, and so does a second record of one (split, id): only two runs writing one folder at once (which the
+//    run folder's lock now prevents) leave that, and which of the two answers counts would be a guess.
+#include "curebench/core/atomic_write.hpp"
 #include "curebench/core/error.hpp"
 #include "curebench/core/regular_file.hpp"
 #include "curebench/core/json_file.hpp"
@@ -17,6 +21,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -26,10 +31,11 @@ namespace curebench::report {
 
 class SamplesLog {
  public:
-  explicit SamplesLog(std::filesystem::path path) : path_(std::move(path)) {
+  explicit SamplesLog(std::filesystem::path path, std::size_t max_line_bytes = eval::kMaxSampleLineBytes)
+      : path_(std::move(path)), max_line_bytes_(max_line_bytes) {
     if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path());
     if (std::filesystem::exists(path_)) recover();
-    fd_ = open_regular_file(path_.string(), O_WRONLY | O_CREAT | O_APPEND, 0644, "cannot open for appending");
+    open_for_append();
   }
   ~SamplesLog() {
     if (fd_ >= 0) ::close(fd_);
@@ -43,8 +49,15 @@ class SamplesLog {
   const std::filesystem::path& path() const { return path_; }
 
   void append(const eval::SampleRecord& r) {
+    if (done(r.split, r.id))
+      throw Error(Errc::internal, path_.string(), r.split + "/" + r.id, "a second record of one question");
     nlohmann::json j = r;
     std::string line = dump_json(j) + "\n";
+    // What could not be read back must not be written: the resume would stop at this line.
+    if (line.size() - 1 > max_line_bytes_)
+      throw Error(Errc::format, path_.string(), r.split + "/" + r.id,
+                  "record of " + std::to_string(line.size() - 1) + " bytes exceeds the samples line limit of " +
+                      std::to_string(max_line_bytes_) + " bytes");
     std::size_t done_bytes = 0;
     while (done_bytes < line.size()) {
       ssize_t n = ::write(fd_, line.data() + done_bytes, line.size() - done_bytes);
@@ -59,35 +72,55 @@ class SamplesLog {
     finished_.push_back(r);
   }
 
+  // Removes the records of `keys` (questions to run again) by rewriting the log atomically, so each question
+  // keeps at most one record and a kill during the rewrite leaves the old log or the new one whole.
+  void drop(const std::set<std::pair<std::string, std::string>>& keys) {
+    std::vector<eval::SampleRecord> kept;
+    std::string text;
+    for (auto& r : finished_) {
+      if (keys.count({r.split, r.id})) continue;
+      text += dump_json(nlohmann::json(r)) + "\n";
+      kept.push_back(std::move(r));
+    }
+    ::close(fd_);
+    fd_ = -1;
+    atomic_write(path_, text);
+    finished_ = std::move(kept);
+    keys_.clear();
+    for (auto& r : finished_) keys_.insert({r.split, r.id});
+    open_for_append();
+  }
+
  private:
+  void open_for_append() {
+    fd_ = open_regular_file(path_.string(), O_WRONLY | O_CREAT | O_APPEND, 0644, "cannot open for appending");
+  }
+
   void recover() {
-    std::string text = read_text_file(path_.string(), std::size_t{4} << 30);
-    std::size_t pos = 0, line_no = 0;
-    while (pos < text.size()) {
-      std::size_t nl = text.find('\n', pos);
-      if (nl == std::string::npos) {  // killed mid-write: drop the fragment and cut it off the file
-        dropped_partial_bytes_ = text.size() - pos;
-        std::filesystem::resize_file(path_, pos);
-        break;
-      }
-      ++line_no;
-      std::string_view line(text.data() + pos, nl - pos);
-      pos = nl + 1;
-      if (eval::is_blank(line)) continue;
-      std::string where = eval::line_field(line_no, "");
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range.406 for 1e400
-        throw Error(Errc::format, path_.string(), where, std::string("corrupt record (not the last line): ") + e.what());
-      }
-      eval::SampleRecord r = eval::sample_from_json(j, path_.string(), where);
-      keys_.insert({r.split, r.id});
-      finished_.push_back(std::move(r));
+    const std::string path = path_.string();
+    std::map<std::pair<std::string, std::string>, std::size_t> first_line;
+    const std::size_t tail = eval::for_each_sample_json(
+        path,
+        [&](std::size_t line_no, const nlohmann::json& j) {
+          const std::string where = eval::line_field(line_no, "");
+          eval::SampleRecord r = eval::sample_from_json(j, path, where);
+          auto [it, fresh] = first_line.emplace(std::pair{r.split, r.id}, line_no);
+          if (!fresh)
+            throw Error(Errc::format, path, where,
+                        "a second record of " + r.split + "/" + r.id + " (first on line " + std::to_string(it->second) +
+                            "): two runs wrote this folder at once; start over in a new --out folder");
+          keys_.insert(it->first);
+          finished_.push_back(std::move(r));
+        },
+        max_line_bytes_);
+    if (tail > 0) {  // killed mid-write: drop the fragment and cut it off the file
+      dropped_partial_bytes_ = tail;
+      std::filesystem::resize_file(path_, std::filesystem::file_size(path_) - tail);
     }
   }
 
   std::filesystem::path path_;
+  std::size_t max_line_bytes_;
   int fd_ = -1;
   std::vector<eval::SampleRecord> finished_;
   std::set<std::pair<std::string, std::string>> keys_;
