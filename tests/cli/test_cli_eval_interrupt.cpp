@@ -410,6 +410,30 @@ TEST(CliEvalRunFolder, ResumeRerunsQuestionsEditedSinceTheyWereAnswered) {
   fs::remove_all(dir);
 }
 
+// A split with a duplicated id is a verification warning, not an error: the run goes on. The log keeps one record
+// per (split, id) (a second one is now refused on reading), so the duplicate is run once, and a resume accepts it.
+TEST(CliEvalRunFolder, DuplicatedIdRunsOnceAndResumes) {
+  auto dir = scratch_dir("duplicated");
+  std::string first_line;
+  {
+    std::ifstream in(src("datasets/default/val.jsonl"));
+    std::getline(in, first_line);
+  }
+  auto edited = nlohmann::json::parse(first_line);
+  edited["question"] = edited["question"].get<std::string>() + " (same id, other text)";
+  std::ofstream(dir / "val.jsonl", std::ios::binary) << first_line << "\n" << edited.dump() << "\n";
+  auto config = write_config(dir, (dir / "val.jsonl").string(), 0, 1, 8);
+  auto out = dir / "run";
+  auto log = out / "models" / "stories" / "samples.jsonl";
+  for (int run = 0; run < 2; ++run) {
+    auto r = run_cli(eval_args(config, out), 300);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err.find("changed since"), std::string::npos) << r.err;
+    EXPECT_EQ(read_lines(log).lines.size(), 2u) << "one val record (the id once) and one test record";
+  }
+  fs::remove_all(dir);
+}
+
 // Issue 19 (8, samples half): samples.jsonl lines were read whole at any length on resume (a 1.5 GB line cost
 // 1.7 GB); a line past eval::kMaxSampleLineBytes (64 MiB) is now refused before it is read whole, naming file and
 // line. And a second record of one question (what two concurrent runs left) is refused, not silently counted.

@@ -144,10 +144,11 @@ class Pipeline {
     std::map<std::pair<std::string, std::string>, const SampleRecord*> logged;
     for (auto& s : log.finished()) logged[{s.split, s.id}] = &s;
     std::vector<std::pair<std::pair<std::string, std::string>, std::string>> changed;
+    std::set<std::pair<std::string, std::string>> compared;  // a duplicated id: its first record only, as it ran
     for (const auto& d : splits)
       for (const auto& q : d.questions) {
         auto it = logged.find({d.split, q.id});
-        if (it == logged.end()) continue;
+        if (it == logged.end() || !compared.insert(it->first).second) continue;
         const SampleRecord& s = *it->second;
         // Logs written before question_sha256 was recorded: the answer and type still tell an edited record.
         const bool question = s.question_sha256.empty() ? s.gold != q.correct_answer || s.type != q.type
@@ -302,8 +303,9 @@ class Pipeline {
 
     for (const auto& split : splits) {
       std::vector<const Question*> todo;
+      std::set<std::string> queued;  // a duplicated id (a verification warning) is run once: one record per id
       for (auto& q : split.questions)
-        if (!log.done(split.split, q.id)) todo.push_back(&q);
+        if (!log.done(split.split, q.id) && queued.insert(q.id).second) todo.push_back(&q);
         else ++done;
       for (std::size_t first = 0; first < todo.size(); first += static_cast<std::size_t>(cfg.batch_size)) {
         // Safe point for SIGINT/SIGTERM: every sample finished so far is appended and synced.
