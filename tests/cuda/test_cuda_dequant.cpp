@@ -3,6 +3,10 @@
 // float32, then the matmul), at M on both sides of the tinygemm range.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+#include <string>
+
 #include "curebench/quant/grouped.hpp"
 #include "curebench/quant/weight.hpp"
 
@@ -41,8 +45,8 @@ TEST(CudaDequant, KernelsMatchCpuReference) {
   }
 }
 
-// kernels/gemv4.cuh (M <= 8) against float64: x . dequantize(W)^T with the weight decoded in float32 (the
-// kernel does not round it to bf16), shapes with N not a multiple of the rows per block and K not a
+// kernels/gemv4.cuh (M <= 8, the default kernel) against float64: x . dequantize(W)^T with the weight decoded in
+// float32 (the tensor-core kernel rounds it to bf16 as dequantize does, the FFMA kernel does not), shapes with N not a multiple of the rows per block and K not a
 // multiple of 128 (partial warps), NF4/FP4 with and without double quant, int4 at every group size.
 TEST(CudaGemv4, MatchesFloat64Reference) {
   if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
@@ -88,6 +92,58 @@ TEST(CudaGemv4, MatchesFloat64Reference) {
       for (std::int64_t m : {1, 2, 5, 8}) {
         auto x = at::randn({m, k}).to(at::kBFloat16);
         EXPECT_LT(rel(gpu.matmul(x.cuda()), reference(x, wf)), 4e-3) << "int4 g=" << g << " n=" << n << " k=" << k << " m=" << m;
+      }
+    }
+  }
+}
+
+// Both M <= 8 kernels of gemv4.cuh (tensor-core and shared-table FFMA) under the same shapes, through the
+// hooks' variant switch (quant::hooks::gemv4_variant).
+struct Gemv4Variant {
+  int saved = cb::quant::hooks::gemv4_variant();
+  explicit Gemv4Variant(int v) { cb::quant::hooks::gemv4_variant() = v; }
+  ~Gemv4Variant() { cb::quant::hooks::gemv4_variant() = saved; }
+};
+
+// The tensor-core GEMV multiplies exactly the bf16 weight that dequantize writes (bf16(code * absmax), bf16 of
+// the int4 fma) and sums in float32: against float64 on that bf16 weight every output is within one bf16 ulp
+// (the output's rounding) plus the float32 summation error, for every format, M = 1..8, N not a multiple of
+// 16, K not a multiple of 128. And the FFMA kernel (weights decoded in float32) agrees with it to bf16 tolerance.
+TEST(CudaGemv4, TensorCoreEqualsDequantizeThenMatmul) {
+  if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
+  ASSERT_NE(cb::quant::hooks::bnb4_gemv(), nullptr) << "gemv kernels not linked";
+  at::manual_seed(23);
+  const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {{1027, 4096}, {250, 2080}, {40, 160}, {24, 14336}};
+  for (auto [n, k] : shapes) {
+    auto w = at::randn({n, k}) * 0.02;
+    std::vector<std::pair<std::string, cb::quant::Weight>> cases;
+    cases.emplace_back("nf4 b64 dq", cb::quant::quantize_nf4(w, 64, true));
+    cases.emplace_back("nf4 b128", cb::quant::quantize_nf4(w, 128, false));
+    cases.emplace_back("fp4 b64 dq", cb::quant::quantize_fp4(w, 64, true));
+    cases.emplace_back("fp4 b32", cb::quant::quantize_fp4(w, 32, false));
+    for (std::int64_t g : {32, 128}) cases.emplace_back("int4 g" + std::to_string(g), cb::quant::quantize_int4(w, g));
+    for (auto& [name, cpu] : cases) {
+      auto gpu = cb::quant::to_device(cpu, at::Device(at::kCUDA));
+      auto w_bf16 = cb::quant::dequantize(gpu, at::kBFloat16).to(at::kCPU, at::kDouble);
+      for (std::int64_t m = 1; m <= 8; ++m) {
+        auto x = (at::randn({m, k}) * (m % 2 ? 1.0 : 30.0)).to(at::kBFloat16);
+        auto ref = at::linear(x.to(at::kDouble), w_bf16);
+        at::Tensor y_mma, y_lut;
+        {
+          Gemv4Variant v(0);
+          auto poison = at::full({m, n}, std::numeric_limits<float>::quiet_NaN(), at::TensorOptions().dtype(at::kBFloat16).device(at::kCUDA));
+          poison.reset();  // the pool now hands y NaN-filled memory: every output must be written
+          y_mma = cb::quant::matmul(gpu, x.cuda()).to(at::kCPU, at::kDouble);
+        }
+        {
+          Gemv4Variant v(1);
+          y_lut = cb::quant::matmul(gpu, x.cuda()).to(at::kCPU, at::kDouble);
+        }
+        ASSERT_FALSE(at::isnan(y_mma).any().item<bool>()) << name << " n=" << n << " k=" << k << " m=" << m;
+        const double scale = ref.abs().max().item<double>();
+        const auto excess = ((y_mma - ref).abs() - ref.abs() * std::ldexp(1.0, -8) - 1e-4 * scale).max().item<double>();
+        EXPECT_LE(excess, 0.0) << name << " n=" << n << " k=" << k << " m=" << m;
+        EXPECT_LT(((y_mma - y_lut).norm() / y_lut.norm()).item<double>(), 4e-3) << name << " n=" << n << " k=" << k << " m=" << m;
       }
     }
   }

@@ -45,6 +45,22 @@ struct Bnb4Format {
   __device__ float scale(std::int64_t row, std::int64_t k, std::int64_t chunk, float& /*zero*/) const {
     return block_scale((row * k + chunk * 32) >> v.block_shift);
   }
+  // Tensor-core path: the chunk's scale as bits, and the bf16 pair of byte b of a word (the high nibble, the
+  // lower k, in the low half): bf16(code * scale), the float32 product rounded once, as dequantize writes it.
+  __device__ std::uint32_t mma_scale(std::int64_t row, std::int64_t k, std::int64_t chunk) const {
+    return __float_as_uint(block_scale((row * k + chunk * 32) >> v.block_shift));
+  }
+  // The table offsets (4 x nibble) of all four bytes come from two shifts and masks per word, one byte
+  // extraction (prmt) per code after that; the same expressions across a word's bytes are computed once.
+  __device__ __forceinline__ static std::uint32_t mma_pair(std::uint32_t word, int b, std::uint32_t sc, const float* lut) {
+    const float s = __uint_as_float(sc);
+    const std::uint32_t hi4 = (word >> 2) & 0x3C3C3C3Cu, lo4 = (word << 2) & 0x3C3C3C3Cu;
+    const auto* base = reinterpret_cast<const char*>(lut);
+    const float hi = *reinterpret_cast<const float*>(base + __byte_perm(hi4, 0, 0x4440 | b));
+    const float lo = *reinterpret_cast<const float*>(base + __byte_perm(lo4, 0, 0x4440 | b));
+    const __nv_bfloat162 p = __floats2bfloat162_rn(__fmul_rn(hi, s), __fmul_rn(lo, s));
+    return *reinterpret_cast<const std::uint32_t*>(&p);
+  }
 };
 
 struct Int4Format {
@@ -59,6 +75,19 @@ struct Int4Format {
     const auto p = __bfloat1622float2(sz[((chunk * 32) >> v.group_shift) * v.n + row]);
     zero = p.y;
     return p.x;
+  }
+  // Tensor-core path: {scale, zero} as one bf16 pair, and the bf16 pair of byte b of a word, decoded without a
+  // table: 0x4300 | q is bf16 128 + q, minus 136 is q - 8 exactly, then one bf16 fma with scale and zero.
+  __device__ std::uint32_t mma_scale(std::int64_t row, std::int64_t /*k*/, std::int64_t chunk) const {
+    return __ldg(static_cast<const std::uint32_t*>(v.scales_and_zeros) + ((chunk * 32) >> v.group_shift) * v.n + row);
+  }
+  __device__ __forceinline__ static std::uint32_t mma_pair(std::uint32_t word, int b, std::uint32_t sc, const float* /*lut*/) {
+    const std::uint32_t sel = b | (b << 4) | ((b + 4) << 8) | ((b + 4) << 12);
+    const std::uint32_t biased = (__byte_perm(word >> 4, word, sel) & 0x000F000Fu) | 0x43004300u;
+    const std::uint32_t s2 = __byte_perm(sc, 0, 0x1010), z2 = __byte_perm(sc, 0, 0x3232);
+    const __nv_bfloat162 q = __hsub2(*reinterpret_cast<const __nv_bfloat162*>(&biased), __float2bfloat162_rn(136.0f));
+    const __nv_bfloat162 w = __hfma2(q, *reinterpret_cast<const __nv_bfloat162*>(&s2), *reinterpret_cast<const __nv_bfloat162*>(&z2));
+    return *reinterpret_cast<const std::uint32_t*>(&w);
   }
 };
 
@@ -230,12 +259,27 @@ void launch_gemv4(const std::uint8_t* packed, const Format& fmt, const void* x, 
 }
 
 template <class Format>
+struct GemvSegments;
+template <bool kGated, class Format>
+bool launch_gemv4_mma(const GemvSegments<Format>& segs, const void* x, void* y, std::int64_t m, std::int64_t n_out,
+                      std::int64_t k, cudaStream_t stream);
+
+template <class Format>
 bool dispatch_gemv4(const std::uint8_t* packed, const Format& fmt, const void* x, void* y, std::int64_t m, std::int64_t n,
                     std::int64_t k, void* stream) {
   // 16-byte alignment of every row (K/2 bytes) and of the activation rows (2K bytes): K % 32 == 0.
   if (k % 32 != 0 || reinterpret_cast<std::uintptr_t>(packed) % 16 != 0 || reinterpret_cast<std::uintptr_t>(x) % 16 != 0)
     return false;
   auto s = static_cast<cudaStream_t>(stream);
+  if (quant::hooks::gemv4_variant() == 0) {
+    if (m < 1 || m > 8) return false;
+    GemvSegments<Format> segs;
+    segs.f[0] = segs.f[1] = segs.f[2] = fmt;
+    segs.w[0] = reinterpret_cast<const uint4*>(packed);
+    segs.start[1] = n;
+    segs.count = 1;
+    return launch_gemv4_mma<false>(segs, x, y, m, n, k, s);
+  }
   switch (m) {
     case 1: launch_gemv4<1>(packed, fmt, x, y, n, k, s); break;
     case 2: launch_gemv4<2>(packed, fmt, x, y, n, k, s); break;
@@ -361,6 +405,12 @@ bool dispatch_gemv4_grouped(GemvSegments<Format> segs, bool gated, const void* x
   if (gated && (segs.count != 2 || segs.start[2] - segs.start[1] != segs.start[1])) return false;
   const std::int64_t n_out = gated ? segs.start[1] : segs.start[segs.count];
   auto s = static_cast<cudaStream_t>(stream);
+  if (quant::hooks::gemv4_variant() == 0) {
+    if (m < 1 || m > 8) return false;
+    for (int i = 0; i < segs.count; ++i)
+      if (!gated && (segs.start[i + 1] - segs.start[i]) % 16 != 0) return false;  // a tile never straddles two
+    return gated ? launch_gemv4_mma<true>(segs, x, y, m, n_out, k, s) : launch_gemv4_mma<false>(segs, x, y, m, n_out, k, s);
+  }
 #define CUREBENCH_GROUPED_CASE(MM)                                                 \
   case MM:                                                                         \
     if (gated) launch_gemv4_grouped<MM, true>(segs, x, y, n_out, k, s);            \
@@ -378,6 +428,160 @@ bool dispatch_gemv4_grouped(GemvSegments<Format> segs, bool gated, const void* x
     default: return false;
   }
 #undef CUREBENCH_GROUPED_CASE
+  return cudaPeekAtLastError() == cudaSuccess;
+}
+
+// ---- tensor-core GEMV (the default for M <= 8) -------------------------------------------------------
+// One mma.sync m16n8k16 (bf16 in, float32 accumulate) multiplies a tile of 16 weight rows x 16 k by x^T
+// [16 k x 8]: the batch rows (M <= 8) are the MMA's N, so the per-weight work is the dequantization alone
+// for every M (the FFMA kernel above does M FMAs and one shared table read per weight).
+// Lane (g = lane / 4, t = lane % 4) holds A rows g and g + 8 at k slots {2t, 2t+1, 2t+8, 2t+9} of an MMA and
+// B column g at the same slots. A dot product does not depend on the order of k, so lane t's slots are its
+// own 16-byte chunk c = 4i + t of each row (32 weights, k = 32c .. 32c + 31) at warp step i: MMA j of the
+// step takes the chunk's weights 4j .. 4j + 3 (bytes 2j, 2j + 1), and x row g's 64 bytes at 32c give the
+// matching B. Each lane reads one 16-byte word per row and step from the packed layout as stored.
+// The MMA sees the weight as bf16(code * scale) for NF4/FP4 (the bits dequantize writes) and
+// bf16((q - 8) * scale + zero) for int4 (one bf16 fma); the sum over K runs in float32.
+// A block is mma_split(K) warps on one tile (16 rows; gated: 8 gate rows over the same 8 up rows), each warp
+// loading kMmaSteps steps of weights before decoding them; the warps' sums are added in warp order. The split
+// depends on K alone, so a row's bits do not depend on the launch it is in (grouped == single).
+inline constexpr int kMmaSteps = 4;
+inline constexpr int kMmaMaxSplit = 8;
+
+__host__ __device__ constexpr int mma_split(std::int64_t k) {
+  const std::int64_t steps = ((k >> 5) + 3) >> 2, s = (steps + kMmaSteps - 1) / kMmaSteps;
+  return s < 1 ? 1 : s > kMmaMaxSplit ? kMmaMaxSplit : static_cast<int>(s);
+}
+
+// Weights are read once: no L1 allocation, first out of L2 (activations and the KV cache stay).
+__device__ __forceinline__ std::uint64_t evict_first_policy() {
+  std::uint64_t p;
+  asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(p));
+  return p;
+}
+__device__ __forceinline__ uint4 load_weight(const uint4* p, std::uint64_t policy) {
+  uint4 r;
+  asm("ld.global.nc.L1::no_allocate.L2::cache_hint.v4.u32 {%0,%1,%2,%3}, [%4], %5;"
+      : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+      : "l"(p), "l"(policy));
+  return r;
+}
+__device__ __forceinline__ std::uint32_t word_of(const uint4& v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
+
+__device__ __forceinline__ void mma_bf16_16816(float (&d)[4], std::uint32_t a0, std::uint32_t a1, std::uint32_t a2,
+                                               std::uint32_t a3, std::uint32_t b0, std::uint32_t b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+template <class Format>
+__device__ __forceinline__ Format segment_format(const GemvSegments<Format>& segs, int s) {
+  return s == 0 ? segs.f[0] : s == 1 ? segs.f[1] : segs.f[2];  // selects, not a local-memory copy of the array
+}
+
+template <bool kGated, class Format>
+__global__ void __launch_bounds__(kMmaMaxSplit * 32, 2)
+    gemv4_mma_kernel(GemvSegments<Format> segs, const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y, int m,
+                     std::int64_t n_out, std::int64_t k) {
+  __shared__ float lut[16];
+  __shared__ float4 partial[kMmaMaxSplit][32];
+  segs.f[0].fill_lut(lut);
+  __syncthreads();
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int split = static_cast<int>(blockDim.x >> 5);
+  const std::int64_t chunks = k >> 5;
+  // The lane's two A rows (h = 0: row g, h = 1: row g + 8): row inside its segment, and whether it exists.
+  std::int64_t row[2];
+  bool valid[2];
+  int seg0 = 0;
+  if constexpr (kGated) {
+    row[0] = row[1] = static_cast<std::int64_t>(blockIdx.x) * 8 + g;
+    valid[0] = valid[1] = row[0] < n_out;
+  } else {
+    const std::int64_t tile0 = static_cast<std::int64_t>(blockIdx.x) * 16;
+    while (seg0 + 1 < segs.count && tile0 >= segs.start[seg0 + 1]) ++seg0;  // segments hold multiples of 16 rows
+    const std::int64_t begin = seg0 == 0 ? segs.start[0] : seg0 == 1 ? segs.start[1] : segs.start[2];
+    const std::int64_t end = seg0 == 0 ? segs.start[1] : seg0 == 1 ? segs.start[2] : segs.start[3];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      row[h] = tile0 + g + 8 * h - begin;
+      valid[h] = tile0 + g + 8 * h < end;
+    }
+  }
+  const Format f0 = segment_format(segs, seg0);
+  const Format f1 = kGated ? segs.f[1] : f0;
+  const uint4* base0 = seg0 == 0 ? segs.w[0] : seg0 == 1 ? segs.w[1] : segs.w[2];
+  const uint4* wrow[2] = {base0 + row[0] * chunks, (kGated ? segs.w[1] : base0) + row[1] * chunks};
+  const std::uint64_t policy = evict_first_policy();
+  const bool has_x = g < m;
+  const __nv_bfloat16* xg = x + static_cast<std::int64_t>(has_x ? g : 0) * k;
+  const int steps = static_cast<int>((chunks + 3) >> 2);
+  float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (int i0 = warp * kMmaSteps; i0 < steps; i0 += split * kMmaSteps) {
+    uint4 q[kMmaSteps][2];
+    std::uint32_t sc[kMmaSteps][2];
+#pragma unroll
+    for (int u = 0; u < kMmaSteps; ++u) {
+      const std::int64_t c = 4 * static_cast<std::int64_t>(i0 + u) + t;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const bool ok = valid[h] && c < chunks;
+        q[u][h] = ok ? load_weight(wrow[h] + c, policy) : make_uint4(0, 0, 0, 0);
+        sc[u][h] = ok ? (h == 0 ? f0 : f1).mma_scale(row[h], k, c) : 0u;  // scale 0: the weight decodes to 0
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kMmaSteps; ++u) {
+      const std::int64_t c = 4 * static_cast<std::int64_t>(i0 + u) + t;
+      uint4 xv[4];
+#pragma unroll
+      for (int v = 0; v < 4; ++v)
+        xv[v] = has_x && c < chunks ? __ldg(reinterpret_cast<const uint4*>(xg + 32 * c) + v) : make_uint4(0, 0, 0, 0);
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const std::uint32_t w0 = word_of(q[u][0], j >> 1), w1 = word_of(q[u][1], j >> 1);
+        const int b = 2 * (j & 1);
+        mma_bf16_16816(acc, Format::mma_pair(w0, b, sc[u][0], lut), Format::mma_pair(w1, b, sc[u][1], lut),
+                       Format::mma_pair(w0, b + 1, sc[u][0], lut), Format::mma_pair(w1, b + 1, sc[u][1], lut),
+                       word_of(xv[j >> 1], b), word_of(xv[j >> 1], b + 1));
+      }
+    }
+  }
+  if (split > 1) {
+    partial[warp][lane] = make_float4(acc[0], acc[1], acc[2], acc[3]);
+    __syncthreads();
+    if (warp != 0) return;
+    for (int w = 1; w < split; ++w) {
+      const float4 p = partial[w][lane];
+      acc[0] += p.x, acc[1] += p.y, acc[2] += p.z, acc[3] += p.w;
+    }
+  }
+  // acc: {row g, batch 2t}, {row g, 2t + 1}, {row g + 8, 2t}, {row g + 8, 2t + 1}.
+#pragma unroll
+  for (int e = 0; e < 2; ++e) {
+    const int mm = 2 * t + e;
+    if (mm >= m) continue;
+    if constexpr (kGated) {
+      if (!valid[0]) continue;
+      const float gv = round_bf16(acc[e]), uv = round_bf16(acc[2 + e]);
+      y[mm * n_out + row[0]] = __float2bfloat16_rn(round_bf16(activate(gv, segs.activation)) * uv);
+    } else {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const std::int64_t out_row = static_cast<std::int64_t>(blockIdx.x) * 16 + g + 8 * h;
+        if (valid[h]) y[mm * n_out + out_row] = __float2bfloat16_rn(acc[2 * h + e]);
+      }
+    }
+  }
+}
+
+template <bool kGated, class Format>
+bool launch_gemv4_mma(const GemvSegments<Format>& segs, const void* x, void* y, std::int64_t m, std::int64_t n_out,
+                      std::int64_t k, cudaStream_t stream) {
+  const auto tiles = static_cast<unsigned>(kGated ? (n_out + 7) / 8 : (n_out + 15) / 16);
+  gemv4_mma_kernel<kGated, Format><<<tiles, mma_split(k) * 32, 0, stream>>>(
+      segs, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), static_cast<int>(m), n_out, k);
   return cudaPeekAtLastError() == cudaSuccess;
 }
 

@@ -4,6 +4,8 @@
 // kernels/dequant.cuh (benchmarks, tests/cuda, an application) registers them at static initialisation;
 // where none is linked the hooks stay null and the formats use their ATen-op paths.
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 namespace curebench::quant::hooks {
 
@@ -36,6 +38,18 @@ using Bnb4GemvFn = bool (*)(const Bnb4View& w, const void* x_bf16, void* y_bf16,
 using Int4GemvFn = bool (*)(const Int4View& w, const void* x_bf16, void* y_bf16, std::int64_t m, std::int64_t k,
                             void* stream);
 inline constexpr std::int64_t kGemv4MaxRows = 8;
+// Which M <= 8 kernel serves these hooks (kernels/gemv4.cuh): 0, the tensor-core GEMV; 1, the shared-table FFMA
+// GEMV. CUREBENCH_GEMV_KERNEL=mma|lut picks one at start; benchmarks and tests set it to compare both in one run.
+inline constexpr int kGemv4DefaultVariant = 1;
+inline int& gemv4_variant() {
+  static int v = [] {
+    const char* e = std::getenv("CUREBENCH_GEMV_KERNEL");
+    if (e && std::strcmp(e, "mma") == 0) return 0;
+    if (e && std::strcmp(e, "lut") == 0) return 1;
+    return kGemv4DefaultVariant;
+  }();
+  return v;
+}
 // Several weights of one format against the same x in one launch (quant/grouped.hpp): gated_activation -1
 // writes the outputs side by side ([m, sum of rows]); 0 (SiLU) or 1 (GELU, tanh) takes two weights of equal
 // rows, gate and up, and writes bf16(act(gate) * up) [m, rows].
