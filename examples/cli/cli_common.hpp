@@ -31,4 +31,16 @@ inline int report_error(const Context& ctx, const curebench::Error& e) {
   return kExitInput;
 }
 
+// Runs f; an error that names no file (a numeric check deep in the runtime) is given the model's path, so the one
+// line says which model produced NaN logits.
+template <class F>
+auto with_model_path(const std::string& model, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const curebench::Error& e) {
+    if (!e.path().empty()) throw;
+    throw curebench::Error(e.code(), model, e.field(), e.message());
+  }
+}
+
 }  // namespace cli

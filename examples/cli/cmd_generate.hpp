@@ -86,7 +86,7 @@ inline void add_generate(CLI::App& app, Context& ctx) {
     }
     opt.sampling = {.greedy = a.greedy || !sampling, .temperature = a.temperature, .top_k = a.top_k,
                     .top_p = a.top_p, .repetition_penalty = a.repetition_penalty, .seed = a.seed};
-    auto g = cb::runtime::generate(m.decoder, {prompt}, opt).at(0);
+    auto g = with_model_path(a.model, [&] { return cb::runtime::generate(m.decoder, {prompt}, opt).at(0); });
     nlohmann::json j = g;
     j["model"] = a.model;
     j["architecture"] = m.decoder.spec().architecture;

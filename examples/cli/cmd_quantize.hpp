@@ -33,7 +33,7 @@ inline std::vector<std::vector<std::int64_t>> sampled_token_set(const curebench:
     opt.max_new_tokens = len;
     opt.ignore_eos = true;
     opt.sampling = {.greedy = false, .temperature = 1.0, .top_k = 0, .top_p = 1.0, .repetition_penalty = 1.0, .seed = seed + static_cast<std::uint64_t>(i)};
-    auto g = cb::runtime::generate(d, {{bos}}, opt).at(0);
+    auto g = cb::runtime::generate(d, {{bos}}, opt).at(0);  // a NaN model: Errc::numeric, named by the caller
     std::vector<std::int64_t> s{bos};
     s.insert(s.end(), g.tokens.begin(), g.tokens.end());
     out.push_back(std::move(s));
@@ -88,7 +88,7 @@ inline void add_quantize(CLI::App& app, Context& ctx) {
         seqs = cb::quant::token_set_from_json(cb::read_json_file(a.tokens), a.tokens);
         j["tokens"] = a.tokens;
       } else {
-        seqs = sampled_token_set(ref.decoder, a.samples, a.sample_tokens, a.seed);
+        seqs = with_model_path(a.model, [&] { return sampled_token_set(ref.decoder, a.samples, a.sample_tokens, a.seed); });
         j["tokens"] = {{"sampled_from", "the f32 model"}, {"sequences", a.samples}, {"tokens_per_sequence", a.sample_tokens + 1}, {"seed", a.seed}};
       }
       const auto L = ref.decoder.spec().num_layers;

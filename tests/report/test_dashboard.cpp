@@ -172,6 +172,26 @@ TEST(DashboardRunData, ABadSamplesLineNamesFileAndLine) {
   EXPECT_NE(what.find("line 3"), std::string::npos) << what;
 }
 
+// Issue 19, point 8: `report` read samples.jsonl with getline and no limit (a 1.5 GB line cost 1.7 GB of memory).
+// It now reads through the samples log's bounded reader; a torn last line is left out as a resume leaves it.
+TEST(DashboardRunData, ASamplesLineBeyondTheLimitIsRefusedAndATornTailIsLeftOut) {
+  auto dir = scratch("longline");
+  write(dir / "results.json", R"({"models":[{"name":"m"}]})");
+  std::string big = "{\"output_chars\": 3, \"pad\": \"" + std::string(eval::kMaxSampleLineBytes, 'x') + "\"}\n";
+  write(dir / "models" / "m" / "samples.jsonl", "{\"output_chars\": 3}\n" + big);
+  big.clear();
+  big.shrink_to_fit();
+  std::string what, path;
+  EXPECT_EQ(error_code_of([&] { read_run_data(dir); }, &what, &path), Errc::format);
+  EXPECT_EQ(path, (dir / "models" / "m" / "samples.jsonl").string());
+  EXPECT_NE(what.find("line 2"), std::string::npos) << what;
+  EXPECT_NE(what.find("longer than"), std::string::npos) << what;
+  write(dir / "models" / "m" / "samples.jsonl", "{\"output_chars\": 3}\n{\"output_chars\": 4}\n{\"output_ch");
+  auto run = read_run_data(dir);
+  ASSERT_EQ(run.models.size(), 1u);
+  EXPECT_EQ(run.models[0].samples.size(), 2u);
+}
+
 // ---- gnuplot text, no gnuplot needed -----------------------------------------------------------------------
 
 TEST(DashboardScript, StringsAreEscapedForGnuplot) {

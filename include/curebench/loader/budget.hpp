@@ -2,6 +2,7 @@
 // Memory budget planner: predicts what a model needs (weights in a given format + KV cache +
 // activations) from the ModelSpec alone, before anything is loaded, so a loader strategy that
 // cannot fit is skipped with a reason instead of being tried and crashing.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -51,7 +52,8 @@ struct MemoryPlan {
 struct Workload {
   std::int64_t batch = 1;
   std::int64_t context = 4096;     // prompt + generated tokens per sequence
-  std::int64_t prefill_chunk = 512;  // tokens per forward during prefill
+  std::int64_t prefill_chunk = 512;            // prompt columns per forward during prefill, at most
+  std::int64_t prefill_token_budget = 16384;   // rows x columns per prefill forward, at most (runtime::generate)
   int activation_bytes_per_element = 2;
 };
 
@@ -73,10 +75,10 @@ inline MemoryPlan plan_memory_bits(const model::ModelSpec& s, double linear_bits
   p.kv_cache_bytes = 2 * s.num_layers * s.kv_dim() * w.context * w.batch * 2;
   // Peak activations: one prefill chunk through the widest layer (MLP) plus fp32 logits of the chunk's last
   // tokens, plus attention scores of the plain (non-fused) path.
-  const auto tokens = w.batch * std::min(w.prefill_chunk, w.context);
+  const auto columns = std::min({w.prefill_chunk, std::max<std::int64_t>(1, w.prefill_token_budget / std::max<std::int64_t>(1, w.batch)), w.context});
+  const auto tokens = w.batch * columns;
   p.activation_bytes = tokens * (4 * s.hidden_size + 3 * s.intermediate_size) * w.activation_bytes_per_element +
-                       w.batch * s.vocab_size * 4 * 2 +
-                       w.batch * s.num_heads * std::min(w.prefill_chunk, w.context) * w.context * 4;
+                       w.batch * s.vocab_size * 4 * 2 + w.batch * s.num_heads * columns * w.context * 4;
   return p;
 }
 

@@ -27,7 +27,12 @@ struct GenerateOptions {
   // Needed only for stop strings: text of a sequence's generated ids.
   std::function<std::string(const std::vector<std::int64_t>&)> detokenize;
   SamplingConfig sampling;
-  std::int64_t prefill_chunk = 512;  // prompt columns per forward during prefill
+  std::int64_t prefill_chunk = 512;  // prompt columns per forward during prefill, at most
+  // Prompt tokens (rows x columns) per prefill forward, at most: a batch of 100 prompts in 512-column chunks put
+  // 51,200 tokens through each MLP at once (gate/up activations of ~4.5 GB on Llama-3-8B, beside a 16 GB KV
+  // cache); 16,384 tokens keep the GEMMs large enough to run at tensor-core speed. Batches of <= 32 rows are
+  // unaffected (512 columns still fit).
+  std::int64_t prefill_token_budget = 16384;
   // Streaming: called for every new token of every live sequence, in order.
   std::function<void(std::size_t sequence, std::int64_t token)> on_token;
   // CUDA: replay the decode step as CUDA graphs (runtime/decode_graph.hpp), the batch padded up to a
@@ -40,7 +45,7 @@ struct GenerateOptions {
 
 struct Generation {
   std::vector<std::int64_t> tokens;  // generated ids only (no prompt)
-  std::string stop_reason;           // eos | stop_string | max_new_tokens
+  std::string stop_reason;           // eos | stop_string | max_new_tokens | context_length
   std::int64_t prompt_tokens = 0;
   double prefill_ms = 0, decode_ms = 0, time_to_first_token_ms = 0;
 };
@@ -67,6 +72,16 @@ inline std::vector<Generation> generate(const model::Decoder& model, const std::
         throw Error(Errc::invalid_argument, "", "prompt", "token id " + std::to_string(id) + " outside the vocabulary of " + std::to_string(spec.vocab_size));
     longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(p.size()));
   }
+  // The context rule (stated in docs/running-evaluations.md): a prompt longer than the model's context is refused
+  // (positions beyond it were never trained; transformers only warns and runs for minutes); generation stops when
+  // a sequence fills the context, with stop_reason "context_length", as llama.cpp stops at n_ctx. `eval` never
+  // meets either: it truncates prompts to the context minus max_new_tokens.
+  const std::int64_t context = spec.max_position_embeddings;
+  if (longest > context)
+    throw Error(Errc::invalid_argument, "", "prompt",
+                "prompt of " + std::to_string(longest) + " tokens exceeds the model's context of " +
+                    std::to_string(context) + " tokens (max_position_embeddings); shorten it");
+  const std::int64_t max_new = std::min(opt.max_new_tokens, context - longest);
   const auto eos = opt.eos_ids.empty() ? spec.eos_ids : opt.eos_ids;
   const std::int64_t pad = spec.pad_id.value_or(0);
   c10::InferenceMode inference_mode;  // no autograd bookkeeping on any op of the loop
@@ -90,12 +105,12 @@ inline std::vector<Generation> generate(const model::Decoder& model, const std::
   std::vector<std::vector<std::int64_t>> history(prompts.begin(), prompts.end());
   std::vector<bool> done(static_cast<std::size_t>(B), false);
   for (std::int64_t b = 0; b < B; ++b) out[b].prompt_tokens = static_cast<std::int64_t>(prompts[b].size());
-  if (opt.max_new_tokens == 0) {
-    for (auto& g : out) g.stop_reason = "max_new_tokens";
+  if (max_new == 0) {
+    for (auto& g : out) g.stop_reason = opt.max_new_tokens == 0 ? "max_new_tokens" : "context_length";
     return out;
   }
   Sampler sampler(opt.sampling);
-  auto cache = model.make_cache(rows, longest + opt.max_new_tokens);
+  auto cache = model.make_cache(rows, longest + max_new);
   const auto device = model.device();
   std::optional<DecodeGraphs> graphs;
   if (use_static) graphs.emplace(model, cache);
@@ -106,18 +121,24 @@ inline std::vector<Generation> generate(const model::Decoder& model, const std::
   Timer prefill_timer;
   // Prefill in chunks of columns: attention scores stay [B, H, chunk, S] instead of [B, H, S, S].
   at::Tensor logits;
-  for (std::int64_t c = 0; c < longest; c += opt.prefill_chunk) {
-    const auto n = std::min(opt.prefill_chunk, longest - c);
+  const std::int64_t chunk = std::max<std::int64_t>(1, std::min(opt.prefill_chunk, opt.prefill_token_budget / rows));
+  for (std::int64_t c = 0; c < longest; c += chunk) {
+    const auto n = std::min(chunk, longest - c);
     logits = model.forward(ids.narrow(1, c, n).to(device), real.narrow(1, c, n).to(device), cache);
   }
   logits = to_sampler(logits.select(1, 0));  // [rows, V]
+  // NaN/Inf weights (or an overflow in fp16) make every later token meaningless: refused once per call, on the
+  // prompt's logits (one host sync; a per-step check would cost a sync per token). The loader's warm-up does the
+  // same for the chain; this covers a model loaded directly (`generate`, `quantize --sample-tokens`).
+  if (!at::isfinite(logits.narrow(0, 0, B)).all().item<bool>())
+    throw Error(Errc::numeric, "", "logits", "non-finite logits after the prompt (NaN/Inf in the weights?)");
   device_synchronize(device);
   const double prefill_ms = prefill_timer.millis();
   Timer decode_timer;
   std::int64_t live = B;
   std::vector<std::int64_t> next(static_cast<std::size_t>(rows), pad);
   std::vector<bool> alive(static_cast<std::size_t>(rows), false);
-  for (std::int64_t step = 0; step < opt.max_new_tokens && live > 0; ++step) {
+  for (std::int64_t step = 0; step < max_new && live > 0; ++step) {
     std::fill(next.begin(), next.end(), pad);
     std::fill(alive.begin(), alive.end(), false);
     // Greedy without penalties: one argmax over the batch on the device, the ids copied back at once.
@@ -148,8 +169,8 @@ inline std::vector<Generation> generate(const model::Decoder& model, const std::
             break;
           }
       }
-      if (!stop && static_cast<std::int64_t>(g.tokens.size()) >= opt.max_new_tokens) {
-        g.stop_reason = "max_new_tokens";
+      if (!stop && static_cast<std::int64_t>(g.tokens.size()) >= max_new) {
+        g.stop_reason = max_new < opt.max_new_tokens ? "context_length" : "max_new_tokens";
         stop = true;
       }
       if (stop) {

@@ -3,6 +3,7 @@
 // continuation given its context, summed over the continuation's tokens, with no tokens generated.
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <vector>
 
 #include "curebench/core/error.hpp"
@@ -69,6 +70,10 @@ inline std::vector<ScoreResult> score(const model::Decoder& model, const std::ve
         res.sum_logprob += row[r.continuation[j]].item<double>();
         res.greedy = res.greedy && row.argmax().item<std::int64_t>() == r.continuation[j];
       }
+      // NaN/Inf logits (NaN weights of a model loaded without the chain's warm-up) would score as a number.
+      if (!std::isfinite(res.sum_logprob))
+        throw Error(Errc::numeric, "", "logits", "non-finite loglikelihood for request " + std::to_string(first + b) +
+                                                     " (NaN/Inf in the weights?)");
     }
   }
   return out;

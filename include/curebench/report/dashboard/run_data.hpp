@@ -6,6 +6,7 @@
 #include "curebench/core/error.hpp"
 #include "curebench/core/regular_file.hpp"
 #include "curebench/core/json_file.hpp"
+#include "curebench/eval/sample.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -267,23 +268,14 @@ inline bool safe_folder_name(std::string_view name) {
 
 }  // namespace detail
 
-// Reads models/<name>/samples.jsonl; returns false when the file does not exist.
+// Reads models/<name>/samples.jsonl; returns false when the file does not exist. Through the samples log's
+// bounded reader (eval::for_each_sample_json): a line longer than eval::kMaxSampleLineBytes is refused before it
+// is held whole, and an unterminated last line (a writer killed mid-record) is left out, as a resume leaves it.
 inline bool read_samples(const std::filesystem::path& file, std::vector<Sample>& out) {
   if (!std::filesystem::exists(file)) return false;
-  auto in = open_regular_ifstream(file.string());
   detail::Fields f(file.string());
-  std::string line;
-  std::size_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank lines are harmless
+  eval::for_each_sample_json(file.string(), [&](std::size_t line_no, const nlohmann::json& j) {
     auto where = "line " + std::to_string(line_no);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range.406 for 1e400
-      throw Error(Errc::format, file.string(), where, std::string("invalid JSON: ") + e.what());
-    }
     if (!j.is_object()) throw Error(Errc::format, file.string(), where, "expected a JSON object, found " + std::string(j.type_name()));
     Sample s;
     s.split = f.text(j, "split", where).value_or("");
@@ -293,7 +285,7 @@ inline bool read_samples(const std::filesystem::path& file, std::vector<Sample>&
     s.input_tokens = f.number(j, "input_tokens", where);
     s.output_tokens = f.number(j, "output_tokens", where);
     out.push_back(std::move(s));
-  }
+  });
   return true;
 }
 
