@@ -31,6 +31,9 @@ inline constexpr int kGemv4DefaultSplitK = 1;
 // Code value of a nibble, and the scale (and zero) of the quantization block holding a chunk.
 struct Bnb4Format {
   static constexpr bool kHasZero = false;
+  // The fewest rows from which the default (gemv4_variant() == 2) takes the tensor-core kernel: at M = 1 the
+  // table + float32 product + bf16 pack per weight made it 0.7-0.95x the FFMA kernel on the H100 (2026-12-06).
+  static constexpr int kMmaMinRows = 2;
   quant::hooks::Bnb4View v;
   __device__ void fill_lut(float* lut) const {
     if (threadIdx.x < 16) lut[threadIdx.x] = v.code[threadIdx.x];
@@ -65,6 +68,7 @@ struct Bnb4Format {
 
 struct Int4Format {
   static constexpr bool kHasZero = true;
+  static constexpr int kMmaMinRows = 1;  // 1.0-1.09x the FFMA kernel at M = 1, 2.3-4.3x at M = 8 (H100)
   quant::hooks::Int4View v;
   __device__ void fill_lut(float* lut) const {
     if (threadIdx.x < 16) lut[threadIdx.x] = static_cast<float>(threadIdx.x) - 8.0f;
@@ -265,13 +269,19 @@ bool launch_gemv4_mma(const GemvSegments<Format>& segs, const void* x, void* y, 
                       std::int64_t k, cudaStream_t stream);
 
 template <class Format>
+bool use_mma_gemv(std::int64_t m) {
+  const int v = quant::hooks::gemv4_variant();
+  return v == 0 || (v == 2 && m >= Format::kMmaMinRows);
+}
+
+template <class Format>
 bool dispatch_gemv4(const std::uint8_t* packed, const Format& fmt, const void* x, void* y, std::int64_t m, std::int64_t n,
                     std::int64_t k, void* stream) {
   // 16-byte alignment of every row (K/2 bytes) and of the activation rows (2K bytes): K % 32 == 0.
   if (k % 32 != 0 || reinterpret_cast<std::uintptr_t>(packed) % 16 != 0 || reinterpret_cast<std::uintptr_t>(x) % 16 != 0)
     return false;
   auto s = static_cast<cudaStream_t>(stream);
-  if (quant::hooks::gemv4_variant() == 0) {
+  if (use_mma_gemv<Format>(m)) {
     if (m < 1 || m > 8) return false;
     GemvSegments<Format> segs;
     segs.f[0] = segs.f[1] = segs.f[2] = fmt;
@@ -405,7 +415,7 @@ bool dispatch_gemv4_grouped(GemvSegments<Format> segs, bool gated, const void* x
   if (gated && (segs.count != 2 || segs.start[2] - segs.start[1] != segs.start[1])) return false;
   const std::int64_t n_out = gated ? segs.start[1] : segs.start[segs.count];
   auto s = static_cast<cudaStream_t>(stream);
-  if (quant::hooks::gemv4_variant() == 0) {
+  if (use_mma_gemv<Format>(m)) {
     if (m < 1 || m > 8) return false;
     for (int i = 0; i < segs.count; ++i)
       if (!gated && (segs.start[i + 1] - segs.start[i]) % 16 != 0) return false;  // a tile never straddles two

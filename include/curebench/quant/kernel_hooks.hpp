@@ -39,8 +39,10 @@ using Int4GemvFn = bool (*)(const Int4View& w, const void* x_bf16, void* y_bf16,
                             void* stream);
 inline constexpr std::int64_t kGemv4MaxRows = 8;
 // Which M <= 8 kernel serves these hooks (kernels/gemv4.cuh): 0, the tensor-core GEMV; 1, the shared-table FFMA
-// GEMV. CUREBENCH_GEMV_KERNEL=mma|lut picks one at start; benchmarks and tests set it to compare both in one run.
-inline constexpr int kGemv4DefaultVariant = 1;
+// GEMV; 2 (default), per format and M as measured on the H100 (docs/performance.md, 2026-12-06): tensor-core for
+// int4 at every M and for NF4/FP4 from M = 2, FFMA for NF4/FP4 at M = 1. CUREBENCH_GEMV_KERNEL=mma|lut|auto
+// picks one at start; benchmarks and tests set it to compare the kernels in one run.
+inline constexpr int kGemv4DefaultVariant = 2;
 inline int& gemv4_variant() {
   static int v = [] {
     const char* e = std::getenv("CUREBENCH_GEMV_KERNEL");
