@@ -13,6 +13,9 @@
 // chunk and reused for the kRows rows.
 // Numerics: codes decoded in float32 (no bf16 rounding of the weight), float32 accumulation, one bf16
 // rounding of y; the block scale multiplies the chunk's partial sum.
+// A second kernel further down, gemv4_mma_kernel, does the same product on the tensor cores (mma.sync, the
+// batch rows as the MMA's N, the weight as the bf16 that dequantize writes); quant::hooks::gemv4_variant()
+// chooses between the two per format and M (docs/performance.md, 2026-12-06, has both measured per shape).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -68,7 +71,7 @@ struct Bnb4Format {
 
 struct Int4Format {
   static constexpr bool kHasZero = true;
-  static constexpr int kMmaMinRows = 1;  // 1.0-1.09x the FFMA kernel at M = 1, 2.3-4.3x at M = 8 (H100)
+  static constexpr int kMmaMinRows = 1;  // 0.98-1.09x the FFMA kernel at M = 1, 2.3-4.3x at M = 8 (H100)
   quant::hooks::Int4View v;
   __device__ void fill_lut(float* lut) const {
     if (threadIdx.x < 16) lut[threadIdx.x] = static_cast<float>(threadIdx.x) - 8.0f;
