@@ -48,6 +48,32 @@ const std::vector<Case>& cases() {
   return all;
 }
 
+// The kit's own answers: tests/fixtures/make_kit_expected.py runs the kit's function (transcribed from
+// mims-harvard/CUREBench eval_framework.py) over the suite and tests/data/eval/kit_edge_cases.jsonl.
+struct KitCase {
+  std::string file;
+  std::size_t line;
+  std::string output;
+  std::optional<std::string> kit;
+};
+
+const std::vector<KitCase>& kit_cases() {
+  static const std::vector<KitCase> all = [] {
+    std::vector<KitCase> out;
+    const std::string path = std::string(CUREBENCH_TEST_DATA) + "/eval/kit_expected.jsonl";
+    std::ifstream in(path);
+    std::string line;
+    for (std::size_t n = 1; std::getline(in, line); ++n) {
+      auto j = curebench::parse_json_text(line, path + ":" + std::to_string(n));
+      KitCase c{j.at("file").get<std::string>(), j.at("line").get<std::size_t>(), j.at("output").get<std::string>(), std::nullopt};
+      if (auto k = j.at("kit").get<std::string>(); !k.empty()) c.kit = k;
+      out.push_back(std::move(c));
+    }
+    return out;
+  }();
+  return all;
+}
+
 // The span must point at the evidence: the letter itself, or a text that normalizes to the option's text.
 ::testing::AssertionResult span_is_evidence(const Case& c, const ex::Extraction& e) {
   if (!e.answer) return ::testing::AssertionSuccess();
@@ -136,6 +162,16 @@ TEST(ExtractionComparison, TableOfPoliciesOnTheSuite) {
   EXPECT_GT(seed.a, 2 * gold_a);
   EXPECT_LT(seed.right, n);
   EXPECT_LT(kit.right, n);
+  // The kit row is what the kit's own answers (kit_expected.jsonl) score: 113/219 with 70 "A" when written.
+  std::size_t kit_right = 0, kit_a = 0;
+  for (auto& k : kit_cases()) {
+    if (k.file != "extraction_cases.jsonl") continue;
+    for (auto& c : cases())
+      if (c.line == k.line) kit_right += k.kit == c.expected;
+    kit_a += k.kit == std::optional<std::string>("A");
+  }
+  EXPECT_EQ(kit.right, kit_right);
+  EXPECT_EQ(kit.a, kit_a);
 }
 
 // ---- documented behaviours of the seed notebook (reference/seed-pipeline.md §10) -----------------------
@@ -195,11 +231,31 @@ TEST(KitRule, FirstCharacterWins) {
   EXPECT_EQ(ex::KitRule{}.extract("  c", kFive).answer, "C");
 }
 
-TEST(KitRule, IsFollowedByALetterAnywhere) {
+TEST(KitRule, ItsAnswerIsPatternNeverMatches) {
+  // The kit searches (?:answer is|answer:|is)\s*([ABCDE]) in lower case over response.upper(), without
+  // re.IGNORECASE: "THIS DRUG" holds no "is", so nothing is read here (an earlier port answered D).
   auto e = ex::KitRule{}.extract("This drug is first line.", kFive);
-  EXPECT_EQ(e.answer, "D");  // "thIS Drug"
-  EXPECT_EQ(e.rule, "kit.answer_is");
-  EXPECT_EQ(e.span, (ex::Span{5, 6}));
+  EXPECT_FALSE(e.answer);
+  EXPECT_EQ(e.rule, "kit.none");
+  // "The answer is C." is C only through the last pattern, the first standalone letter.
+  auto c = ex::KitRule{}.extract("The answer is C.", kFive);
+  EXPECT_EQ(c.answer, "C");
+  EXPECT_EQ(c.rule, "kit.word_letter");
+  EXPECT_EQ(c.span, (ex::Span{14, 15}));
+}
+
+TEST(KitRule, UnicodeAsPythonsUpperAndReSeeIt) {
+  // U+1E9A upper-cases to "A" + U+02BE: a first character A, but never a standalone A or "A)".
+  EXPECT_EQ(ex::KitRule{}.extract("\u1e9a is it", kFive).answer, "A");
+  EXPECT_FALSE(ex::KitRule{}.extract("x \u1e9a) y", kFive).answer);
+  // U+01F0 upper-cases to J + a combining caron, which is not \w: a boundary opens before A.
+  auto j = ex::KitRule{}.extract("x \u01f0a", kFive);
+  EXPECT_EQ(j.answer, "A");
+  EXPECT_EQ(j.span, (ex::Span{4, 5}));
+  // U+0345 (not \w) upper-cases to a Greek capital iota (\w): "a" + U+0345 is no standalone A.
+  EXPECT_FALSE(ex::KitRule{}.extract("x a\u0345 y", kFive).answer);
+  EXPECT_EQ(ex::KitRule{}.extract("x a\u0301 y", kFive).answer, "A");  // a combining acute is not \w
+  EXPECT_EQ(ex::KitRule{}.extract("\u00e9a \u2460b c", kFive).answer, "C");  // letters and numerics are \w
 }
 
 TEST(KitRule, ParenThenWordLetterThenEmpty) {
@@ -208,6 +264,39 @@ TEST(KitRule, ParenThenWordLetterThenEmpty) {
   auto e = ex::KitRule{}.extract("no letters here", kFive);
   EXPECT_FALSE(e.answer);
   EXPECT_EQ(e.rule, "kit.none");
+}
+
+class KitExpected : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(KitExpected, KitRuleGivesTheKitsAnswer) {
+  const KitCase& c = kit_cases().at(GetParam());
+  SCOPED_TRACE(c.file + ":" + std::to_string(c.line) + ": " + c.output);
+  auto e = ex::KitRule{}.extract(c.output, kFive);
+  EXPECT_EQ(e.answer, c.kit) << "rule " << e.rule;
+  if (e.answer) {
+    ASSERT_TRUE(e.span);
+    EXPECT_LT(e.span->first, e.span->second);
+    EXPECT_LE(e.span->second, c.output.size());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Answers, KitExpected, ::testing::Range<std::size_t>(0, kit_cases().size()),
+                         [](const auto& info) {
+                           auto& c = kit_cases()[info.param];
+                           return std::string(c.file.starts_with("kit_edge") ? "edge" : "suite") + "_line" + std::to_string(c.line);
+                         });
+
+TEST(KitExpected, CoversTheWholeSuiteInOrder) {
+  // A stale kit_expected.jsonl (the suite edited, the script not rerun) fails here.
+  std::vector<const KitCase*> suite;
+  for (auto& c : kit_cases())
+    if (c.file == "extraction_cases.jsonl") suite.push_back(&c);
+  ASSERT_EQ(suite.size(), cases().size());
+  for (std::size_t i = 0; i < suite.size(); ++i) {
+    EXPECT_EQ(suite[i]->line, cases()[i].line);
+    EXPECT_EQ(suite[i]->output, cases()[i].output) << "line " << cases()[i].line;
+  }
+  EXPECT_GE(kit_cases().size() - suite.size(), 40u);  // the Unicode and whitespace edge cases
 }
 
 TEST(KitRule, DoesNotCheckTheOptionSet) {
