@@ -94,3 +94,28 @@ TEST(Loglikelihood, LettersWhenOptionsAreShownTextsWhenNot) {
     EXPECT_TRUE(OfficialKitProtocol{}.loglikelihood(qs[2]).continuations.empty());  // open_ended: not scored
   }
 }
+
+// A model without a chat template: the continuation follows "Answer:" directly ("Answer:" + " B"), and a
+// generation prompt ends where the last message ends; no blank line after it (the pipeline's raw renderer
+// once appended "\n\n" after every message, so loglikelihood scored "...Answer:\n\n B").
+TEST(RenderWithoutTemplate, ContinuationFollowsAnswerColonDirectly) {
+  const auto& qs = synthetic();
+  for (int which = 0; which < 2; ++which) {
+    LoglikelihoodPrompt lp = which ? CurebenchProtocol{}.loglikelihood(qs[0]) : OfficialKitProtocol{}.loglikelihood(qs[0]);
+    const std::string text = render_without_template(lp.messages) + lp.continuations[1];
+    EXPECT_TRUE(text.ends_with("\n\nAnswer: B")) << text;
+    std::string joined;
+    for (const auto& m : lp.messages) joined += (joined.empty() ? "" : "\n\n") + m.content;
+    EXPECT_EQ(render_without_template(lp.messages), joined);
+    for (const auto& q : qs) {
+      Conversation c = which ? CurebenchProtocol{}.first(q) : OfficialKitProtocol{}.first(q);
+      const std::string prompt = render_without_template(c);
+      ASSERT_GE(prompt.size(), c.back().content.size());
+      EXPECT_EQ(prompt.substr(prompt.size() - c.back().content.size()), c.back().content);
+    }
+  }
+  // System first, blank-line separated, nothing after the last message.
+  EXPECT_EQ(render_without_template({{"system", "S"}, {"user", "Q\n\nAnswer:"}}), "S\n\nQ\n\nAnswer:");
+  EXPECT_EQ(render_without_template({{"user", "Q"}}), "Q");
+  EXPECT_EQ(render_without_template({}), "");
+}
