@@ -70,6 +70,18 @@ static void check_results_json() {
     EXPECT_TRUE(m["verification"]["passed"].get<bool>());
   }
   EXPECT_EQ(r["models"][1]["load"]["strategy"], "QuantizeOnLoad<nf4-b64-dq>");
+  // Throughput says what each mode did (issue 19: the loglikelihood model reported "0.9 tokens/s", its one-token
+  // continuations per second). Loglikelihood: questions and scored tokens per second, no decode rate; every
+  // question scores its whole prompt, so scored tokens/s exceeds questions/s many times over.
+  auto& ll = r["models"][0]["throughput"];
+  ASSERT_TRUE(ll["questions_per_second"].is_number()) << ll.dump();
+  ASSERT_TRUE(ll["scored_tokens_per_second"].is_number()) << ll.dump();
+  EXPECT_GT(ll["scored_tokens_per_second"].get<double>(), 20 * ll["questions_per_second"].get<double>()) << ll.dump();
+  EXPECT_TRUE(ll["decode_tokens_per_second"].is_null()) << ll.dump();
+  auto& gen = r["models"][1]["throughput"];
+  EXPECT_TRUE(gen["decode_tokens_per_second"].is_number()) << gen.dump();
+  EXPECT_TRUE(gen["questions_per_second"].is_number()) << gen.dump();
+  EXPECT_TRUE(gen["scored_tokens_per_second"].is_null()) << gen.dump();
 }
 
 static void check_samples_log() {

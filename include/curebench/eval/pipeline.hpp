@@ -277,8 +277,11 @@ class Pipeline {
     std::size_t truncated = 0;
     std::size_t total = 0, done = 0, tokens = 0;
     for (auto& d : splits) total += d.questions.size();
-    telemetry::Progress progress(mc.name + " (" + mc.mode + ")", total);
+    const bool scoring = mc.mode == "loglikelihood";
+    // Loglikelihood generates nothing: its speed is questions and scored (context + continuation) tokens per second.
+    telemetry::Progress progress(mc.name + " (" + mc.mode + ")", total, scoring ? "scored tokens/s" : "output tokens/s");
     double prefill_tokens = 0, prefill_s = 0, decode_tokens = 0, decode_s = 0;
+    double questions_run = 0, batches_s = 0, scored_tokens = 0;
 
     auto run_generate = [&](const std::vector<Conversation>& convs, std::vector<std::string>& texts,
                             std::vector<runtime::Generation>& gens) {
@@ -317,9 +320,12 @@ class Pipeline {
         std::vector<const Question*> batch(todo.begin() + static_cast<std::ptrdiff_t>(first), todo.begin() + static_cast<std::ptrdiff_t>(last));
         Timer batch_timer;
         std::vector<SampleRecord> records(batch.size());
-        if (mc.mode == "loglikelihood") score_batch(dec, tok, render, add_special, protocol, batch, records, max_context, truncated);
+        if (scoring) score_batch(dec, tok, render, add_special, protocol, batch, records, max_context, truncated, scored_tokens);
         else generate_batch(protocol, extractor, render, run_generate, batch, records);
-        const double per_sample_ms = batch_timer.millis() / static_cast<double>(batch.size());
+        const double batch_ms = batch_timer.millis();
+        const double per_sample_ms = batch_ms / static_cast<double>(batch.size());
+        batches_s += batch_ms / 1e3;
+        questions_run += static_cast<double>(batch.size());
         for (std::size_t i = 0; i < batch.size(); ++i) {
           auto& rec = records[i];
           const auto& q = *batch[i];
@@ -335,7 +341,7 @@ class Pipeline {
           tokens += rec.output_tokens;
         }
         done += batch.size();
-        progress.update(done, tokens);
+        progress.update(done, scoring ? static_cast<std::size_t>(scored_tokens) : tokens);
       }
     }
     progress.finish();
@@ -349,8 +355,11 @@ class Pipeline {
         if (auto it = logged.find({d.split, q.id}); it != logged.end()) mine.push_back(*it->second);
     report::summarize_splits<SplitM>(r, mine);
     r.context = {{"max_tokens", max_context}, {"prompts_truncated", truncated}, {"chat_template", chat}};
-    r.throughput = {{"prefill_tokens_per_second", prefill_s > 0 ? nlohmann::json(prefill_tokens / prefill_s) : nlohmann::json()},
-                    {"decode_tokens_per_second", decode_s > 0 ? nlohmann::json(decode_tokens / decode_s) : nlohmann::json()}};
+    auto rate = [](double n, double secs) { return secs > 0 && n > 0 ? nlohmann::json(n / secs) : nlohmann::json(); };
+    r.throughput = {{"prefill_tokens_per_second", rate(prefill_tokens, prefill_s)},
+                    {"decode_tokens_per_second", rate(decode_tokens, decode_s)},
+                    {"questions_per_second", rate(questions_run, batches_s)},
+                    {"scored_tokens_per_second", scoring ? rate(scored_tokens, batches_s) : nlohmann::json()}};
     auto gpu = gpu_memory();
     r.memory = {{"peak_gpu_bytes", gpu.available ? nlohmann::json(gpu.allocated_peak_bytes) : nlohmann::json()},
                 {"peak_rss_bytes", host_memory().peak_rss_bytes}};
@@ -427,7 +436,7 @@ class Pipeline {
   // Loglikelihood mode: every option's continuation of every question in the batch, scored in one go.
   static void score_batch(const model::Decoder& dec, const tokenizer::Tokenizer& tok, const ChatRenderer& render,
                           bool add_special, const Protocol& protocol, const std::vector<const Question*>& batch, std::vector<SampleRecord>& records,
-                          std::int64_t max_context, std::size_t& truncated) {
+                          std::int64_t max_context, std::size_t& truncated, double& scored_tokens) {
     struct Item {
       std::size_t record, first, count, context_tokens;
       LoglikelihoodPrompt prompt;
@@ -460,6 +469,7 @@ class Pipeline {
       it.count = it.prompt.continuations.size();
       items.push_back(std::move(it));
     }
+    for (const auto& q : reqs) scored_tokens += static_cast<double>(q.context.size() + q.continuation.size());
     auto scores = runtime::score(dec, reqs, 16);
     for (const auto& it : items) {
       auto& rec = records[it.record];

@@ -1,6 +1,6 @@
 #pragma once
 // One updating progress line per model on a terminal (carriage return), plain lines otherwise (CI logs):
-// samples done, ETA, tokens/s.
+// samples done, ETA, questions/s and the mode's token rate (output tokens generated, or tokens scored).
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,8 +12,8 @@ namespace curebench::telemetry {
 
 class Progress {
  public:
-  Progress(std::string label, std::size_t total, std::FILE* out = stderr)
-      : label_(std::move(label)), total_(total), out_(out), tty_(::isatty(::fileno(out)) != 0) {}
+  Progress(std::string label, std::size_t total, std::string token_unit = "tokens/s", std::FILE* out = stderr)
+      : label_(std::move(label)), unit_(std::move(token_unit)), total_(total), out_(out), tty_(::isatty(::fileno(out)) != 0) {}
 
   void update(std::size_t done, std::size_t tokens) {
     done_ = done;
@@ -24,8 +24,9 @@ class Progress {
     last_decile_ = done * 10 / std::max<std::size_t>(1, total_);
     const double rate = done ? t / static_cast<double>(done) : 0.0;
     const double eta = rate * static_cast<double>(total_ - std::min(done, total_));
-    std::fprintf(out_, "%s%s: %zu/%zu samples, %.0f s elapsed, ETA %.0f s, %.1f tokens/s%s", tty_ ? "\r" : "",
-                 label_.c_str(), done, total_, t, eta, t > 0 ? static_cast<double>(tokens) / t : 0.0, tty_ ? "   " : "\n");
+    std::fprintf(out_, "%s%s: %zu/%zu samples, %.0f s elapsed, ETA %.0f s, %.2f questions/s, %.1f %s%s", tty_ ? "\r" : "",
+                 label_.c_str(), done, total_, t, eta, t > 0 ? static_cast<double>(done) / t : 0.0,
+                 t > 0 ? static_cast<double>(tokens) / t : 0.0, unit_.c_str(), tty_ ? "   " : "\n");
     std::fflush(out_);
   }
   void finish() {
@@ -33,7 +34,7 @@ class Progress {
   }
 
  private:
-  std::string label_;
+  std::string label_, unit_;
   std::size_t total_, done_ = 0, tokens_ = 0, last_decile_ = static_cast<std::size_t>(-1);
   std::FILE* out_;
   bool tty_;

@@ -148,7 +148,7 @@ inline void throughput(gp::Script& s, const RunData& run) {
     double x, v;
     std::uint32_t c;
   };
-  std::vector<Bar> decode, prefill, overall;
+  std::vector<Bar> decode, prefill, scored, overall;
   for (std::size_t i = 0; i < run.models.size(); ++i) {
     auto& m = run.models[i];
     double x = static_cast<double>(i);
@@ -156,15 +156,18 @@ inline void throughput(gp::Script& s, const RunData& run) {
       decode.push_back({x - 0.16, *m.decode_tokens_per_second, gp::color::gpu});
     if (m.prefill_tokens_per_second && *m.prefill_tokens_per_second > 0)
       prefill.push_back({x + 0.16, *m.prefill_tokens_per_second, gp::color::host});
-    if (!m.decode_tokens_per_second && !m.prefill_tokens_per_second)
+    // A loglikelihood run generates nothing: its rate is the tokens it scored, not its one-token continuations.
+    if (m.scored_tokens_per_second && *m.scored_tokens_per_second > 0)
+      scored.push_back({x, *m.scored_tokens_per_second, gp::color::time});
+    else if (!m.decode_tokens_per_second && !m.prefill_tokens_per_second)
       if (auto* sp = m.primary_split() ? m.primary_split() : (m.splits.empty() ? nullptr : &m.splits.front());
           sp && sp->tokens_per_second && *sp->tokens_per_second > 0)
         overall.push_back({x, *sp->tokens_per_second, gp::color::other});
   }
-  if (decode.empty() && prefill.empty() && overall.empty())
+  if (decode.empty() && prefill.empty() && scored.empty() && overall.empty())
     return gp::no_data_panel(s, title, "no throughput or tokens_per_second in results.json");
   double lo = 1e300, hi = 0;
-  for (auto* v : {&decode, &prefill, &overall})
+  for (auto* v : {&decode, &prefill, &scored, &overall})
     for (auto& b : *v) lo = std::min(lo, b.v), hi = std::max(hi, b.v);
   const bool log = hi / lo > 30;  // one axis for prefill and decode: they differ by 10-100x
   gp::begin_panel(s, title);
@@ -189,6 +192,7 @@ inline void throughput(gp::Script& s, const RunData& run) {
   };
   series(decode, "decode");
   series(prefill, "prefill");
+  series(scored, "scored (loglikelihood)");
   series(overall, "end to end");
   s << plot << "\n";
 }

@@ -50,6 +50,9 @@ inline std::string memory_text(const ModelRun& m) {
 
 inline std::string throughput_text(const ModelRun& m) {
   if (m.decode_tokens_per_second) return gp::fixed(*m.decode_tokens_per_second, 0) + " (decode)";
+  if (m.scored_tokens_per_second)
+    return gp::fixed(*m.scored_tokens_per_second, 0) + " scored (loglikelihood" +
+           (m.questions_per_second ? ", " + gp::fixed(*m.questions_per_second, 2) + " questions/s)" : std::string(")"));
   for (auto& s : m.splits)
     if (s.tokens_per_second) return gp::fixed(*s.tokens_per_second, 0);
   return "n/a";

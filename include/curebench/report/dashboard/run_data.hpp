@@ -74,6 +74,7 @@ struct ModelRun {
   std::optional<double> gap_in_file;  // generalization_gap as written (val - test, fraction)
   std::map<std::string, std::map<std::string, double>> question_types;  // split -> type -> count
   std::optional<double> prefill_tokens_per_second, decode_tokens_per_second;
+  std::optional<double> questions_per_second, scored_tokens_per_second;  // scored: loglikelihood runs
   std::optional<double> peak_gpu_bytes, peak_rss_bytes;
   std::optional<Quantization> quantization;
   std::vector<Sample> samples;
@@ -240,6 +241,8 @@ inline ModelRun read_model(const Fields& f, const nlohmann::json& j, const std::
   if (auto* t = f.object(j, "throughput", where)) {
     m.prefill_tokens_per_second = f.number(*t, "prefill_tokens_per_second", where + ".throughput");
     m.decode_tokens_per_second = f.number(*t, "decode_tokens_per_second", where + ".throughput");
+    m.questions_per_second = f.number(*t, "questions_per_second", where + ".throughput");
+    m.scored_tokens_per_second = f.number(*t, "scored_tokens_per_second", where + ".throughput");
   }
   if (auto* mem = f.object(j, "memory", where)) {
     m.peak_gpu_bytes = f.number(*mem, "peak_gpu_bytes", where + ".memory");
