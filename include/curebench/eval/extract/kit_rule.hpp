@@ -17,9 +17,9 @@
 #include "curebench/eval/extract/python_word.hpp"
 #include "curebench/eval/extract/scan.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace curebench::eval::extract {
 
@@ -30,23 +30,40 @@ struct KitRule {
     const std::string safe = text::sanitize_utf8(output);  // '?' for invalid bytes, as U+FFFD: not \w
     auto [b, e] = py::strip(safe);
     if (b == e) return {std::nullopt, "kit.empty", std::nullopt, "empty response"};
-    struct Unit { char shape; Span src; };  // one run of response.strip().upper(), and the bytes it came from
-    std::vector<Unit> up;
+
+    // One pass over the runs of response.strip().upper() (each with the bytes it came from). Rule 2 wins
+    // wherever it matches, so the scan stops there; rule 3's first match is kept until the end.
+    struct Unit { char shape; Span src; };
+    auto letter = [](char s) { return s >= 'A' && s <= 'E'; };
+    auto word = [](char s) { return s != ' ' && s != ')'; };
+    auto found = [](const Unit& u, const char* rule) { return Extraction{std::string(1, u.shape), rule, u.src, ""}; };
+    std::optional<Unit> prev, pending, standalone;  // pending: a letter with a boundary before it
     for (std::size_t i = b; i < e;) {
-      std::size_t n = text::utf8_len(safe, i);
-      for (char s : py::upper_shape(py::decode(safe, i, n))) up.push_back({s, Span{i, i + n}});
+      const std::size_t n = text::utf8_len(safe, i);
+      const Span src{i, i + n};
+      for (char s : n == 1 ? ascii_shape(safe[i]) : py::upper_shape(py::decode(safe, i, n))) {
+        if (!prev && letter(s)) return found({s, src}, "kit.first_char");
+        if (prev && letter(prev->shape) && s == ')') return found(*prev, "kit.letter_paren");
+        if (pending && !standalone && !word(s)) standalone = pending;
+        pending.reset();
+        if (letter(s) && (!prev || !word(prev->shape))) pending = Unit{s, src};
+        prev = Unit{s, src};
+      }
       i += n;
     }
-    auto letter = [&](std::size_t k) { return k < up.size() && up[k].shape >= 'A' && up[k].shape <= 'E'; };
-    auto word = [&](std::size_t k) { return k < up.size() && up[k].shape != ' ' && up[k].shape != ')'; };
-    auto found = [&](std::size_t k, const char* rule) { return Extraction{std::string(1, up[k].shape), rule, up[k].src, ""}; };
-
-    if (letter(0)) return found(0, "kit.first_char");
-    for (std::size_t k = 0; k < up.size(); ++k)
-      if (letter(k) && k + 1 < up.size() && up[k + 1].shape == ')') return found(k, "kit.letter_paren");
-    for (std::size_t k = 0; k < up.size(); ++k)
-      if (letter(k) && (k == 0 || !word(k - 1)) && !word(k + 1)) return found(k, "kit.word_letter");
+    if (pending && !standalone) standalone = pending;  // the end of the text is a boundary too
+    if (standalone) return found(*standalone, "kit.word_letter");
     return {std::nullopt, "kit.none", std::nullopt, "no pattern matched; the kit returns an empty choice"};
+  }
+
+ private:
+  // py::upper_shape for one ASCII character, without the table look-up.
+  static std::string_view ascii_shape(char c) {
+    static constexpr std::string_view letters = "ABCDE";
+    const char u = text::ascii_upper(c);
+    if (u >= 'A' && u <= 'E') return letters.substr(static_cast<std::size_t>(u - 'A'), 1);
+    if (c == ')') return ")";
+    return text::ascii_alpha(c) || text::ascii_digit(c) || c == '_' ? "w" : " ";
   }
 };
 static_assert(Extractor<KitRule>);
