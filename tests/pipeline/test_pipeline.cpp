@@ -97,6 +97,19 @@ static void check_samples_log() {
     }
     EXPECT_EQ(keys.size(), 60u);
   }
+  // stories260K has no chat template: the prompt is the messages blank-line separated with nothing after the last
+  // one, so a loglikelihood continuation follows "Answer:" directly (issue 18, point 2: it scored "Answer:\n\n B").
+  std::size_t checked = 0;
+  for (auto& s : read_jsonl(default_run() / "models" / "stories260K-loglik" / "samples.jsonl")) {
+    if (!s.contains("messages") || s["messages"].size() < 2 || s["rule"] != "loglikelihood") continue;
+    std::string prompt;
+    for (std::size_t i = 0; i + 1 < s["messages"].size(); ++i)
+      prompt += (i ? "\n\n" : "") + s["messages"][i]["content"].get<std::string>();
+    EXPECT_NE(prompt.substr(prompt.size() - 2), "\n\n");
+    EXPECT_EQ(s["prompt_sha256"], cb::eval::sha256_hex(prompt)) << s["id"];
+    ++checked;
+  }
+  EXPECT_GT(checked, 40u);
 }
 
 static void check_submission() {

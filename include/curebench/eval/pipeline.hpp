@@ -46,13 +46,6 @@
 
 namespace curebench::eval {
 
-// Chat rendering without a family template: the messages' contents, blank-line separated. Models with a
-// chat template get it from tokenizer_config.json through `ChatRenderer`.
-inline std::string render_raw(const Conversation& c) {
-  std::string out;
-  for (const auto& m : c) out += m.content + "\n\n";
-  return out;
-}
 using ChatRenderer = std::function<std::string(const Conversation&)>;
 
 // Loader strategies a --quant value selects from the chain (names as the strategies report them).
@@ -226,7 +219,9 @@ class Pipeline {
         add_special = false;
         chat = std::string(setup.style->family);
       } catch (const Error&) {
-        render = render_raw;  // no template known for this checkpoint (recorded as "raw" in results.json)
+        // No template known for this checkpoint (recorded as "raw" in results.json): blank-line separated, nothing
+        // after the last message, so a loglikelihood continuation follows "Answer:" directly ("Answer:" + " B").
+        render = render_without_template;
       }
     }
 
