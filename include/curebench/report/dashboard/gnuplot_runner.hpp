@@ -157,11 +157,13 @@ inline std::string run_gnuplot(const std::string& script) {
   read_end.reset();
 
   bool written = false;
-  if (FILE* fh = ::fdopen(write_end.release(), "w")) {
-    Gnuplot gp(fh);  // gnuplot-iostream's stream over the pipe; closed (EOF for gnuplot) when gp goes
+  if (FILE* fh = ::fdopen(write_end.fd, "w")) {
+    write_end.release();  // the FILE owns it now
+    Gnuplot gp(fh);       // gnuplot-iostream's stream over the pipe; closed (EOF for gnuplot) when gp goes
     gp << script << std::flush;
     written = !gp.fail();
   }
+  write_end.reset();  // fdopen failed: still close, so gnuplot sees EOF and exits instead of waiting for ever
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
