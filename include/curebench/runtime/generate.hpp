@@ -72,10 +72,10 @@ inline std::vector<Generation> generate(const model::Decoder& model, const std::
         throw Error(Errc::invalid_argument, "", "prompt", "token id " + std::to_string(id) + " outside the vocabulary of " + std::to_string(spec.vocab_size));
     longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(p.size()));
   }
-  // The context rule (stated in docs/running-evaluations.md): a prompt longer than the model's context is refused
-  // (positions beyond it were never trained; transformers only warns and runs for minutes); generation stops when
-  // a sequence fills the context, with stop_reason "context_length", as llama.cpp stops at n_ctx. `eval` never
-  // meets either: it truncates prompts to the context minus max_new_tokens.
+  // The context rule (docs/robustness.md): a prompt longer than the model's context is refused (positions beyond
+  // it were never trained; transformers only warns and runs for minutes); generation stops with stop_reason
+  // "context_length" when the batch's longest prompt has filled the context (rows share one cache length), as
+  // llama.cpp stops at n_ctx. `eval` never meets either: it truncates prompts to the context minus max_new_tokens.
   const std::int64_t context = spec.max_position_embeddings;
   if (longest > context)
     throw Error(Errc::invalid_argument, "", "prompt",
