@@ -192,6 +192,19 @@ TEST(DashboardRunData, ASamplesLineBeyondTheLimitIsRefusedAndATornTailIsLeftOut)
   EXPECT_EQ(run.models[0].samples.size(), 2u);
 }
 
+// Found by fuzz_run_data: a model name longer than a file name may be made std::filesystem::exists throw
+// (ENAMETOOLONG), an exception no caller expected. Such a name has no samples folder; it is still drawn.
+TEST(DashboardRunData, AModelNameLongerThanAFileNameIsReadNotThrown) {
+  auto dir = scratch("longname");
+  const std::string name(300, 'm');
+  write(dir / "results.json", R"({"models":[{"name":")" + name + R"("}]})");
+  fs::create_directories(dir / "models");  // with models/ there, the long component is ENAMETOOLONG, not ENOENT
+  auto run = read_run_data(dir);
+  ASSERT_EQ(run.models.size(), 1u);
+  EXPECT_EQ(run.models[0].name, name);
+  EXPECT_FALSE(run.models[0].samples_found);
+}
+
 // ---- gnuplot text, no gnuplot needed -----------------------------------------------------------------------
 
 TEST(DashboardScript, StringsAreEscapedForGnuplot) {

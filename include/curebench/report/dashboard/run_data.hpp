@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace curebench::report {
@@ -263,9 +264,10 @@ inline ModelRun read_model(const Fields& f, const nlohmann::json& j, const std::
   return m;
 }
 
-// A model name becomes a folder name; refuse names that would leave models/.
+// A model name becomes a folder name; refuse names that would leave models/ or that no file system holds (a
+// component over 255 bytes made std::filesystem::exists throw ENAMETOOLONG: found by fuzz_run_data).
 inline bool safe_folder_name(std::string_view name) {
-  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos &&
+  return !name.empty() && name.size() <= 255 && name != "." && name != ".." && name.find('/') == std::string_view::npos &&
          name.find('\\') == std::string_view::npos && name.find('\0') == std::string_view::npos;
 }
 
@@ -275,7 +277,12 @@ inline bool safe_folder_name(std::string_view name) {
 // bounded reader (eval::for_each_sample_json): a line longer than eval::kMaxSampleLineBytes is refused before it
 // is held whole, and an unterminated last line (a writer killed mid-record) is left out, as a resume leaves it.
 inline bool read_samples(const std::filesystem::path& file, std::vector<Sample>& out) {
-  if (!std::filesystem::exists(file)) return false;
+  std::error_code ec;  // the throwing exists() turns ENAMETOOLONG, EACCES... into a filesystem_error
+  if (!std::filesystem::exists(file, ec)) {
+    if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory)
+      throw Error(Errc::io, file.string(), "", "cannot look for the samples log: " + ec.message());
+    return false;
+  }
   detail::Fields f(file.string());
   eval::for_each_sample_json(file.string(), [&](std::size_t line_no, const nlohmann::json& j) {
     auto where = "line " + std::to_string(line_no);
