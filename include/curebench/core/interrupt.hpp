@@ -89,6 +89,12 @@ inline long temp_file_pid(std::string_view file, const TempName& t) {
   return detail::temp_pid(file.substr(prefix.size()), t.libzip);
 }
 
+// Whether the process that wrote a temp or draw file (its pid is in the name) still runs: this one, or one
+// kill(pid, 0) reaches (EPERM: it runs under another user).
+inline bool process_alive(long pid) {
+  return pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
 // A process killed between creating a temp file and renaming it leaves the temp file behind. Removes, directly in
 // `dir` (not below it), the temp files of `names` whose writing process is gone, and nothing else: a file of
 // another name, a link, or a temp file of a live pid stays. The caller proves that `dir` is its own output folder
@@ -104,8 +110,7 @@ inline std::size_t remove_stale_temp_files(const std::filesystem::path& dir, con
     for (const auto& t : names) {
       const long pid = temp_file_pid(file, t);
       if (pid <= 0) continue;
-      const bool alive = pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-      if (!alive) stale.push_back(it->path());
+      if (!process_alive(pid)) stale.push_back(it->path());
       break;
     }
   }

@@ -5,6 +5,7 @@
 // checked and renamed into place once every figure is complete.
 #include "curebench/core/atomic_write.hpp"
 #include "curebench/core/error.hpp"
+#include "curebench/core/interrupt.hpp"
 #include "curebench/report/dashboard/figures.hpp"
 #include "curebench/report/dashboard/gnuplot_runner.hpp"
 #include "curebench/report/dashboard/gnuplot_script.hpp"
@@ -99,7 +100,7 @@ inline void remove_stale_draw_dirs(const std::filesystem::path& out_dir) {
         name.find_first_not_of("0123456789", 6) != dash)
       continue;
     const long pid = std::strtol(name.substr(6, dash - 6).c_str(), nullptr, 10);
-    if (pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) stale.push_back(e.path());
+    if (!process_alive(pid)) stale.push_back(e.path());
   }
   for (auto& dir : stale) DrawDir::remove_draw_dir(dir);
 }
