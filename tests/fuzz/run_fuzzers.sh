@@ -3,7 +3,9 @@
 # for SECONDS_PER_TARGET seconds (default 60), one after the other; 0 builds only.
 #   tests/fuzz/run_fuzzers.sh [SECONDS_PER_TARGET] [TARGET...]     e.g.  tests/fuzz/run_fuzzers.sh 600 safetensors
 # Environment: BUILD_DIR (default build-fuzz), JOBS (parallel libFuzzer workers per target, default 1),
-#              RUNS (stop a target after this many executions instead of the time limit, e.g. 10000000).
+#              RUNS (stop a target after this many executions in all, shared by its JOBS workers, e.g. 10000000),
+#              NO_BUILD=1 (run the binaries already in $BUILD_DIR/bin: on a machine without clang, e.g. the GPU
+#              machine's 16 cores, with binaries built here and carried there).
 # Seeds come from tests/fuzz/corpus/<target>/ (read-only); new inputs go to $BUILD_DIR/corpus/<target>/.
 # Crashes, hangs (> 1 s per input) and leaks are written to $BUILD_DIR/artifacts/<target>/ and make the
 # script exit non-zero. A summary line per target (executions, seconds, result) is appended to $BUILD_DIR/summary.txt.
@@ -32,6 +34,10 @@ for t in $TARGETS; do
   src=$FUZZ_DIR/fuzz_$t.cpp
   bin=$BUILD_DIR/bin/fuzz_$t
   [ -f "$src" ] || { echo "no such target: $src" >&2; exit 2; }
+  if [ "${NO_BUILD:-0}" = 1 ]; then
+    [ -x "$bin" ] || { echo "NO_BUILD=1 but $bin is missing" >&2; exit 2; }
+    continue
+  fi
   # Rebuild when the target or any header is newer than the binary.
   if [ ! -x "$bin" ] || [ -n "$(find "$src" "$FUZZ_DIR"/*.hpp "$ROOT/include" -newer "$bin" -print -quit)" ]; then
     echo "== build fuzz_$t"
@@ -49,7 +55,10 @@ for t in $TARGETS; do
   work=$BUILD_DIR/corpus/$t
   art=$BUILD_DIR/artifacts/$t
   mkdir -p "$work" "$art"
-  opts="-timeout=1 -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_total_time=$SECONDS_PER_TARGET -runs=$RUNS \
+  # libFuzzer applies -runs to each job: split the total between them.
+  runs_per_job=$RUNS
+  [ "$RUNS" != -1 ] && runs_per_job=$(( (RUNS + JOBS - 1) / JOBS ))
+  opts="-timeout=1 -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_total_time=$SECONDS_PER_TARGET -runs=$runs_per_job \
 -print_final_stats=1 -artifact_prefix=$art/"
   [ -f "$FUZZ_DIR/dict/$t.dict" ] && opts="$opts -dict=$FUZZ_DIR/dict/$t.dict"
   [ -f "$FUZZ_DIR/options/$t.options" ] && opts="$opts $(cat "$FUZZ_DIR/options/$t.options")"
