@@ -9,6 +9,7 @@
 // Counters: us (per launch), GBps (weight bytes incl. scales + x + y, over the time), frac_copy (GBps over
 // BM_Gemv4Copy's GBps: a cudaMemcpyAsync in a graph, 2.44 TB/s on the H100 where Tensor::copy_ in
 // BM_CopyBandwidth gives 3.00; docs/performance.md divides by the latter). CUDA only.
+// BM_Gemm4 (further down): the M > 8 GEMM against bf16 cuBLAS and dequantize + cuBLAS.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -21,6 +22,9 @@
 #include "curebench/quant/weight.hpp"
 
 #if defined(CUREBENCH_WITH_CUDA)
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime.h>
 #endif
 
@@ -203,6 +207,119 @@ void gemv_cases(benchmark::internal::Benchmark* b) {
         for (int v : {0, 1}) b->Args({f, s, m, v});
 }
 BENCHMARK(BM_Gemv4)->Apply(gemv_cases)->UseManualTime()->Iterations(1)->Unit(benchmark::kMicrosecond);
+
+// ---- BM_Gemm4: kGemv4MaxRows < M <= kGemm4MaxRows (kernels/gemm4.cuh) -----------------------------------
+// BM_Gemm4/<shape>/<path>/<M>: the fused 4-bit GEMM against bf16 cuBLAS and against the path it replaces
+// (dequantize to bf16 + cuBLAS), each through quant::matmul as the decoder calls it, in one process. Shapes
+// (Llama-3-8B, N x K): 0 q|k|v 6144x4096, 1 o 4096x4096, 2 gate|up 28672x4096, 3 gate or up 14336x4096,
+// 4 down 4096x14336 (one weight each). Path: 0 bf16 (at::linear on a bf16 weight), 1..4 the fused GEMM on
+// nf4_b64_dq / nf4_b64 / fp4_b64 / int4_g128, 5..8 dequantize + cuBLAS on the same formats. Each case is a
+// CUDA graph (at::cuda::CUDAGraph, so the allocations of the ops come from its pool) of >= 20 back-to-back
+// calls over enough copies of the weight that none stays in the 50 MB L2; time per call = median of 7
+// replays / calls. Counters: us, TFLOPs (2 M N K over the time), weight_GBps (weight bytes over the time).
+const std::int64_t kGemmShapes[][2] = {{6144, 4096}, {4096, 4096}, {28672, 4096}, {14336, 4096}, {4096, 14336}};
+const char* kGemmShapeNames[] = {"qkv_6144x4096", "o_4096x4096", "gate_up_28672x4096", "gate_14336x4096", "down_4096x14336"};
+
+Case& gemm_weights(int format, int shape) {  // format -1: bf16
+  static std::map<std::pair<int, int>, Case> cache;
+  auto key = std::make_pair(format, shape);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  cache.clear();
+  const auto n = kGemmShapes[shape][0], k = kGemmShapes[shape][1];
+  Case c;
+  cb::quant::Weight one = format < 0 ? cb::quant::Weight{cb::quant::Dense{at::randn({n, k}, at::TensorOptions().dtype(at::kBFloat16).device(at::kCUDA)) * 0.02}}
+                                     : make_weight(format, n, k);
+  c.bytes = static_cast<double>(cb::quant::weight_bytes(one));
+  const int n_copies = static_cast<int>(std::clamp(256e6 / c.bytes, 1.0, 32.0));
+  c.copies.push_back({one});
+  for (int i = 1; i < n_copies; ++i)
+    c.copies.push_back({std::visit([](const auto& v) -> cb::quant::Weight {
+      auto d = v;
+      if constexpr (requires { d.packed; d.scales_and_zeros; }) {
+        d.packed = v.packed.clone();
+        d.scales_and_zeros = v.scales_and_zeros.clone();
+      } else if constexpr (requires { d.packed; d.absmax; }) {
+        d.packed = v.packed.clone();
+        d.absmax = v.absmax.clone();
+      } else if constexpr (requires { d.w; }) {
+        d.w = v.w.clone();
+      }
+      return d;
+    }, one)});
+  return cache.emplace(key, std::move(c)).first->second;
+}
+
+// Median seconds of `reps` replays of an at::cuda::CUDAGraph of `body`, on a side stream.
+template <class Body>
+double torch_graph_seconds(Body body, int reps = 7) {
+  auto stream = c10::cuda::getStreamFromPool();
+  c10::cuda::CUDAStreamGuard guard(stream);
+  body();  // eager warm-up: module load, cuBLAS handles, the kernels' one-time attributes
+  stream.synchronize();
+  at::cuda::CUDAGraph graph;
+  graph.capture_begin();
+  body();
+  graph.capture_end();
+  graph.replay();
+  stream.synchronize();
+  cudaEvent_t a, b;
+  cudaEventCreate(&a);
+  cudaEventCreate(&b);
+  std::vector<double> t;
+  for (int i = 0; i < reps; ++i) {
+    cudaEventRecord(a, stream.stream());
+    graph.replay();
+    cudaEventRecord(b, stream.stream());
+    cudaEventSynchronize(b);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, a, b);
+    t.push_back(ms / 1e3);
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+void BM_Gemm4(benchmark::State& state) {
+  if (!cb::compat::cuda_available() || !cb::quant::hooks::bnb4_gemm()) return state.SkipWithError("CUDA kernels only");
+  const int shape = static_cast<int>(state.range(0)), path = static_cast<int>(state.range(1));
+  const std::int64_t m = state.range(2);
+  const int format = path == 0 ? -1 : (path - 1) % 4;
+  const auto n = kGemmShapes[shape][0], k = kGemmShapes[shape][1];
+  auto& c = gemm_weights(format, shape);
+  auto x = at::randn({m, k}, at::TensorOptions().dtype(at::kBFloat16).device(at::kCUDA));
+  const int saved = cb::quant::hooks::gemm4_variant();
+  cb::quant::hooks::gemm4_variant() = path >= 5 ? 1 : 0;
+  const int calls = std::max<int>(20, static_cast<int>(c.copies.size()));
+  double secs = 0;
+  std::string error;
+  for (auto _ : state) {
+    try {
+      secs = torch_graph_seconds([&] {
+        for (int i = 0; i < calls; ++i) (void)cb::quant::matmul(c.copies[i % c.copies.size()][0], x);
+      }) / calls;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    state.SetIterationTime(secs > 0 ? secs : 1.0);
+  }
+  cb::quant::hooks::gemm4_variant() = saved;
+  if (!error.empty()) return state.SkipWithError(error.substr(0, 200).c_str());
+  static const char* kPathNames[] = {"bf16 cublas", "fused", "fused", "fused", "fused", "dequant+cublas", "dequant+cublas",
+                                     "dequant+cublas", "dequant+cublas"};
+  state.SetLabel(std::string(format < 0 ? "bf16" : kFormatNames[format]) + " " + kGemmShapeNames[shape] + " " + kPathNames[path]);
+  state.counters["us"] = secs * 1e6;
+  state.counters["TFLOPs"] = 2.0 * m * n * k / secs / 1e12;
+  state.counters["weight_GBps"] = c.bytes / secs / 1e9;
+}
+
+void gemm_cases(benchmark::internal::Benchmark* b) {
+  for (int s = 0; s < 5; ++s)
+    for (int p : {0, 1, 5, 2, 6, 3, 7, 4, 8})  // the same weights back to back (one cached at a time)
+      for (std::int64_t m : {16, 32, 64, 128, 256}) b->Args({s, p, m});
+}
+BENCHMARK(BM_Gemm4)->Apply(gemm_cases)->UseManualTime()->Iterations(1)->Unit(benchmark::kMicrosecond);
 
 #endif
 }  // namespace

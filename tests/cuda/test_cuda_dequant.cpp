@@ -198,6 +198,120 @@ TEST(CudaGemv4, GroupedAndGatedMatchSeparateMatmuls) {
     // Different formats, or more rows than the kernel takes: not applicable (the caller's separate path).
     auto other = make((fmt + 1) % 3, kv, hidden);
     EXPECT_FALSE(cb::quant::grouped_matmul({&q, &other, &v}, at::randn({1, hidden}).to(at::kBFloat16).cuda()).defined());
-    EXPECT_FALSE(cb::quant::grouped_matmul({&q, &k, &v}, at::randn({9, hidden}).to(at::kBFloat16).cuda()).defined());
+    EXPECT_FALSE(cb::quant::grouped_matmul({&q, &k, &v}, at::randn({257, hidden}).to(at::kBFloat16).cuda()).defined());
+  }
+}
+
+// ---- kernels/gemm4.cuh: the fused 4-bit tensor-core GEMM, kGemv4MaxRows < M <= kGemm4MaxRows ----------------
+// The hooks' path switch (quant::hooks::gemm4_variant): 0 the fused GEMM, 1 dequantize + cuBLAS.
+struct Gemm4Variant {
+  int saved = cb::quant::hooks::gemm4_variant();
+  explicit Gemm4Variant(int v) { cb::quant::hooks::gemm4_variant() = v; }
+  ~Gemm4Variant() { cb::quant::hooks::gemm4_variant() = saved; }
+};
+
+// Every format (NF4/FP4 with and without double quant, blocks 32..128, int4 groups 32 and 128), M on both sides of
+// every tile size (16, 32, 64, 96, 128; 256 is two M chunks), N not a multiple of the 128-row block, K not a
+// multiple of the 128-weight k step, shapes small enough to split K and large enough not to:
+// - against float64 on the bf16 weight dequantize writes (the GEMM multiplies exactly that weight, sums in
+//   float32): every output within one bf16 rounding of y plus 1e-4 of the largest |y| (float32 summation);
+// - against float64 on the float32-decoded weight (the format's own values): relative norm under 4e-3;
+// - against dequantize + cuBLAS (the path it replaces): relative norm under 3e-3.
+// y's memory comes from a NaN-poisoned pool: every output is written.
+TEST(CudaGemm4, MatchesFloat64AndDequantizeThenMatmul) {
+  if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
+  ASSERT_NE(cb::quant::hooks::bnb4_gemm(), nullptr) << "gemm kernels not linked";
+  ASSERT_NE(cb::quant::hooks::int4_gemm(), nullptr);
+  at::manual_seed(29);
+  const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {{1027, 4096}, {250, 2080}, {136, 160}, {24, 14336}};
+  for (auto [n, k] : shapes) {
+    auto w = at::randn({n, k}) * 0.02;
+    std::vector<std::pair<std::string, cb::quant::Weight>> cases;
+    cases.emplace_back("nf4 b64 dq", cb::quant::quantize_nf4(w, 64, true));
+    cases.emplace_back("nf4 b128", cb::quant::quantize_nf4(w, 128, false));
+    cases.emplace_back("fp4 b64 dq", cb::quant::quantize_fp4(w, 64, true));
+    cases.emplace_back("fp4 b32", cb::quant::quantize_fp4(w, 32, false));
+    for (std::int64_t g : {32, 128})
+      if (k % g == 0) cases.emplace_back("int4 g" + std::to_string(g), cb::quant::quantize_int4(w, g));
+    for (auto& [name, cpu] : cases) {
+      auto gpu = cb::quant::to_device(cpu, at::Device(at::kCUDA));
+      auto w_bf16 = cb::quant::dequantize(gpu, at::kBFloat16).to(at::kCPU, at::kDouble);
+      auto w_f32 = cb::quant::dequantize(cpu, at::kFloat).to(at::kDouble);
+      for (std::int64_t m : {9, 16, 33, 64, 100, 128, 256}) {
+        auto x = (at::randn({m, k}) * (m % 2 ? 1.0 : 30.0)).to(at::kBFloat16);
+        const auto where = name + " n=" + std::to_string(n) + " k=" + std::to_string(k) + " m=" + std::to_string(m);
+        auto xg = x.cuda();
+        at::Tensor y, y_dq;
+        {
+          Gemm4Variant v(0);
+          {
+            auto poison = at::full({m * n + 4096}, std::numeric_limits<float>::quiet_NaN(),
+                                   at::TensorOptions().dtype(at::kBFloat16).device(at::kCUDA));
+          }
+          y = cb::quant::matmul(gpu, xg).to(at::kCPU, at::kDouble);
+        }
+        {
+          Gemm4Variant v(1);
+          y_dq = cb::quant::matmul(gpu, xg).to(at::kCPU, at::kDouble);
+        }
+        ASSERT_EQ(y.sizes(), (std::vector<std::int64_t>{m, n})) << where;
+        ASSERT_FALSE(at::isnan(y).any().item<bool>()) << where;
+        auto ref = at::linear(x.to(at::kDouble), w_bf16);
+        const double scale = ref.abs().max().item<double>();
+        const auto excess = ((y - ref).abs() - ref.abs() * std::ldexp(1.0, -8) - 1e-4 * scale).max().item<double>();
+        EXPECT_LE(excess, 0.0) << where;
+        auto ref32 = at::linear(x.to(at::kDouble), w_f32);
+        EXPECT_LT(((y - ref32).norm() / ref32.norm()).item<double>(), 4e-3) << where;
+        EXPECT_LT(((y - y_dq).norm() / y_dq.norm()).item<double>(), 3e-3) << where;
+      }
+    }
+  }
+}
+
+// quant/grouped.hpp above kGemv4MaxRows rows: q|k|v in one launch against the three separate fused GEMMs (the
+// same products; the K split may differ with N, so within one bf16 rounding, not bit for bit), gate/up with
+// the SiLU / GELU-tanh epilogue against ATen's act(g) * u on the separate GEMMs' outputs; a q|k|v whose segments
+// do not start on the GEMM's 128-row blocks, or more than kGemm4MaxRows rows, is left to the caller.
+TEST(CudaGemm4, GroupedAndGatedMatchSeparateMatmuls) {
+  if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
+  ASSERT_NE(cb::quant::hooks::bnb4_gemm(), nullptr);
+  Gemm4Variant fused(0);
+  at::manual_seed(31);
+  const std::int64_t hidden = 1024, kv = 256, inter = 2816;
+  auto make = [&](int fmt, std::int64_t rows, std::int64_t cols) -> cb::quant::Weight {
+    auto w = at::randn({rows, cols}) * 0.02;
+    if (fmt == 0) return cb::quant::quantize_nf4(w, 64, true).to(at::Device(at::kCUDA));
+    if (fmt == 1) return cb::quant::quantize_fp4(w, 64, false).to(at::Device(at::kCUDA));
+    return cb::quant::quantize_int4(w, 128).to(at::Device(at::kCUDA));
+  };
+  auto within_one_rounding = [](const at::Tensor& got, const at::Tensor& want) {
+    auto g = got.to(at::kDouble), w = want.to(at::kDouble);
+    return ((g - w).abs() - w.abs() * std::ldexp(1.0, -7) - 1e-6).max().item<double>() <= 0.0;
+  };
+  for (int fmt = 0; fmt < 3; ++fmt) {
+    auto q = make(fmt, hidden, hidden), k = make(fmt, kv, hidden), v = make(fmt, kv, hidden);
+    auto gate = make(fmt, inter, hidden), up = make(fmt, inter, hidden);
+    for (std::int64_t m : {9, 33, 100, 256}) {
+      auto x = (at::randn({m, 1, hidden}) * 2).to(at::kBFloat16).cuda();
+      auto qkv = cb::quant::grouped_matmul({&q, &k, &v}, x);
+      ASSERT_TRUE(qkv.defined()) << "fmt " << fmt << " m " << m;
+      ASSERT_EQ(qkv.sizes(), (std::vector<std::int64_t>{m, 1, hidden + 2 * kv}));
+      auto ref = at::cat({cb::quant::matmul(q, x), cb::quant::matmul(k, x), cb::quant::matmul(v, x)}, -1);
+      EXPECT_TRUE(within_one_rounding(qkv, ref)) << "fmt " << fmt << " m " << m;
+      EXPECT_GT(at::eq(qkv, ref).to(at::kFloat).mean().item<float>(), 0.9f) << "fmt " << fmt << " m " << m;
+      for (auto act : {cb::quant::GatedActivation::silu, cb::quant::GatedActivation::gelu_tanh}) {
+        auto got = cb::quant::gated_matmul(gate, up, x, act);
+        ASSERT_TRUE(got.defined());
+        auto g = cb::quant::matmul(gate, x), u = cb::quant::matmul(up, x);
+        auto want = (act == cb::quant::GatedActivation::silu ? at::silu(g) : at::gelu(g, "tanh")) * u;
+        auto diff = (got.to(at::kFloat) - want.to(at::kFloat)).abs();
+        EXPECT_FALSE(at::isnan(got).any().item<bool>());
+        EXPECT_LE(diff.max().item<float>(), want.to(at::kFloat).abs().max().item<float>() / 64) << "fmt " << fmt << " m " << m;
+        EXPECT_GT(at::eq(got, want).to(at::kFloat).mean().item<float>(), 0.9f) << "fmt " << fmt << " m " << m;
+      }
+    }
+    auto k136 = make(fmt, 136, hidden);
+    EXPECT_FALSE(cb::quant::grouped_matmul({&q, &k136, &v}, at::randn({16, hidden}).to(at::kBFloat16).cuda()).defined());
+    EXPECT_FALSE(cb::quant::grouped_matmul({&q, &k, &v}, at::randn({257, hidden}).to(at::kBFloat16).cuda()).defined());
   }
 }

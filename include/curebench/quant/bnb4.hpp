@@ -66,11 +66,14 @@ struct Bnb4 {
   at::Tensor dequantize(at::ScalarType dt) const {
     return blockwise_dequantize(codes(), block_scales(), blocksize, code, out * in).view({out, in}).to(dt);
   }
-  // CUDA with the dequant kernel linked (kernels/dequant.cuh): one pass to bf16 (2.5 bytes per weight moved)
-  // into a buffer the caching allocator hands back every call, then cuBLAS. Otherwise the ATen-op path.
+  // CUDA with the kernels linked: up to kGemv4MaxRows rows the GEMV (kernels/gemv4.cuh), then up to kGemm4MaxRows
+  // the fused GEMM (kernels/gemm4.cuh) where hooks::use_fused_gemm takes it; otherwise the dequant kernel
+  // (kernels/dequant.cuh): one pass to bf16 (2.5 bytes per weight moved) into a buffer the caching allocator
+  // hands back every call, then cuBLAS. Without them the ATen-op path.
   at::Tensor matmul(const at::Tensor& x) const {
 #if defined(CUREBENCH_WITH_CUDA)
     if (auto y = small_batch_gemv(x); y.defined()) return y;
+    if (auto y = fused_gemm(x); y.defined()) return y;
     if (auto fn = hooks::bnb4_dequant(); fn && x.is_cuda() && packed.is_cuda() && (out * in) % 8 == 0 && blocksize >= 8) {
       if (auto v = device_view()) {
         auto w = at::empty({out, in}, x.options().dtype(at::kBFloat16));
@@ -93,6 +96,26 @@ struct Bnb4 {
     auto x2 = x.reshape({rows, in}).to(at::kBFloat16).contiguous();
     auto y = at::empty({rows, out}, x2.options());
     if (!fn(*v, x2.data_ptr(), y.data_ptr(), rows, out, in, c10::cuda::getCurrentCUDAStream().stream())) return {};
+    auto shape = x.sizes().vec();
+    shape.back() = out;
+    return y.view(shape).to(x.scalar_type());
+  }
+  // kGemv4MaxRows < rows <= kGemm4MaxRows where hooks::use_fused_gemm picks it: the fused tensor-core GEMM
+  // (kernels/gemm4.cuh) on the packed weight, no bf16 copy of it. Undefined when it does not apply.
+  at::Tensor fused_gemm(const at::Tensor& x) const {
+    auto fn = hooks::bnb4_gemm();
+    const auto rows = x.numel() / in;
+    if (!fn || !x.is_cuda() || !packed.is_cuda() || x.size(-1) != in || !hooks::use_fused_gemm(false, rows)) return {};
+    auto v = device_view();
+    if (!v) return {};
+    auto x2 = x.reshape({rows, in}).to(at::kBFloat16).contiguous();
+    auto y = at::empty({rows, out}, x2.options());
+    const auto ws_bytes = hooks::gemm4_workspace_bytes(rows, out);
+    auto ws = at::empty({ws_bytes}, x2.options().dtype(at::kByte));
+    const std::int64_t n = out;
+    if (!fn(&*v, &n, 1, -1, x2.data_ptr(), y.data_ptr(), rows, in, ws_bytes ? ws.data_ptr() : nullptr, ws_bytes,
+            c10::cuda::getCurrentCUDAStream().stream()))
+      return {};
     auto shape = x.sizes().vec();
     shape.back() = out;
     return y.view(shape).to(x.scalar_type());

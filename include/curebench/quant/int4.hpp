@@ -72,6 +72,22 @@ struct Int4 {
       return y.view(shape).to(x.scalar_type());
     }
 #if defined(CUREBENCH_WITH_CUDA)
+    // Up to hooks::kGemm4MaxRows rows where hooks::use_fused_gemm picks it: the fused tensor-core GEMM
+    // (kernels/gemm4.cuh) on the packed weight, no bf16 copy of it.
+    if (auto fn = hooks::int4_gemm(); fn && x.is_cuda() && packed.is_cuda() && hooks::use_fused_gemm(true, rows)) {
+      if (auto v = device_view()) {
+        auto x2 = x.reshape({rows, in_features()}).to(at::kBFloat16).contiguous();
+        auto y = at::empty({rows, out_features()}, x2.options());
+        const auto ws_bytes = hooks::gemm4_workspace_bytes(rows, out_features());
+        auto ws = at::empty({ws_bytes}, x2.options().dtype(at::kByte));
+        if (fn(&*v, 1, -1, x2.data_ptr(), y.data_ptr(), rows, in_features(), ws_bytes ? ws.data_ptr() : nullptr, ws_bytes,
+               c10::cuda::getCurrentCUDAStream().stream())) {
+          auto shape = x.sizes().vec();
+          shape.back() = out_features();
+          return y.view(shape).to(x.scalar_type());
+        }
+      }
+    }
     // Larger M: the dequant kernel (kernels/dequant.cuh) to a bf16 buffer, then cuBLAS.
     if (auto fn = hooks::int4_dequant(); fn && x.is_cuda() && packed.is_cuda()) {
       auto w = at::empty({out_features(), in_features()}, x.options().dtype(at::kBFloat16));

@@ -68,6 +68,52 @@ inline Int4GroupedGemvFn& int4_gemv_grouped() {
   return f;
 }
 
+// kGemv4MaxRows < M <= kGemm4MaxRows: the fused 4-bit tensor-core GEMM (kernels/gemm4.cuh), one weight
+// (count 1) or several against the same x as the grouped GEMV above (side by side, or gated gate/up). workspace:
+// device memory for the K split's float32 partials, gemm4_workspace_bytes(m, n) of it (n: the rows written,
+// twice the output rows when gated); null or too small only limits the split. False: nothing launched.
+inline constexpr std::int64_t kGemm4MaxRows = 256;
+using Bnb4GemmFn = bool (*)(const Bnb4View* w, const std::int64_t* rows, int count, int gated_activation, const void* x_bf16,
+                            void* y_bf16, std::int64_t m, std::int64_t k, void* workspace, std::int64_t workspace_bytes,
+                            void* stream);
+using Int4GemmFn = bool (*)(const Int4View* w, int count, int gated_activation, const void* x_bf16, void* y_bf16,
+                            std::int64_t m, std::int64_t k, void* workspace, std::int64_t workspace_bytes, void* stream);
+inline Bnb4GemmFn& bnb4_gemm() {
+  static Bnb4GemmFn f = nullptr;
+  return f;
+}
+inline Int4GemmFn& int4_gemm() {
+  static Int4GemmFn f = nullptr;
+  return f;
+}
+// Up to 8 splits of float32 [m, n] while that stays within 16 MB (a split is only worth it while the grid is
+// short of the GPU's blocks, i.e. for small m x n); 0 when not even two fit.
+inline std::int64_t gemm4_workspace_bytes(std::int64_t m, std::int64_t n) {
+  const std::int64_t one = 4 * m * n;
+  if (one <= 0) return 0;
+  std::int64_t splits = (std::int64_t{16} << 20) / one;
+  if (splits > 8) splits = 8;
+  return splits >= 2 ? splits * one : 0;
+}
+// Which path serves kGemv4MaxRows < M <= kGemm4MaxRows: 0, the fused GEMM; 1, dequantize to bf16 + cuBLAS (the
+// path before it); 2 (default), the fused GEMM for the formats and M where it measured faster on the H100
+// (kGemm4AutoMaxRows*, docs/performance.md). CUREBENCH_GEMM_KERNEL=fused|dequant|auto picks one at start.
+inline constexpr std::int64_t kGemm4AutoMaxRowsBnb4 = 256, kGemm4AutoMaxRowsInt4 = 256;
+inline int& gemm4_variant() {
+  static int v = [] {
+    const char* e = std::getenv("CUREBENCH_GEMM_KERNEL");
+    if (e && std::strcmp(e, "fused") == 0) return 0;
+    if (e && std::strcmp(e, "dequant") == 0) return 1;
+    return 2;
+  }();
+  return v;
+}
+inline bool use_fused_gemm(bool int4, std::int64_t rows) {
+  if (rows <= kGemv4MaxRows || rows > kGemm4MaxRows) return false;
+  const int v = gemm4_variant();
+  return v == 0 || (v == 2 && rows <= (int4 ? kGemm4AutoMaxRowsInt4 : kGemm4AutoMaxRowsBnb4));
+}
+
 inline Bnb4GemvFn& bnb4_gemv() {
   static Bnb4GemvFn f = nullptr;
   return f;
