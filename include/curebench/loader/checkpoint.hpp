@@ -87,8 +87,8 @@ inline CheckpointInfo inspect_checkpoint(const std::filesystem::path& path) {
   info.tokenizer_files = tokenizer_files_in(path);
   if (auto q = config.find("quantization_config"); q != config.end() && q->is_object()) info.quantization_config = *q;
   const auto& qc = info.quantization_config;
-  bool bnb4 = qc.is_object() && qc.value("load_in_4bit", false);
-  bool bnb8 = qc.is_object() && qc.value("load_in_8bit", false);
+  bool bnb4 = qc.is_object() && json_get_or(qc, "load_in_4bit", false, config_path.string());
+  bool bnb8 = qc.is_object() && json_get_or(qc, "load_in_8bit", false, config_path.string());
   for (const auto& name : set.names()) {
     if (name.find(".quant_state.bitsandbytes__") != std::string::npos) bnb4 = true;
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".SCB") == 0) bnb8 = true;

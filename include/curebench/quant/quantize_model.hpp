@@ -77,7 +77,7 @@ inline SavedCheckpoint save_bnb_checkpoint(const std::filesystem::path& src, con
           q.name + " has no bitsandbytes checkpoint layout; --out writes nf4, nf4-dq, fp4 or int8");
   auto config = read_json_file((src / "config.json").string());
   require(config.is_object(), Errc::config, (src / "config.json").string(), "", "not a JSON object");
-  const auto num_layers = config.value("num_hidden_layers", std::int64_t{0});
+  const auto num_layers = json_get_or(config, "num_hidden_layers", std::int64_t{0}, (src / "config.json").string());
   io::SafetensorsSet set(src);
   io::SafetensorsWriter writer;
   SavedCheckpoint saved;

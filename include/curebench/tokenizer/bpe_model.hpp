@@ -2,6 +2,7 @@
 // tokenizer.json "model": {"type": "BPE"}: vocab, ranked merges, byte_fallback, unk/fuse_unk, ignore_merges,
 // continuing_subword_prefix / end_of_word_suffix. Semantics follow HF tokenizers' BPE::merge_word.
 #include "curebench/core/error.hpp"
+#include "curebench/core/json_file.hpp"
 #include "curebench/tokenizer/bpe_merge.hpp"
 #include "curebench/tokenizer/utf8.hpp"
 #include "curebench/tokenizer/vocab.hpp"
@@ -21,13 +22,19 @@ namespace curebench::tokenizer {
 class BpeModel {
  public:
   BpeModel(const nlohmann::json& m, const std::string& path) {
-    require(m.value("type", std::string("BPE")) == "BPE", Errc::unsupported, path, "model.type",
-            "only BPE models are supported, found \"" + m.value("type", std::string()) + "\"");
+    const auto type = json_get_or(m, "type", std::string("BPE"), path);
+    require(type == "BPE", Errc::unsupported, path, "model.type", "only BPE models are supported, found \"" + type + "\"");
     require(m.contains("vocab") && m["vocab"].is_object(), Errc::format, path, "model.vocab", "expected an object");
     require(m.contains("merges") && m["merges"].is_array(), Errc::format, path, "model.merges", "expected an array");
+    // Ids index a dense table of pieces: one id far above the entry count (2^31 - 1 in a 10-entry vocab) would
+    // allocate gigabytes. Real vocabularies number their pieces 0..N-1; a gap of up to 2^20 is tolerated.
+    const auto max_id = static_cast<int64_t>(m["vocab"].size()) + (int64_t{1} << 20);
     for (const auto& [piece, id] : m["vocab"].items()) {
       require(id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() < (int64_t{1} << 31), Errc::format,
               path, "model.vocab[" + piece + "]", "expected a non-negative id");
+      require(id.get<int64_t>() < max_id, Errc::format, path, "model.vocab[" + piece + "]",
+              "id " + std::to_string(id.get<int64_t>()) + " is far above the vocab's " +
+                  std::to_string(m["vocab"].size()) + " entries (ids must number the pieces from 0)");
       auto i = id.get<int32_t>();
       vocab_.emplace(piece, i);
       if (static_cast<std::size_t>(i) >= pieces_.size()) pieces_.resize(i + 1);
@@ -39,9 +46,9 @@ class BpeModel {
     if (auto unk = opt_string("unk_token"); !unk.empty()) unk_id_ = find_piece(vocab_, unk);
     prefix_ = opt_string("continuing_subword_prefix");
     suffix_ = opt_string("end_of_word_suffix");
-    fuse_unk_ = m.value("fuse_unk", false);
-    byte_fallback_ = m.value("byte_fallback", false);
-    ignore_merges_ = m.value("ignore_merges", false);
+    fuse_unk_ = json_get_or(m, "fuse_unk", false, path);
+    byte_fallback_ = json_get_or(m, "byte_fallback", false, path);
+    ignore_merges_ = json_get_or(m, "ignore_merges", false, path);
     if (byte_fallback_)
       for (int b = 0; b < 256; ++b) byte_ids_[b] = find_piece(vocab_, byte_piece(static_cast<unsigned char>(b))).value_or(-1);
 

@@ -63,18 +63,30 @@ inline void parse_decoder(const nlohmann::json& j, const std::string& path, std:
   }
 }
 
+// A value of the wrong JSON type deep inside a section (a number where a flag or a token name belongs) surfaces
+// from nlohmann as a type_error, which no caller expects; it becomes a format error naming the file and the
+// section (fuzz_hf_tokenizer, 2026-12-07: four such inputs aborted the fuzzer).
+template <class F>
+decltype(auto) json_section(const std::string& path, const char* section, F&& parse) {
+  try {
+    return parse();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Errc::format, path, section, std::string("a value has the wrong JSON type: ") + e.what());
+  }
+}
+
 class HfTokenizer {
  public:
   // `config`: tokenizer_config.json's object (may be null) for bos/eos/pad.
   HfTokenizer(const nlohmann::json& j, const nlohmann::json& config, std::string path) : path_(std::move(path)) {
     require(j.is_object(), Errc::format, path_, "", "tokenizer.json must be a JSON object");
     require(j.contains("model") && j["model"].is_object(), Errc::format, path_, "model", "missing or not an object");
-    auto s = std::make_shared<State>(j["model"], path_);
+    auto s = json_section(path_, "model", [&] { return std::make_shared<State>(j["model"], path_); });
     s_ = s;
-    parse_normalizer(j.value("normalizer", nlohmann::json()), path_, s->normalizers);
-    parse_pre_tokenizer(j.value("pre_tokenizer", nlohmann::json()), path_, s->pre_tokenizers);
-    parse_post_processor(j.value("post_processor", nlohmann::json()), path_, s->post);
-    parse_decoder(j.value("decoder", nlohmann::json()), path_, s->decoders);
+    json_section(path_, "normalizer", [&] { parse_normalizer(j.value("normalizer", nlohmann::json()), path_, s->normalizers); });
+    json_section(path_, "pre_tokenizer", [&] { parse_pre_tokenizer(j.value("pre_tokenizer", nlohmann::json()), path_, s->pre_tokenizers); });
+    json_section(path_, "post_processor", [&] { parse_post_processor(j.value("post_processor", nlohmann::json()), path_, s->post); });
+    json_section(path_, "decoder", [&] { parse_decoder(j.value("decoder", nlohmann::json()), path_, s->decoders); });
     if (j.contains("added_tokens")) {
       require(j["added_tokens"].is_array(), Errc::format, path_, "added_tokens", "expected an array");
       for (const auto& a : j["added_tokens"]) {

@@ -6,6 +6,8 @@
 #include "curebench/tokenizer/normalizers.hpp"
 #include "curebench/tokenizer/regex.hpp"
 
+#include "curebench/core/json_file.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <optional>
@@ -164,20 +166,20 @@ inline void parse_pre_tokenizer(const nlohmann::json& j, const std::string& path
     auto pat = parse_pattern(j.value("pattern", nlohmann::json()), path, "pre_tokenizer.pattern");
     sp.literal = std::move(pat.literal);
     sp.regex = std::move(pat.regex);
-    const auto b = j.value("behavior", std::string("Isolated"));
+    const auto b = json_get_or(j, "behavior", std::string("Isolated"), path);
     if (b == "Isolated") sp.behavior = SplitBehavior::isolated;
     else if (b == "Removed") sp.behavior = SplitBehavior::removed;
     else if (b == "MergedWithPrevious") sp.behavior = SplitBehavior::merged_with_previous;
     else if (b == "MergedWithNext") sp.behavior = SplitBehavior::merged_with_next;
     else if (b == "Contiguous") sp.behavior = SplitBehavior::contiguous;
     else throw Error(Errc::format, path, "pre_tokenizer.behavior", "unknown split behavior \"" + b + "\"");
-    sp.invert = j.value("invert", false);
+    sp.invert = json_get_or(j, "invert", false, path);
     out.push_back(std::move(sp));
   } else if (type == "ByteLevel") {
-    out.push_back(ByteLevelPreTokenizer{j.value("add_prefix_space", false), j.value("use_regex", true)});
+    out.push_back(ByteLevelPreTokenizer{json_get_or(j, "add_prefix_space", false, path), json_get_or(j, "use_regex", true, path)});
   } else if (type == "Metaspace") {
     MetaspacePreTokenizer ms;
-    ms.replacement = j.value("replacement", ms.replacement);
+    ms.replacement = json_get_or(j, "replacement", ms.replacement, path);
     if (j.contains("prepend_scheme")) {
       const auto p = j["prepend_scheme"].get<std::string>();
       ms.prepend = p == "first" ? MetaspacePreTokenizer::Prepend::first
@@ -187,7 +189,7 @@ inline void parse_pre_tokenizer(const nlohmann::json& j, const std::string& path
       ms.prepend = j["add_prefix_space"].get<bool>() ? MetaspacePreTokenizer::Prepend::always
                                                      : MetaspacePreTokenizer::Prepend::never;
     }
-    ms.split = j.value("split", true);
+    ms.split = json_get_or(j, "split", true, path);
     out.push_back(std::move(ms));
   } else {
     throw Error(Errc::unsupported, path, "pre_tokenizer.type",
