@@ -1,0 +1,155 @@
+#pragma once
+// Readers for predictions a user brings to `curebench score` (docs/study.md "Scoring your own predictions").
+// Every line is validated; the first bad one stops the read with an Errc::dataset error naming file, line and
+// field. Lines are read through the bounded line reader (CRLF accepted, a UTF-8 BOM dropped).
+//  - CoNLL (NER): `token ... gold pred`, whitespace-separated, at least 3 columns and the same count on every
+//    line (conlleval refuses a changing count too); the last two columns are IOB2 tags. A blank line ends a
+//    sentence; so does a line whose first column is "-X-" (conlleval's boundary token).
+//  - JSONL (RE): {"id": string|integer, "gold": "<label>", "pred": "<label>"} per line.
+//  - JSONL (multi-label): {"id": ..., "gold": ["<label>", ...], "pred": [...]}; a label twice in one list is an
+//    error (a set has no duplicates), an empty list is a valid "no label".
+// Blank JSONL lines are skipped; unknown keys are allowed (a user's file may carry the text or the raw output).
+#include "curebench/core/error.hpp"
+#include "curebench/core/json_file.hpp"
+#include "curebench/eval/dataset.hpp"
+#include "curebench/eval/question.hpp"
+#include "curebench/eval/tasks/entity_f1.hpp"
+#include "curebench/eval/tasks/label_f1.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace curebench::eval::tasks {
+
+inline std::vector<std::string_view> split_whitespace(std::string_view line) {
+  std::vector<std::string_view> out;
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; };
+  for (std::size_t i = 0; i < line.size();) {
+    while (i < line.size() && space(line[i])) ++i;
+    std::size_t start = i;
+    while (i < line.size() && !space(line[i])) ++i;
+    if (i > start) out.push_back(line.substr(start, i - start));
+  }
+  return out;
+}
+
+inline EntityF1 score_conll_file(const std::string& path) {
+  EntityF1 score;
+  std::vector<std::string> gold, pred;
+  std::size_t columns = 0, first_line = 0;
+  auto flush = [&] {
+    if (!gold.empty()) score.add_tags(gold, pred);
+    gold.clear();
+    pred.clear();
+  };
+  for_each_line(
+      path,
+      [&](std::size_t line_no, std::string_view text) {
+        auto cols = split_whitespace(text);
+        if (cols.empty()) return flush();
+        if (columns == 0) {
+          require(cols.size() >= 3, Errc::dataset, path, line_field(line_no, "columns"),
+                  "expected 'token ... gold pred' (at least 3 whitespace-separated columns), found " +
+                      std::to_string(cols.size()));
+          columns = cols.size();
+          first_line = line_no;
+        }
+        require(cols.size() == columns, Errc::dataset, path, line_field(line_no, "columns"),
+                "expected " + std::to_string(columns) + " columns as on line " + std::to_string(first_line) +
+                    ", found " + std::to_string(cols.size()));
+        if (cols[0] == "-X-") return flush();
+        const std::string gold_field = "gold tag (column " + std::to_string(columns - 1) + ")";
+        const std::string pred_field = "predicted tag (column " + std::to_string(columns) + ")";
+        require_tag(cols[columns - 2], path, line_field(line_no, gold_field));
+        require_tag(cols[columns - 1], path, line_field(line_no, pred_field));
+        gold.emplace_back(cols[columns - 2]);
+        pred.emplace_back(cols[columns - 1]);
+      },
+      std::size_t{1} << 20);
+  flush();
+  require(score.tokens > 0, Errc::dataset, path, "", "no token lines (expected 'token ... gold pred' per line)");
+  return score;
+}
+
+// Calls on_record(line_no, object) for every non-blank line of a JSONL file, after checking it is an object with
+// an id.
+inline void for_each_jsonl_object(const std::string& path,
+                                  const std::function<void(std::size_t, const nlohmann::json&)>& on_record) {
+  std::size_t records = 0;
+  for_each_line(
+      path,
+      [&](std::size_t line_no, std::string_view text) {
+        if (is_blank(text)) return;
+        nlohmann::json j;
+        try {
+          j = parse_json_text(text, path, JsonLimits{std::size_t{1} << 20, 16});
+        } catch (const Error& e) {
+          throw Error(Errc::dataset, path, line_field(line_no, e.field()), e.message());
+        }
+        require(j.is_object(), Errc::dataset, path, line_field(line_no, ""),
+                std::string("expected a JSON object, found ") + j.type_name());
+        auto id = j.find("id");
+        require(id != j.end() && (id->is_string() || id->is_number_integer()), Errc::dataset, path,
+                line_field(line_no, "id"),
+                std::string("expected a string or integer id, found ") + (id == j.end() ? "nothing" : id->type_name()));
+        ++records;
+        on_record(line_no, j);
+      },
+      std::size_t{1} << 20);
+  require(records > 0, Errc::dataset, path, "", "no records (expected one JSON object per line)");
+}
+
+inline std::string label_field(const nlohmann::json& j, std::string_view key, const std::string& path,
+                               std::size_t line_no) {
+  auto it = j.find(key);
+  require(it != j.end() && it->is_string() && !it->get_ref<const std::string&>().empty(), Errc::dataset, path,
+          line_field(line_no, key),
+          "expected a non-empty label string, found " +
+              std::string(it == j.end() ? "nothing" : it->is_string() ? "an empty string" : it->type_name()));
+  return it->get<std::string>();
+}
+
+inline std::set<std::string> label_set_field(const nlohmann::json& j, std::string_view key, const std::string& path,
+                                             std::size_t line_no) {
+  auto it = j.find(key);
+  require(it != j.end() && it->is_array(), Errc::dataset, path, line_field(line_no, key),
+          std::string("expected an array of label strings, found ") + (it == j.end() ? "nothing" : it->type_name()));
+  std::set<std::string> labels;
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const auto& v = (*it)[i];
+    const std::string field = std::string(key) + "[" + std::to_string(i) + "]";
+    require(v.is_string() && !v.get_ref<const std::string&>().empty(), Errc::dataset, path, line_field(line_no, field),
+            std::string("expected a non-empty label string, found ") + (v.is_string() ? "an empty string" : v.type_name()));
+    require(labels.insert(v.get<std::string>()).second, Errc::dataset, path, line_field(line_no, field),
+            "label '" + v.get<std::string>() + "' appears twice in one set");
+  }
+  return labels;
+}
+
+inline SingleLabelF1 score_label_jsonl(const std::string& path, std::optional<std::string> negative = std::nullopt) {
+  SingleLabelF1 score;
+  score.negative = std::move(negative);
+  for_each_jsonl_object(path, [&](std::size_t line_no, const nlohmann::json& j) {
+    auto gold = label_field(j, "gold", path, line_no);
+    score.add(gold, label_field(j, "pred", path, line_no));
+  });
+  return score;
+}
+
+inline MultiLabelF1 score_multilabel_jsonl(const std::string& path) {
+  MultiLabelF1 score;
+  for_each_jsonl_object(path, [&](std::size_t line_no, const nlohmann::json& j) {
+    auto gold = label_set_field(j, "gold", path, line_no);
+    score.add(gold, label_set_field(j, "pred", path, line_no));
+  });
+  return score;
+}
+
+}  // namespace curebench::eval::tasks

@@ -1,0 +1,87 @@
+// `curebench score` as a user runs it: the JSON figures of the fixtures made by
+// tests/fixtures/make_study_score_fixtures.py (conlleval's counting and scikit-learn's definitions, ported to
+// python3), conlleval-shaped text output, and errors that name file, line and field with exit 1.
+#include "cli/run_cli.hpp"
+
+#include <cmath>
+#include <string>
+
+namespace {
+
+nlohmann::json expected(const std::string& name) { return nlohmann::json::parse(slurp(data("study/" + name))); }
+
+void expect_near_json(const nlohmann::json& want, const nlohmann::json& got, const std::string& where = "") {
+  for (const auto& [key, value] : want.items()) {
+    ASSERT_TRUE(got.contains(key)) << where << "." << key;
+    if (value.is_object()) expect_near_json(value, got[key], where + "." + key);
+    else if (value.is_number_float()) EXPECT_NEAR(value.get<double>(), got[key].get<double>(), 1e-12) << where << "." << key;
+    else EXPECT_EQ(value, got[key]) << where << "." << key;
+  }
+}
+
+}  // namespace
+
+TEST(CliScore, NerJsonMatchesConlleval) {
+  auto r = run_cli("score --task ner --conll " + data("study/score_ner.conll") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  expect_near_json(expected("score_ner.expected.json"), j);
+  for (const char* key : {"precision", "recall", "f1", "gold", "predicted", "correct"}) EXPECT_TRUE(j.contains(key)) << key;
+}
+
+TEST(CliScore, NerTextIsConllevalsSummary) {
+  auto r = run_cli("score --task ner --conll " + data("study/score_ner.conll"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto want = expected("score_ner.expected.json");
+  std::string head = "processed " + std::to_string(want["tokens"].get<int>()) + " tokens with " +
+                     std::to_string(want["gold"].get<int>()) + " phrases; found: " +
+                     std::to_string(want["predicted"].get<int>()) + " phrases; correct: " +
+                     std::to_string(want["correct"].get<int>()) + ".";
+  EXPECT_EQ(r.out.substr(0, head.size()), head) << r.out;
+  char fb1[64];
+  std::snprintf(fb1, sizeof fb1, "FB1: %6.2f\n", 100.0 * want["f1"].get<double>());
+  EXPECT_NE(r.out.find(fb1), std::string::npos) << r.out;
+}
+
+TEST(CliScore, RelationWithAndWithoutNegative) {
+  auto want = expected("score_re.expected.json");
+  auto r = run_cli("score --task re --jsonl " + data("study/score_re.jsonl") + " --negative false --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_near_json(want["with_negative_false"], nlohmann::json::parse(r.out));
+  r = run_cli("score --task re --jsonl " + data("study/score_re.jsonl") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  expect_near_json(want["without_negative"], j);
+  EXPECT_NEAR(j["micro_f1"].get<double>(), j["accuracy"].get<double>(), 1e-12);  // single-label, all classes
+}
+
+TEST(CliScore, MultiLabel) {
+  auto r = run_cli("score --task multilabel --jsonl " + data("study/score_multilabel.jsonl") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_near_json(expected("score_multilabel.expected.json"), nlohmann::json::parse(r.out));
+  r = run_cli("score --task multilabel --jsonl " + data("study/score_multilabel.jsonl"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("macro F1:"), std::string::npos) << r.out;
+}
+
+TEST(CliScore, MalformedLineNamesFileLineFieldAndExitsOne) {
+  auto path = scratch_file("score_bad.jsonl", "{\"id\": 1, \"gold\": \"A\", \"pred\": \"A\"}\n{\"id\": 2, \"gold\": \"A\", \"pred\": 7}\n");
+  auto r = run_cli("score --task re --jsonl " + path + " --json");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(path + ": line 2: pred"), std::string::npos) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["error"]["field"], "line 2: pred");
+  auto conll = scratch_file("score_bad.conll", "a O O\nb B-D X-D\n");
+  r = run_cli("score --task ner --conll " + conll);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(conll + ": line 2: predicted tag (column 3)"), std::string::npos) << r.err;
+}
+
+TEST(CliScore, WrongInputOptionForTheTaskIsRefused) {
+  EXPECT_EQ(run_cli("score --task ner --jsonl " + data("study/score_re.jsonl")).exit_code, 1);
+  EXPECT_EQ(run_cli("score --task multilabel --jsonl " + data("study/score_multilabel.jsonl") + " --negative x").exit_code, 1);
+  auto r = run_cli("score --task pos --conll " + data("study/score_ner.conll"));
+  EXPECT_EQ(r.exit_code, 105);  // CLI11's ValidationError exit code: the value is not one of ner, re, multilabel
+  EXPECT_NE(r.err.find("--task"), std::string::npos) << r.err;
+  EXPECT_EQ(run_cli("score --task re --jsonl /nonexistent/preds.jsonl").exit_code, 1);
+}

@@ -1,0 +1,279 @@
+// The quantized-LLM study's task families (issue 21): IOB2 spans with conlleval's rules, entity F1, label
+// micro/macro F1, the `curebench score` file readers. References: hand-computed values (arithmetic in the
+// comments), conlleval's documented chunk rules, and fixtures made by tests/fixtures/make_study_score_fixtures.py
+// (a line-by-line port of conlleval's counting and scikit-learn's precision/recall path):
+//     python3 tests/fixtures/make_study_score_fixtures.py tests/data/study
+#include "curebench/eval/tasks/entity_f1.hpp"
+#include "curebench/eval/tasks/iob2.hpp"
+#include "curebench/eval/tasks/label_f1.hpp"
+#include "curebench/eval/tasks/score_files.hpp"
+
+#include <gtest/gtest.h>
+
+#include "eval/eval_test_util.hpp"
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+using namespace curebench;
+using namespace curebench::eval::tasks;
+
+namespace curebench::eval::tasks {
+inline void PrintTo(const Span& s, std::ostream* os) { *os << "[" << s.begin << "," << s.end << ") " << s.type; }
+}  // namespace curebench::eval::tasks
+
+namespace {
+
+std::vector<std::string> tags(std::initializer_list<const char*> t) { return {t.begin(), t.end()}; }
+
+std::string study_data(const std::string& name) { return std::string(CUREBENCH_TEST_DATA) + "/study/" + name; }
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+// Every key of `expected` (numbers to 1e-12, the rest exactly) recursively; keys only the C++ side reports are
+// not compared.
+void expect_matches(const nlohmann::json& expected, const nlohmann::json& actual, const std::string& where = "") {
+  for (const auto& [key, value] : expected.items()) {
+    ASSERT_TRUE(actual.contains(key)) << where << "." << key;
+    const auto& a = actual[key];
+    if (value.is_object()) {
+      ASSERT_TRUE(a.is_object()) << where << "." << key;
+      EXPECT_EQ(value.size(), a.size()) << where << "." << key << ": " << a.dump();
+      expect_matches(value, a, where + "." + key);
+    } else if (value.is_number_float()) {
+      EXPECT_NEAR(value.get<double>(), a.get<double>(), 1e-12) << where << "." << key;
+    } else {
+      EXPECT_EQ(value, a) << where << "." << key;
+    }
+  }
+}
+
+template <class F>
+Error error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no curebench::Error thrown";
+  return Error(Errc::internal, "", "", "none");
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------- IOB2 spans
+
+// conlleval's startOfChunk: B- starts; I- after O starts; any tag of another type than the previous starts.
+TEST(Iob2Spans, ConllevalChunkRules) {
+  using V = std::vector<Span>;
+  EXPECT_EQ(spans_from_tags(tags({"B-D", "I-D", "O", "B-C"})), (V{{0, 2, "D"}, {3, 4, "C"}}));
+  EXPECT_EQ(spans_from_tags(tags({"O", "I-D", "I-D", "O"})), (V{{1, 3, "D"}}));      // I- after O starts one
+  EXPECT_EQ(spans_from_tags(tags({"I-D"})), (V{{0, 1, "D"}}));                       // ... also at the start
+  EXPECT_EQ(spans_from_tags(tags({"B-D", "I-C", "I-C"})), (V{{0, 1, "D"}, {1, 3, "C"}}));  // type change
+  EXPECT_EQ(spans_from_tags(tags({"I-D", "I-C"})), (V{{0, 1, "D"}, {1, 2, "C"}}));
+  EXPECT_EQ(spans_from_tags(tags({"B-D", "B-D"})), (V{{0, 1, "D"}, {1, 2, "D"}}));   // B- after B- ends one
+  EXPECT_EQ(spans_from_tags(tags({"O", "B-D", "I-D"})), (V{{1, 3, "D"}}));           // ends with the sentence
+  // conlleval splits the type at the first '-': "Gene-or-protein" is one type.
+  EXPECT_EQ(spans_from_tags(tags({"B-Gene-or-protein", "I-Gene-or-protein"})), (V{{0, 2, "Gene-or-protein"}}));
+  EXPECT_TRUE(spans_from_tags(tags({"O", "O"})).empty());
+  EXPECT_TRUE(spans_from_tags(std::vector<std::string>{}).empty());
+}
+
+TEST(Iob2Spans, RefusesWhatIsNotIob2) {
+  for (const char* bad : {"E-D", "S-D", "B", "I", "B-", "o", "", "B_D", "U-D"}) {
+    auto e = error_of([&] { spans_from_tags(tags({"O", bad})); });
+    EXPECT_EQ(e.code(), Errc::invalid_argument) << bad;
+    EXPECT_EQ(e.field(), "tag 1") << bad;
+  }
+}
+
+TEST(Iob2Spans, TagsFromSpansRoundTrip) {
+  auto t = tags_from_spans(5, {{0, 2, "D"}, {3, 4, "C"}});
+  EXPECT_EQ(t, tags({"B-D", "I-D", "O", "B-C", "O"}));
+  EXPECT_EQ(spans_from_tags(t), (std::vector<Span>{{0, 2, "D"}, {3, 4, "C"}}));
+  // Adjacent entities of one type stay two entities: the second starts with B-.
+  EXPECT_EQ(tags_from_spans(2, {{0, 1, "D"}, {1, 2, "D"}}), tags({"B-D", "B-D"}));
+  EXPECT_EQ(error_of([] { tags_from_spans(3, {{0, 2, "D"}, {1, 3, "D"}}); }).code(), Errc::invalid_argument);
+  EXPECT_EQ(error_of([] { tags_from_spans(3, {{2, 4, "D"}}); }).code(), Errc::invalid_argument);
+}
+
+// ---------------------------------------------------------------------------------------------- entity F1
+
+TEST(EntityF1, HandComputed) {
+  EntityF1 s;
+  // gold {[0,2) D, [3,4) C}, pred {[0,1) D, [3,4) C}: the D boundary differs, so 1 correct of 2 and 2.
+  s.add_tags(tags({"B-D", "I-D", "O", "B-C"}), tags({"B-D", "O", "O", "B-C"}));
+  // gold {[1,3) D} (I- after O), pred {[0,2) D}: both boundaries must match, 0 correct.
+  s.add_tags(tags({"O", "I-D", "I-D"}), tags({"B-D", "I-D", "O"}));
+  // "O I-D" and "O B-D" are the same entity [1,2) D for conlleval: 1 correct.
+  s.add_tags(tags({"O", "I-D"}), tags({"O", "B-D"}));
+  // gold {[0,1) D} only; pred finds it with the wrong type C: 0 correct, a C false positive.
+  s.add_tags(tags({"B-D"}), tags({"B-C"}));
+  // Totals: gold 2+1+1+1 = 5, predicted 2+1+1+1 = 5, correct 1+0+1+0 = 2.
+  EXPECT_EQ(s.all.gold, 5u);
+  EXPECT_EQ(s.all.predicted, 5u);
+  EXPECT_EQ(s.all.correct, 2u);
+  EXPECT_DOUBLE_EQ(s.all.precision(), 2.0 / 5.0);
+  EXPECT_DOUBLE_EQ(s.all.recall(), 2.0 / 5.0);
+  EXPECT_DOUBLE_EQ(s.all.f1(), 0.4);  // 2·2 / (5 + 5)
+  // Per type: D gold 4, pred 3 ([0,1) [0,2) [1,2)), correct 1 -> P 1/3, R 1/4, F1 2/7.
+  EXPECT_EQ(s.per_type.at("D").gold, 4u);
+  EXPECT_EQ(s.per_type.at("D").predicted, 3u);
+  EXPECT_EQ(s.per_type.at("D").correct, 1u);
+  EXPECT_DOUBLE_EQ(s.per_type.at("D").f1(), 2.0 / 7.0);
+  // C gold 1, pred 2, correct 1 -> F1 2/3.
+  EXPECT_DOUBLE_EQ(s.per_type.at("C").f1(), 2.0 / 3.0);
+  // Tokens: 4 + 3 + 2 + 1 = 10; equal tags: (B-D, O, B-C) 3 + (I-D) 1 + (O) 1 + 0 = 5.
+  EXPECT_EQ(s.tokens, 10u);
+  EXPECT_EQ(s.tokens_correct, 5u);
+  EXPECT_EQ(s.sentences, 4u);
+}
+
+TEST(EntityF1, NothingPredictedIsZeroNotNaN) {
+  EntityF1 s;
+  s.add_tags(tags({"B-D", "O"}), tags({"O", "O"}));
+  EXPECT_EQ(s.all.precision(), 0.0);  // 0 / 0 predicted: conlleval prints 0
+  EXPECT_EQ(s.all.recall(), 0.0);
+  EXPECT_EQ(s.all.f1(), 0.0);
+  EXPECT_EQ(error_of([&] { s.add_tags(tags({"O"}), tags({"O", "O"})); }).code(), Errc::invalid_argument);
+}
+
+// ---------------------------------------------------------------------------------------------- label F1
+
+TEST(LabelF1, SingleLabelHandComputed) {
+  // gold A A B N N, pred A B B N A (N = the negative label):
+  //  A: TP 1 (item 1), FP 1 (item 5), FN 1 (item 2) -> 2/(2+1+1) = 1/2
+  //  B: TP 1 (item 3), FP 1 (item 2), FN 0          -> 2/3
+  //  N: TP 1 (item 4), FP 0,          FN 1 (item 5) -> 2/3
+  //  macro = (1/2 + 2/3 + 2/3) / 3 = 11/18
+  //  micro without N: TP 2, FP 2, FN 1 -> 4/7;  micro over all: TP 3, FP 2, FN 2 -> 6/10 = accuracy 3/5
+  SingleLabelF1 s;
+  const char* gold[] = {"A", "A", "B", "N", "N"};
+  const char* pred[] = {"A", "B", "B", "N", "A"};
+  for (int i = 0; i < 5; ++i) s.add(gold[i], pred[i]);
+  EXPECT_DOUBLE_EQ(s.per_label.at("A").f1(), 0.5);
+  EXPECT_DOUBLE_EQ(s.per_label.at("B").f1(), 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(s.per_label.at("N").f1(), 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(macro_f1(s.per_label), 11.0 / 18.0);
+  EXPECT_DOUBLE_EQ(s.micro_f1(), 0.6);
+  EXPECT_DOUBLE_EQ(s.accuracy(), 0.6);
+  s.negative = "N";
+  EXPECT_DOUBLE_EQ(s.micro_f1(), 4.0 / 7.0);
+  EXPECT_DOUBLE_EQ(macro_f1(s.per_label), 11.0 / 18.0);  // the negative label stays in macro F1
+  auto j = s.to_json();
+  EXPECT_EQ(j["negative"], "N");
+  EXPECT_EQ(j["labels"], 3);
+  EXPECT_EQ(j["per_label"]["A"]["support"], 2);
+}
+
+TEST(LabelF1, ZeroTruePositivesIsZeroAndAPredictedOnlyLabelCounts) {
+  // gold A, pred B: A TP 0 FN 1 -> 0; B TP 0 FP 1 -> 0; macro over {A, B} = 0; micro 0.
+  SingleLabelF1 s;
+  s.add("A", "B");
+  EXPECT_EQ(s.per_label.size(), 2u);
+  EXPECT_EQ(macro_f1(s.per_label), 0.0);
+  EXPECT_EQ(s.micro_f1(), 0.0);
+  // gold A A, pred A C: A 2/(2+0+1) = 2/3, C 0 -> macro 1/3 (C, seen only in pred, halves it).
+  SingleLabelF1 t;
+  t.add("A", "A");
+  t.add("A", "C");
+  EXPECT_DOUBLE_EQ(macro_f1(t.per_label), 1.0 / 3.0);
+}
+
+TEST(LabelF1, MultiLabelHandComputed) {
+  // doc1 gold {a,b} pred {a}; doc2 gold {} pred {c}; doc3 gold {b} pred {a,b}:
+  //  a: TP 1 (doc1), FP 1 (doc3) -> 2/3;  b: TP 1 (doc3), FN 1 (doc1) -> 2/3;  c: FP 1 -> 0
+  //  macro = (2/3 + 2/3 + 0) / 3 = 4/9;  micro: TP 2, FP 2, FN 1 -> 4/7;  exact match 0/3
+  MultiLabelF1 s;
+  s.add({"a", "b"}, {"a"});
+  s.add({}, {"c"});
+  s.add({"b"}, {"a", "b"});
+  EXPECT_DOUBLE_EQ(macro_f1(s.per_label), 4.0 / 9.0);
+  EXPECT_DOUBLE_EQ(s.micro_f1(), 4.0 / 7.0);
+  EXPECT_EQ(s.to_json()["exact_match"], 0.0);
+  s.add({}, {});  // an empty gold and pred set is a correct "no label": exact, no counts
+  EXPECT_DOUBLE_EQ(s.micro_f1(), 4.0 / 7.0);
+  EXPECT_DOUBLE_EQ(s.to_json()["exact_match"].get<double>(), 0.25);
+}
+
+// ---------------------------------------------------------------------------------------------- score files
+
+TEST(ScoreFiles, NerMatchesConllevalPortOnFixture) {
+  auto s = score_conll_file(study_data("score_ner.conll"));
+  expect_matches(read_json(study_data("score_ner.expected.json")), s.to_json());
+  EXPECT_GT(s.all.correct, 0u);
+  EXPECT_LT(s.all.correct, s.all.gold);  // the fixture has errors to count
+}
+
+TEST(ScoreFiles, RelationMatchesSklearnDefinitionsOnFixture) {
+  auto expected = read_json(study_data("score_re.expected.json"));
+  expect_matches(expected["with_negative_false"], score_label_jsonl(study_data("score_re.jsonl"), "false").to_json());
+  expect_matches(expected["without_negative"], score_label_jsonl(study_data("score_re.jsonl")).to_json());
+}
+
+TEST(ScoreFiles, MultiLabelMatchesSklearnDefinitionsOnFixture) {
+  expect_matches(read_json(study_data("score_multilabel.expected.json")),
+                 score_multilabel_jsonl(study_data("score_multilabel.jsonl")).to_json());
+}
+
+TEST(ScoreFiles, ConllAcceptsCrlfAndTwoColumnsOfTokenFeatures) {
+  auto p = test::write_temp("crlf.conll", "a NN B-D O\r\nb NN I-D O\r\n\r\nc NN O B-D\r\n");
+  auto s = score_conll_file(p.string());
+  EXPECT_EQ(s.all.gold, 1u);
+  EXPECT_EQ(s.all.predicted, 1u);
+  EXPECT_EQ(s.all.correct, 0u);
+  EXPECT_EQ(s.sentences, 2u);
+  EXPECT_EQ(s.tokens, 3u);
+}
+
+TEST(ScoreFiles, MalformedLinesNameFileLineAndField) {
+  struct Case {
+    const char* name;
+    std::string bytes;
+    std::string field;
+  } conll[] = {
+      {"cols.conll", "a B-D B-D\nb O\n", "line 2: columns"},
+      {"few.conll", "a B-D\n", "line 1: columns"},
+      {"gold.conll", "a O O\n\nb E-D O\n", "line 3: gold tag (column 2)"},
+      {"pred.conll", "a x O B\n", "line 1: predicted tag (column 4)"},
+      {"empty.conll", "\n\n", ""},
+  };
+  for (const auto& c : conll) {
+    auto p = test::write_temp(c.name, c.bytes).string();
+    auto e = error_of([&] { score_conll_file(p); });
+    EXPECT_EQ(e.code(), Errc::dataset) << c.name;
+    EXPECT_EQ(e.path(), p) << c.name;
+    EXPECT_EQ(e.field(), c.field) << c.name << ": " << e.what();
+  }
+  Case re[] = {
+      {"nopred.jsonl", "{\"id\": 1, \"gold\": \"A\", \"pred\": \"A\"}\n{\"id\": 2, \"gold\": \"A\"}\n", "line 2: pred"},
+      {"noid.jsonl", "{\"gold\": \"A\", \"pred\": \"A\"}\n", "line 1: id"},
+      {"numlabel.jsonl", "{\"id\": \"x\", \"gold\": 1, \"pred\": \"A\"}\n", "line 1: gold"},
+      {"emptylabel.jsonl", "{\"id\": \"x\", \"gold\": \"A\", \"pred\": \"\"}\n", "line 1: pred"},
+      {"badjson.jsonl", "\n{\"id\": \"x\", \"gold\": \"A\",\n", "line 2: byte 25"},
+      {"array.jsonl", "[1, 2]\n", "line 1"},
+  };
+  for (const auto& c : re) {
+    auto p = test::write_temp(c.name, c.bytes).string();
+    auto e = error_of([&] { score_label_jsonl(p); });
+    EXPECT_EQ(e.code(), Errc::dataset) << c.name;
+    EXPECT_EQ(e.path(), p) << c.name;
+    EXPECT_EQ(e.field(), c.field) << c.name << ": " << e.what();
+  }
+  Case ml[] = {
+      {"dup.jsonl", "{\"id\": 1, \"gold\": [\"a\", \"a\"], \"pred\": []}\n", "line 1: gold[1]"},
+      {"notarray.jsonl", "{\"id\": 1, \"gold\": \"a\", \"pred\": []}\n", "line 1: gold"},
+      {"elem.jsonl", "{\"id\": 1, \"gold\": [], \"pred\": [\"a\", 3]}\n", "line 1: pred[1]"},
+  };
+  for (const auto& c : ml) {
+    auto p = test::write_temp(c.name, c.bytes).string();
+    auto e = error_of([&] { score_multilabel_jsonl(p); });
+    EXPECT_EQ(e.code(), Errc::dataset) << c.name;
+    EXPECT_EQ(e.field(), c.field) << c.name << ": " << e.what();
+  }
+}
+
