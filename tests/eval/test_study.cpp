@@ -3,6 +3,7 @@
 // comments), conlleval's documented chunk rules, and fixtures made by tests/fixtures/make_study_score_fixtures.py
 // (a line-by-line port of conlleval's counting and scikit-learn's precision/recall path):
 //     python3 tests/fixtures/make_study_score_fixtures.py tests/data/study
+#include "curebench/eval/tasks/bionlp_data.hpp"
 #include "curebench/eval/tasks/entity_f1.hpp"
 #include "curebench/eval/tasks/iob2.hpp"
 #include "curebench/eval/tasks/label_f1.hpp"
@@ -12,7 +13,10 @@
 
 #include "eval/eval_test_util.hpp"
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +32,15 @@ namespace {
 std::vector<std::string> tags(std::initializer_list<const char*> t) { return {t.begin(), t.end()}; }
 
 std::string study_data(const std::string& name) { return std::string(CUREBENCH_TEST_DATA) + "/study/" + name; }
+
+// The full shipped sets: ../shared/datasets/bionlp beside the repository, or $CUREBENCH_BIONLP_DIR.
+std::string bionlp_dir() {
+  if (const char* env = std::getenv("CUREBENCH_BIONLP_DIR")) return env;
+  return std::string(CUREBENCH_SOURCE_DIR) + "/../shared/datasets/bionlp";
+}
+#define REQUIRE_BIONLP()                                                                       \
+  if (!std::filesystem::exists(bionlp_dir() + "/README.md"))                                   \
+  GTEST_SKIP() << "no shipped bionlp sets at " << bionlp_dir() << " (set CUREBENCH_BIONLP_DIR)"
 
 nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
@@ -273,6 +286,112 @@ TEST(ScoreFiles, MalformedLinesNameFileLineAndField) {
     auto p = test::write_temp(c.name, c.bytes).string();
     auto e = error_of([&] { score_multilabel_jsonl(p); });
     EXPECT_EQ(e.code(), Errc::dataset) << c.name;
+    EXPECT_EQ(e.field(), c.field) << c.name << ": " << e.what();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- bionlp readers
+
+TEST(BionlpReaders, NcbiSliceFirstSentence) {
+  auto s = read_iob2_tokens(study_data("ncbi_disease_test_head.tsv"));
+  ASSERT_EQ(s.size(), 3u);
+  // "Clustering of missense mutations in the ataxia - telangiectasia gene in a sporadic T - cell leukaemia ."
+  ASSERT_EQ(s[0].tokens.size(), 18u);
+  EXPECT_EQ(s[0].line, 1u);
+  EXPECT_EQ(s[0].tokens[6], "ataxia");
+  EXPECT_EQ(s[0].gold, (std::vector<Span>{{6, 9, "Disease"}, {12, 17, "Disease"}}));
+  EXPECT_EQ(s[1].line, 20u);  // 18 token lines + 1 blank line before it
+  std::size_t entities = 0;
+  for (const auto& x : s) entities += x.gold.size();
+  EXPECT_EQ(entities, 8u);  // B-Disease tags in the slice (grep -c B-Disease: every entity starts with B- here)
+}
+
+TEST(BionlpReaders, RelationSlices) {
+  auto cp = read_chemprot_tsv(study_data("chemprot_sample200_head.tsv"));
+  ASSERT_EQ(cp.size(), 6u);
+  EXPECT_EQ(cp[0].id, "21058326.T1.T14");
+  EXPECT_EQ(cp[0].label, "false");
+  EXPECT_EQ(cp[1].label, "CPR:5");
+  EXPECT_NE(cp[0].text.find("@CHEMICAL$"), std::string::npos);
+  auto dev = read_chemprot_tsv(study_data("chemprot_dev_head_crlf.tsv"));  // CRLF: no '\r' on the label
+  ASSERT_EQ(dev.size(), 4u);
+  for (const auto& d : dev) EXPECT_EQ(d.label, "false");
+  auto gad = read_gad_jsonl(study_data("gad_test_head.jsonl"));
+  ASSERT_EQ(gad.size(), 4u);
+  EXPECT_EQ(gad[0].id, "test_0");
+  EXPECT_EQ(gad[0].label, "positive");
+  EXPECT_NE(gad[0].text.find("@GENE$"), std::string::npos);
+}
+
+// Counts of ../shared/datasets/bionlp/*/README.md (sentences, tokens, entities per split).
+TEST(BionlpReaders, ShippedNerFilesMatchReadmeCounts) {
+  REQUIRE_BIONLP();
+  struct Case {
+    const char* file;
+    std::size_t sentences, tokens, entities;
+  } cases[] = {
+      {"NCBI-disease/train.tsv", 5424, 135701, 5134},  {"NCBI-disease/devel.tsv", 923, 23969, 787},
+      {"NCBI-disease/test.tsv", 940, 24497, 960},      {"BC5CDR-chem/train.tsv", 4560, 118170, 5203},
+      {"BC5CDR-chem/devel.tsv", 4581, 117453, 5347},   {"BC5CDR-chem/test.tsv", 4797, 124750, 5385},
+      {"BC5CDR-disease/train.tsv", 4560, 118170, 4182}, {"BC5CDR-disease/devel.tsv", 4581, 117453, 4246},
+      {"BC5CDR-disease/test.tsv", 4797, 124750, 4424},
+  };
+  for (const auto& c : cases) {
+    auto s = read_iob2_tokens(bionlp_dir() + "/" + c.file);
+    std::size_t tokens = 0, entities = 0;
+    for (const auto& x : s) tokens += x.tokens.size(), entities += x.gold.size();
+    EXPECT_EQ(s.size(), c.sentences) << c.file;
+    EXPECT_EQ(tokens, c.tokens) << c.file;
+    EXPECT_EQ(entities, c.entities) << c.file;
+  }
+}
+
+TEST(BionlpReaders, ShippedRelationFilesMatchReadmeCounts) {
+  REQUIRE_BIONLP();
+  auto count = [](const std::vector<RelationItem>& items) {
+    std::map<std::string, std::size_t> m;
+    for (const auto& i : items) ++m[i.label];
+    return m;
+  };
+  using M = std::map<std::string, std::size_t>;
+  auto dev = read_chemprot_tsv(bionlp_dir() + "/ChemProt/dev.tsv");
+  EXPECT_EQ(dev.size(), 11820u);
+  EXPECT_EQ(count(dev), (M{{"false", 9404}, {"CPR:4", 1094}, {"CPR:3", 550}, {"CPR:9", 457}, {"CPR:6", 199}, {"CPR:5", 116}}));
+  auto sample = read_chemprot_tsv(bionlp_dir() + "/ChemProt/chemprot-sample200.tsv");
+  EXPECT_EQ(sample.size(), 200u);
+  EXPECT_EQ(count(sample), (M{{"CPR:4", 88}, {"CPR:3", 45}, {"CPR:9", 23}, {"false", 20}, {"CPR:6", 13}, {"CPR:5", 11}}));
+  EXPECT_EQ(count(read_gad_jsonl(bionlp_dir() + "/GAD/dev_0.json")), (M{{"positive", 293}, {"negative", 242}}));
+  EXPECT_EQ(count(read_gad_jsonl(bionlp_dir() + "/GAD/test_0.json")), (M{{"positive", 281}, {"negative", 253}}));
+}
+
+TEST(BionlpReaders, MalformedFilesNameLineAndField) {
+  struct Case {
+    const char* name;
+    std::string bytes;
+    int reader;  // 0 iob2, 1 chemprot, 2 gad
+    std::string field;
+  } cases[] = {
+      {"bad_tag.tsv", "a\tO\nb\tB-Disease\n\nc\tDisease\n", 0, "line 4: tag"},
+      {"three_cols.tsv", "a\tO\tO\n", 0, "line 1: columns"},
+      {"no_tab.tsv", "a O\n", 0, "line 1: columns"},
+      {"blank.tsv", "\n\n", 0, ""},
+      {"header.tsv", "id\tsentence\tlabel\n", 1, "line 1: header"},
+      {"label.tsv", "index\tsentence\tlabel\nx.T1.T2\ttext\tCPR:2\n", 1, "line 2: label"},
+      {"cols.tsv", "index\tsentence\tlabel\nx.T1.T2\ttext\tfalse\textra\n", 1, "line 2: columns"},
+      {"gad_rel.jsonl", "{\"id\": \"t\", \"text\": \"x\", \"relation\": []}\n", 2, "line 1: relation"},
+      {"gad_label.jsonl", "{\"id\": \"t\", \"text\": \"x\", \"relation\": [{\"relation_type\": \"maybe\"}]}\n", 2,
+       "line 1: relation[0].relation_type"},
+      {"gad_text.jsonl", "{\"id\": \"t\", \"relation\": [{\"relation_type\": \"positive\"}]}\n", 2, "line 1: text"},
+  };
+  for (const auto& c : cases) {
+    auto p = test::write_temp(c.name, c.bytes).string();
+    auto e = error_of([&] {
+      if (c.reader == 0) read_iob2_tokens(p);
+      else if (c.reader == 1) read_chemprot_tsv(p);
+      else read_gad_jsonl(p);
+    });
+    EXPECT_EQ(e.code(), Errc::dataset) << c.name;
+    EXPECT_EQ(e.path(), p) << c.name;
     EXPECT_EQ(e.field(), c.field) << c.name << ": " << e.what();
   }
 }
