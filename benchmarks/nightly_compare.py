@@ -85,6 +85,13 @@ def summarize(curebench_jsons, transformers_json=None, gpu=""):
             m[f"curebench_{quant}_{kind}_b{batch}_tok_s"] = b["items_per_second"]
         elif name.startswith("BM_SeedWorkload"):
             m[f"curebench_{quant}_seed_100x512_tok_s"] = b["items_per_second"]
+        elif name.startswith("BM_EvalWorkload"):
+            # label "QUANT DATASET" (bench_decode.cpp); `curebench eval`'s own loop on shipped questions
+            parts = (b.get("label") or "none unknown").split()
+            q = "bf16" if parts[0] == "none" else parts[0]
+            data = parts[1] if len(parts) > 1 else "unknown"
+            m[f"curebench_{q}_eval_{data}_new_tok_s"] = b["new_tok_per_s_batches"]
+            m[f"curebench_{q}_eval_{data}_prefill_tok_s"] = b["prefill_tok_per_s"]
     if transformers_json:
         peer = load(transformers_json)
         for r in peer.get("runs", []):
