@@ -44,6 +44,16 @@ inline double bits_per_weight(WeightFormat f) {
   return 16;
 }
 
+// GPTQ / AWQ as stored (quant/gptq.hpp, quant/awq.hpp): `bits` per code, an fp16 scale and a packed `bits`-bit
+// zero per group of `group_size` inputs (-1: one group over `in`) and output, and with `g_idx` (GPTQ) one int32
+// per input row, i.e. 32 / out per weight. GPTQ 4-bit g128: 4.16 bits at out = 4096; AWQ 4-bit g128: 4.16.
+inline double packed_int_bits_per_weight(int bits, std::int64_t group_size, std::int64_t in, std::int64_t out, bool g_idx) {
+  const auto groups = group_size > 0 ? (in + group_size - 1) / group_size : 1;
+  double b = bits + static_cast<double>(groups) * (16 + bits) / static_cast<double>(in);
+  if (g_idx) b += 32.0 / static_cast<double>(out);
+  return b;
+}
+
 struct MemoryPlan {
   std::int64_t weight_bytes = 0, kv_cache_bytes = 0, activation_bytes = 0;
   std::int64_t total() const { return weight_bytes + kv_cache_bytes + activation_bytes; }
