@@ -10,6 +10,7 @@ inline void add_eval(CLI::App& app, Context& ctx) {
   static std::size_t max_samples = 0;
   static std::int64_t max_new_tokens = 256, batch_size = 8;
   static std::optional<std::uint64_t> seed;
+  static std::optional<bool> enable_thinking;
   auto* sub = app.add_subcommand("eval", "Evaluate models on question sets: results.json, samples, submission, dashboards");
   sub->add_option("--config", config, "Run config JSON (models, splits, limits, seeds); see docs/evaluation.md");
   sub->add_option("--model", model, "Short form: one checkpoint folder");
@@ -23,10 +24,14 @@ inline void add_eval(CLI::App& app, Context& ctx) {
   sub->add_option("--device", device, "Short form: cpu | cuda");
   sub->add_option("--dtype", dtype, "Short form: f32 | bf16 | f16");
   sub->add_option("--protocol", protocol, "Short form: curebench | official (the CURE-Bench kit's prompts)");
-  sub->add_option("--max-new-tokens", max_new_tokens, "Short form: tokens to generate at most per step");
+  auto* max_new = sub->add_option("--max-new-tokens", max_new_tokens,
+                                   "Short form: tokens to generate at most per step (default 256; 1024 under --protocol official, as the kit)");
+  sub->add_option("--enable-thinking", enable_thinking,
+                  "Short form: Qwen3's enable_thinking, true | false (default: false under --protocol official, as the kit; "
+                  "else the template's default); other templates ignore it");
   sub->add_option("--batch-size", batch_size, "Short form: questions per batch");
   add_json_flag(sub, ctx);
-  sub->callback([&ctx] {
+  sub->callback([&ctx, max_new] {
     namespace cb = curebench;
     cb::install_interrupt_handlers();  // Ctrl-C / SIGTERM: stop between batches, samples kept (main.cpp reports it)
     cb::eval::RunConfig cfg;
@@ -41,7 +46,8 @@ inline void add_eval(CLI::App& app, Context& ctx) {
       if (!val.empty()) cfg.splits.push_back({"val", val, max_samples, seed});
       if (!test.empty()) cfg.splits.push_back({"test", test, max_samples, seed});
       cfg.protocol = protocol;
-      cfg.max_new_tokens = max_new_tokens;
+      cfg.max_new_tokens = max_new->count() ? max_new_tokens : cb::eval::default_max_new_tokens(protocol);
+      cfg.enable_thinking = enable_thinking;
       cfg.batch_size = batch_size;
       cb::eval::finalize(cfg, "command line");
     }

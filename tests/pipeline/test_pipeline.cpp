@@ -193,3 +193,67 @@ TEST(EvalConfig, BadConfigsNameTheField) {
   EXPECT_EQ(bad(R"({"models": [{"path": "m"}], "splits": {}})"), "splits");
   EXPECT_EQ(bad(R"({"models": [{"name": "a/b", "path": "m"}], "splits": {"val": "v.jsonl"}})"), "models[0].name");
 }
+
+// Qwen3's enable_thinking in a run (issue 18, point 3): stories260K's weights in a folder whose tokenizer_config.json
+// carries Qwen3's chat template (tests/data/tokenizer/chat_templates.json "qwen3"), so the prompt rendered is the one
+// checked. Expected prompts by hand from that template: '<|im_start|>system\n' S '<|im_end|>\n<|im_start|>user\n' U
+// '<|im_end|>\n<|im_start|>assistant\n', then '<think>\n\n</think>\n\n' only when enable_thinking is false (what the
+// kit's apply_chat_template(..., enable_thinking=False) renders; tests/tokenizer checks the same strings against
+// transformers). The official protocol turns thinking off; the run config can say otherwise.
+TEST(EvalProtocol, OfficialRendersQwen3WithThinkingOff) {
+  const auto dir = fs::temp_directory_path() / ("curebench_eval_qwen3." + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const auto model = dir / "qwen3-templated";
+  fs::create_directories(model);
+  const fs::path stories = std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/hf";
+  for (auto f : {"config.json", "generation_config.json", "model.safetensors"}) fs::copy_file(stories / f, model / f);
+  auto templates = cb::read_json_file(std::string(CUREBENCH_TEST_DATA) + "/tokenizer/chat_templates.json");
+  std::ofstream(model / "tokenizer_config.json")
+      << nlohmann::json{{"chat_template", templates["qwen3"]["chat_template"]}, {"eos_token", "<|im_end|>"}}.dump();
+  auto config = [&](const std::string& protocol, std::optional<bool> thinking) {
+    nlohmann::json j = {{"protocol", protocol}, {"max_new_tokens", 2}, {"batch_size", 4}, {"draw_dashboard", false},
+                        {"models", {{{"name", "q3"}, {"path", model.string()}, {"tokenizer", stories.string()}, {"quant", "none"},
+                                     {"device", "cpu"}, {"dtype", "f32"}}}},
+                        {"splits", {{"val", {{"path", std::string(CUREBENCH_SOURCE_DIR) + "/datasets/default/val.jsonl"}, {"limit", 3}}}}}};
+    if (thinking) j["enable_thinking"] = *thinking;
+    return cb::eval::run_config_from_json(j, (dir / "run.json").string());
+  };
+  auto check = [&](const fs::path& out, bool thinking_off, const nlohmann::json& recorded) {
+    auto r = cb::read_json_file((out / "results.json").string());
+    EXPECT_EQ(r["models"][0]["context"]["chat_template"], "qwen3");
+    EXPECT_EQ(r["models"][0]["context"]["enable_thinking"], recorded);
+    auto samples = read_jsonl(out / "models" / "q3" / "samples.jsonl");
+    ASSERT_EQ(samples.size(), 3u);
+    for (auto& s : samples) {
+      const auto& m = s["messages"];
+      const std::string prompt = "<|im_start|>system\n" + m[0]["content"].get<std::string>() + "<|im_end|>\n<|im_start|>user\n" +
+                                 m[1]["content"].get<std::string>() + "<|im_end|>\n<|im_start|>assistant\n" +
+                                 (thinking_off ? "<think>\n\n</think>\n\n" : "");
+      EXPECT_EQ(s["prompt_sha256"], cb::eval::sha256_hex(prompt)) << s["id"];
+    }
+  };
+  using Official = cb::eval::Pipeline<cb::loader::DefaultChain, cb::eval::extract::CurebenchDefault, cb::eval::OfficialKitProtocol>;
+  Official::run(config("official", std::nullopt), dir / "official");
+  check(dir / "official", true, false);
+  Official::run(config("official", true), dir / "official_thinking");
+  check(dir / "official_thinking", false, true);
+  cb::eval::Pipeline<>::run(config("curebench", std::nullopt), dir / "curebench");
+  check(dir / "curebench", false, nullptr);
+  fs::remove_all(dir);
+}
+
+// The kit generates up to 1024 new tokens (eval_framework.py, inference(max_tokens=1024)): --protocol official's
+// default; a config that says max_new_tokens keeps it; enable_thinking only enters the config hash when set.
+TEST(EvalConfig, OfficialDefaultsToTheKitsMaxNewTokens) {
+  auto cfg = [](const std::string& extra) {
+    return cb::eval::run_config_from_json(
+        nlohmann::json::parse(R"({"models": [{"path": "m"}], "splits": {"val": "v.jsonl"})" + extra + "}"), "/x/run.json");
+  };
+  EXPECT_EQ(cfg("").max_new_tokens, 256);
+  EXPECT_EQ(cfg(R"(, "protocol": "official")").max_new_tokens, 1024);
+  EXPECT_EQ(cfg(R"(, "protocol": "official", "max_new_tokens": 64)").max_new_tokens, 64);
+  EXPECT_EQ(cfg("").enable_thinking, std::nullopt);
+  EXPECT_EQ(cfg(R"(, "enable_thinking": false)").enable_thinking, std::optional<bool>(false));
+  EXPECT_FALSE(cb::eval::to_json_value(cfg("")).contains("enable_thinking"));
+  EXPECT_NE(cfg(R"(, "enable_thinking": false)").hash, cfg("").hash);
+}

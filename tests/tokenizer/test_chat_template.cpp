@@ -2,6 +2,7 @@
 // each family's own Jinja template (tests/data/tokenizer/hf/chat_references.json; templates and sources in
 // tests/data/tokenizer/chat_templates.json and README.md).
 #include "curebench/core/json_file.hpp"
+#include "curebench/eval/sha256.hpp"  // the reference file names the template it rendered by its sha256
 #include "curebench/tokenizer/chat_template.hpp"
 
 #include <gtest/gtest.h>
@@ -84,4 +85,54 @@ TEST(ChatTemplate, RawModeAndBadMessages) {
   EXPECT_NO_THROW(render_chat(chat_style("llama3"), two_users));
   EXPECT_THROW(chat_style("vicuna"), Error);
   EXPECT_THROW(parse_chat_messages(nlohmann::json::parse(R"([{"role": "user"}])"), "m.json"), Error);
+}
+
+// Qwen3's enable_thinking switch (issue 18, point 3). Two independent references:
+//  - hf/qwen3_chat_references.json: transformers 5.17 tokenizer.apply_chat_template on the Qwen3 tokenizer
+//    (tests/fixtures/make_qwen3_chat_references.py), 15 conversations x enable_thinking unset / true / false;
+//  - the strings below, derived by hand from the template text (chat_templates.json "qwen3"): the generation
+//    prompt is '<|im_start|>assistant\n', then '<think>\n\n</think>\n\n' only when `enable_thinking is defined
+//    and enable_thinking is false`; an assistant turn after the last user query is re-wrapped as
+//    '<think>\n' + reasoning.strip('\n') + '\n</think>\n\n' + answer when it is the last turn or has reasoning;
+//    before that query only content.split('</think>')[-1].lstrip('\n') is kept.
+TEST(ChatTemplate, Qwen3EnableThinkingByHand) {
+  const auto& qwen3 = chat_style("qwen3");
+  std::vector<ChatMessage> kit{{"system", "You are a helpful assistant."}, {"user", "Q"}};
+  const std::string head = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n";
+  ChatOptions on, off, unset;
+  on.enable_thinking = true;
+  off.enable_thinking = false;
+  EXPECT_EQ(render_chat(qwen3, kit, unset), head + "<|im_start|>assistant\n");
+  EXPECT_EQ(render_chat(qwen3, kit, on), head + "<|im_start|>assistant\n");
+  EXPECT_EQ(render_chat(qwen3, kit, off), head + "<|im_start|>assistant\n<think>\n\n</think>\n\n");
+  // Templates that do not read enable_thinking ignore it (Jinja ignores an unused variable).
+  EXPECT_EQ(render_chat(chat_style("qwen2"), kit, off), render_chat(chat_style("qwen2"), kit, unset));
+  // Reasoning before the last query is dropped; an answer last after it gets an (empty) think block.
+  std::vector<ChatMessage> history{{"user", "Q1"}, {"assistant", "<think>r1</think>\n\nA1"}, {"user", "Q2"}};
+  EXPECT_EQ(render_chat(qwen3, history, unset),
+            "<|im_start|>user\nQ1<|im_end|>\n<|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nQ2<|im_end|>\n"
+            "<|im_start|>assistant\n");
+  std::vector<ChatMessage> answered{{"user", "Q"}, {"assistant", "B"}};
+  EXPECT_EQ(render_chat(qwen3, answered, off),
+            "<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nB<|im_end|>\n"
+            "<|im_start|>assistant\n<think>\n\n</think>\n\n");
+}
+
+TEST(ChatTemplate, Qwen3RendersLikeTransformers) {
+  auto refs = read_json_file(kData + "/hf/qwen3_chat_references.json");
+  auto templates = read_json_file(kData + "/chat_templates.json");
+  ASSERT_EQ(eval::sha256_hex(templates.at("qwen3").at("chat_template").get<std::string>()), refs.at("chat_template_sha256"));
+  EXPECT_EQ(chat_family_from_template(templates.at("qwen3").at("chat_template").get<std::string>()), "qwen3");
+  const auto& cases = refs.at("cases");
+  ASSERT_EQ(cases.size(), 45u);
+  std::size_t thinking_off = 0;
+  for (const auto& c : cases) {
+    ChatOptions opt;
+    if (!c.at("enable_thinking").is_null()) opt.enable_thinking = c.at("enable_thinking").get<bool>();
+    thinking_off += opt.enable_thinking == std::optional<bool>(false);
+    auto msgs = parse_chat_messages(c.at("messages"), "qwen3_chat_references.json");
+    EXPECT_EQ(render_chat(chat_style("qwen3"), msgs, opt), c.at("rendered").get<std::string>())
+        << c.at("messages").dump() << " enable_thinking=" << c.at("enable_thinking").dump();
+  }
+  EXPECT_EQ(thinking_off, 15u);
 }

@@ -121,6 +121,11 @@ class Pipeline {
     return out;
   }
 
+  // The run config's enable_thinking, else the protocol's (official: false, as the kit's apply_chat_template call).
+  static std::optional<bool> enable_thinking(const RunConfig& cfg) {
+    return cfg.enable_thinking ? cfg.enable_thinking : protocol_enable_thinking<Protocol>();
+  }
+
   // The prompt_sha256 a record of `q` carries (what generate_batch and score_batch hash): a resume compares it.
   static std::string expected_prompt_sha256(const std::string& mode, const Protocol& protocol, const ChatRenderer& render,
                                             const Question& q) {
@@ -211,6 +216,7 @@ class Pipeline {
     if (!renderer) {
       try {
         auto setup = tokenizer::chat_setup_for_model(mc.path);
+        setup.options.enable_thinking = enable_thinking(cfg);
         render = [setup](const Conversation& c) {
           std::vector<tokenizer::ChatMessage> msgs;
           for (auto& m : c) msgs.push_back({m.role, m.content});
@@ -349,7 +355,9 @@ class Pipeline {
       for (auto& q : d.questions)
         if (auto it = logged.find({d.split, q.id}); it != logged.end()) mine.push_back(*it->second);
     report::summarize_splits<SplitM>(r, mine);
-    r.context = {{"max_tokens", max_context}, {"prompts_truncated", truncated}, {"chat_template", chat}};
+    r.context = {{"max_tokens", max_context}, {"prompts_truncated", truncated}, {"chat_template", chat},
+                 {"max_new_tokens", cfg.max_new_tokens},
+                 {"enable_thinking", enable_thinking(cfg) ? nlohmann::json(*enable_thinking(cfg)) : nlohmann::json()}};
     auto rate = [](double n, double secs) { return secs > 0 && n > 0 ? nlohmann::json(n / secs) : nlohmann::json(); };
     r.throughput = {{"prefill_tokens_per_second", rate(prefill_tokens, prefill_s)},
                     {"decode_tokens_per_second", rate(decode_tokens, decode_s)},

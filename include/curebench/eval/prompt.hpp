@@ -12,6 +12,8 @@
 #include "curebench/eval/question.hpp"
 
 #include <concepts>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +27,14 @@ struct LoglikelihoodPrompt {
   std::vector<std::string> continuations;
   std::vector<char> letters;
 };
+
+// apply_chat_template's enable_thinking under a protocol (Qwen3's switch; other templates ignore it): a protocol
+// type may say `static constexpr std::optional<bool> enable_thinking`; unset = not passed, the template's default.
+template <class P>
+constexpr std::optional<bool> protocol_enable_thinking() {
+  if constexpr (requires { P::enable_thinking; }) return P::enable_thinking;
+  else return std::nullopt;
+}
 
 template <class P>
 concept PromptProtocol = requires(const P& p, const Question& q, std::string_view step1_answer) {
@@ -76,12 +86,16 @@ inline LoglikelihoodPrompt continuations(Conversation messages, const Question& 
 }  // namespace detail
 
 // The official starter kit (mims-harvard/CUREBench eval_framework.py + dataset_utils.py, commit 679b08d),
-// string for string, quirks included: system "You are a helpful assistant."; multi_choice options as
+// string for string, quirks included: system "You are a helpful assistant."; Qwen3 without thinking; multi_choice options as
 // "A: text" lines; open_ended's question is wrapped in the open-ended instruction twice (dataset_utils
 // wraps it, eval_framework wraps it again); the mapping step is a new conversation.
 struct OfficialKitProtocol {
   static constexpr std::string_view name = "official";
   static constexpr std::string_view system = "You are a helpful assistant.";
+  // LocalModel.inference: apply_chat_template(messages, add_generation_prompt=True, enable_thinking=False), and
+  // max_tokens = 1024 (the default of every inference() signature in eval_framework.py).
+  static constexpr std::optional<bool> enable_thinking = false;
+  static constexpr std::int64_t max_new_tokens = 1024;
 
   int steps(const Question& q) const { return q.type == QuestionType::open_ended_multi_choice ? 2 : 1; }
 

@@ -32,7 +32,10 @@ struct RunConfig {
   std::vector<ModelConfig> models;
   std::vector<SplitConfig> splits;
   std::string protocol = "curebench";  // curebench | official
-  std::int64_t max_new_tokens = 256;
+  std::int64_t max_new_tokens = 256;   // default_max_new_tokens(protocol) when the config does not say
+  // apply_chat_template's enable_thinking (Qwen3's switch); unset = the protocol's choice (official: false, as the
+  // kit renders; curebench: not passed, so the template's default).
+  std::optional<bool> enable_thinking;
   std::int64_t batch_size = 8;
   std::uint64_t sampling_seed = 0;     // greedy unless temperature is set
   std::optional<double> temperature;
@@ -40,6 +43,9 @@ struct RunConfig {
   bool draw_dashboard = true;
   std::string hash;                    // sha256 of the canonical config JSON
 };
+
+// The kit generates at most 1024 new tokens (eval_framework.py's inference(max_tokens=1024)); ours is 256.
+inline std::int64_t default_max_new_tokens(const std::string& protocol) { return protocol == "official" ? 1024 : 256; }
 
 inline nlohmann::json to_json_value(const RunConfig& c) {
   nlohmann::json j;
@@ -49,6 +55,7 @@ inline nlohmann::json to_json_value(const RunConfig& c) {
   j["sampling_seed"] = c.sampling_seed;
   j["temperature"] = c.temperature ? nlohmann::json(*c.temperature) : nlohmann::json();
   j["notice"] = c.notice ? nlohmann::json(*c.notice) : nlohmann::json();
+  if (c.enable_thinking) j["enable_thinking"] = *c.enable_thinking;  // only when set: older configs keep their hash
   for (auto& m : c.models)
     j["models"].push_back({{"name", m.name}, {"path", m.path}, {"tokenizer", m.tokenizer}, {"quant", m.quant},
                            {"mode", m.mode}, {"device", m.device}, {"dtype", m.dtype},
@@ -86,7 +93,8 @@ inline RunConfig run_config_from_json(const nlohmann::json& j, const std::string
   auto resolve = [&](const std::string& p) { return p.empty() || p.front() == '/' ? p : (base / p).lexically_normal().string(); };
   RunConfig c;
   c.protocol = json_get_or<std::string>(j, "protocol", c.protocol, path);
-  c.max_new_tokens = json_get_or<std::int64_t>(j, "max_new_tokens", c.max_new_tokens, path);
+  c.max_new_tokens = json_get_or<std::int64_t>(j, "max_new_tokens", default_max_new_tokens(c.protocol), path);
+  if (auto t = j.find("enable_thinking"); t != j.end() && !t->is_null()) c.enable_thinking = json_get<bool>(j, "enable_thinking", path);
   c.batch_size = json_get_or<std::int64_t>(j, "batch_size", c.batch_size, path);
   c.sampling_seed = json_get_or<std::uint64_t>(j, "sampling_seed", 0, path);
   if (auto t = j.find("temperature"); t != j.end() && !t->is_null()) c.temperature = json_get<double>(j, "temperature", path);

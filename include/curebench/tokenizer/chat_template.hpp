@@ -5,6 +5,8 @@
 // The family is recognised from the template text (signatures), else from config.json model_type.
 // Families whose template refuses a system turn (Gemma-2, Mistral v0.1/v0.2) get it folded into the first
 // user turn as "system\n\nuser", the way Gemma-3's and later Mistral templates do it themselves.
+// Qwen3's template takes `enable_thinking` (ChatOptions::enable_thinking): false closes an empty think block in
+// the generation prompt, which is how the CURE-Bench kit renders every local model.
 #include "curebench/core/error.hpp"
 #include "curebench/core/json_file.hpp"
 #include "curebench/tokenizer/utf8.hpp"
@@ -31,6 +33,13 @@ enum class SystemPlacement {
   after_bos,         // the (last) system text right after BOS, outside any turn (DeepSeek-R1)
 };
 
+// What a template does with the reasoning ("<think>...</think>") of an assistant turn in the history.
+enum class ReasoningHistory {
+  keep,   // rendered as written
+  drop,   // only the text after the last "</think>" (DeepSeek-R1)
+  qwen3,  // Qwen3: dropped before the last user query; after it, re-wrapped as "<think>\nR\n</think>\n\n" + answer
+};
+
 struct ChatStyle {
   std::string_view family;
   std::string_view bos;  // written first (empty: none)
@@ -42,34 +51,40 @@ struct ChatStyle {
   std::string_view assistant_prefix, assistant_suffix;  // suffix may contain "{eos}"
   std::string_view generation_prompt;
   bool trim_content = false;       // Jinja `| trim` (Python str.strip)
-  bool strip_reasoning = false;    // assistant history keeps only the text after the last "</think>"
+  ReasoningHistory reasoning = ReasoningHistory::keep;
+  std::string_view thinking_off;   // appended to the generation prompt when enable_thinking is false (Qwen3)
 };
 
 // The rows. Sources of each template: tests/data/tokenizer/README.md.
 inline constexpr ChatStyle kChatStyles[] = {
     {"gemma2", "<bos>", "<eos>", SystemPlacement::fold_into_user, "", "", "",
      "<start_of_turn>user\n", "<end_of_turn>\n", "<start_of_turn>model\n", "<end_of_turn>\n",
-     "<start_of_turn>model\n", true, false},
+     "<start_of_turn>model\n", true, ReasoningHistory::keep},
     {"llama3", "<|begin_of_text|>", "<|eot_id|>", SystemPlacement::own_turn, "",
      "<|start_header_id|>system<|end_header_id|>\n\n", "<|eot_id|>",
      "<|start_header_id|>user<|end_header_id|>\n\n", "<|eot_id|>",
      "<|start_header_id|>assistant<|end_header_id|>\n\n", "<|eot_id|>",
-     "<|start_header_id|>assistant<|end_header_id|>\n\n", true, false},
+     "<|start_header_id|>assistant<|end_header_id|>\n\n", true, ReasoningHistory::keep},
     {"mistral_v01", "<s>", "</s>", SystemPlacement::fold_into_user, "", "", "", "[INST] ", " [/INST]", "", "{eos} ", "",
-     false, false},
+     false, ReasoningHistory::keep},
     {"mistral_v02", "<s>", "</s>", SystemPlacement::fold_into_user, "", "", "", "[INST] ", " [/INST]", "", "{eos}", "",
-     false, false},
+     false, ReasoningHistory::keep},
     {"qwen2", "", "<|im_end|>", SystemPlacement::own_turn, "You are a helpful assistant.", "<|im_start|>system\n",
      "<|im_end|>\n", "<|im_start|>user\n", "<|im_end|>\n", "<|im_start|>assistant\n", "<|im_end|>\n",
-     "<|im_start|>assistant\n", false, false},
-    // ChatML without a default system turn (Qwen3-style templates, simple conversations only).
+     "<|im_start|>assistant\n", false, ReasoningHistory::keep},
+    // Qwen3 (Qwen/Qwen3-8B and the rest of the Qwen3 hybrid-thinking family): ChatML, no default system turn,
+    // the enable_thinking switch and its reasoning rules for assistant history.
+    {"qwen3", "", "<|im_end|>", SystemPlacement::own_turn, "", "<|im_start|>system\n", "<|im_end|>\n",
+     "<|im_start|>user\n", "<|im_end|>\n", "<|im_start|>assistant\n", "<|im_end|>\n", "<|im_start|>assistant\n", false,
+     ReasoningHistory::qwen3, "<think>\n\n</think>\n\n"},
+    // ChatML without a default system turn (other <|im_start|> templates, simple conversations only).
     {"chatml", "", "<|im_end|>", SystemPlacement::own_turn, "", "<|im_start|>system\n", "<|im_end|>\n",
      "<|im_start|>user\n", "<|im_end|>\n", "<|im_start|>assistant\n", "<|im_end|>\n", "<|im_start|>assistant\n", false,
-     false},
+     ReasoningHistory::keep},
     {"deepseek_r1", "<\xEF\xBD\x9C" "begin\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
      "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>", SystemPlacement::after_bos, "", "", "",
      "<\xEF\xBD\x9CUser\xEF\xBD\x9C>", "", "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>", "{eos}",
-     "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C><think>\n", false, true},
+     "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C><think>\n", false, ReasoningHistory::drop},
 };
 
 inline const ChatStyle& chat_style(std::string_view family) {
@@ -102,6 +117,40 @@ inline std::string trim(std::string_view s) {
   }
   return std::string(s.substr(b, e - b));
 }
+// Python's str.lstrip('\n') / rstrip('\n') / strip('\n'), as Qwen3's template calls them.
+inline std::string_view lstrip_nl(std::string_view s) {
+  while (!s.empty() && s.front() == '\n') s.remove_prefix(1);
+  return s;
+}
+inline std::string_view rstrip_nl(std::string_view s) {
+  while (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+  return s;
+}
+// Qwen3's index of the last user query: the last user turn that is not a wrapped tool response, else the last turn.
+template <class Msgs>
+std::size_t qwen3_last_query(const Msgs& msgs) {
+  for (std::size_t i = msgs.size(); i-- > 0;) {
+    const std::string_view c = msgs[i].content;
+    const bool tool_response = c.starts_with("<tool_response>") && c.ends_with("</tool_response>");
+    if (msgs[i].role == "user" && !tool_response) return i;
+  }
+  return msgs.empty() ? 0 : msgs.size() - 1;
+}
+// Qwen3's assistant turn body: content.split('</think>')[-1].lstrip('\n') with the reasoning
+// content.split('</think>')[0].rstrip('\n').split('<think>')[-1].lstrip('\n'), re-wrapped after the last query
+// when the turn is the last one or has reasoning.
+inline std::string qwen3_assistant_body(std::string_view content, bool after_last_query, bool last_turn) {
+  std::string_view answer = content, reasoning;
+  if (auto close = content.find("</think>"); close != std::string_view::npos) {
+    answer = lstrip_nl(content.substr(content.rfind("</think>") + 8));
+    reasoning = rstrip_nl(content.substr(0, close));
+    if (auto open = reasoning.rfind("<think>"); open != std::string_view::npos) reasoning = reasoning.substr(open + 7);
+    reasoning = lstrip_nl(reasoning);
+  }
+  if (after_last_query && (last_turn || !reasoning.empty()))
+    return "<think>\n" + std::string(rstrip_nl(lstrip_nl(reasoning))) + "\n</think>\n\n" + std::string(lstrip_nl(answer));
+  return std::string(answer);
+}
 inline std::string with_eos(std::string_view pattern, std::string_view eos) {
   std::string out(pattern);
   if (auto p = out.find("{eos}"); p != std::string::npos) out.replace(p, 5, eos);
@@ -112,6 +161,9 @@ inline std::string with_eos(std::string_view pattern, std::string_view eos) {
 struct ChatOptions {
   bool add_generation_prompt = true;
   std::optional<std::string> bos, eos;  // override the row's tokens (tokenizer_config.json's bos_token/eos_token)
+  // apply_chat_template(..., enable_thinking=...): unset = not passed (the template's default: Qwen3 thinks).
+  // Only a template that reads it (a row with `thinking_off`) changes; the others ignore it, as Jinja does.
+  std::optional<bool> enable_thinking;
 };
 
 inline std::string render_chat(const ChatStyle& style, std::span<const ChatMessage> messages, const ChatOptions& opt = {}) {
@@ -139,10 +191,12 @@ inline std::string render_chat(const ChatStyle& style, std::span<const ChatMessa
       if (m.role == "system") system_text = m.content;
   }
 
+  const std::size_t last_query = chat_detail::qwen3_last_query(msgs);
   std::string out = bos + system_text;
   if (!style.default_system.empty() && (msgs.empty() || msgs.front().role != "system"))
     out.append(style.system_prefix).append(style.default_system).append(style.system_suffix);
-  for (const auto& m : msgs) {
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    const auto& m = msgs[i];
     std::string content = style.trim_content ? chat_detail::trim(m.content) : m.content;
     if (m.role == "system") {
       if (style.system == SystemPlacement::after_bos) continue;
@@ -150,12 +204,17 @@ inline std::string render_chat(const ChatStyle& style, std::span<const ChatMessa
     } else if (m.role == "user") {
       out.append(style.user_prefix).append(content).append(chat_detail::with_eos(style.user_suffix, eos));
     } else {
-      if (style.strip_reasoning)
+      if (style.reasoning == ReasoningHistory::drop)
         if (auto p = content.rfind("</think>"); p != std::string::npos) content = content.substr(p + 8);
+      if (style.reasoning == ReasoningHistory::qwen3)
+        content = chat_detail::qwen3_assistant_body(content, i > last_query, i + 1 == msgs.size());
       out.append(style.assistant_prefix).append(content).append(chat_detail::with_eos(style.assistant_suffix, eos));
     }
   }
-  if (opt.add_generation_prompt) out.append(style.generation_prompt);
+  if (opt.add_generation_prompt) {
+    out.append(style.generation_prompt);
+    if (opt.enable_thinking == std::optional<bool>(false)) out.append(style.thinking_off);
+  }
   return out;
 }
 
@@ -176,7 +235,10 @@ inline std::optional<std::string> chat_family_from_template(std::string_view t) 
   if (has("<start_of_turn>")) return "gemma2";
   if (has("<|start_header_id|>")) return "llama3";
   if (has("<\xEF\xBD\x9CUser\xEF\xBD\x9C>")) return "deepseek_r1";
-  if (has("<|im_start|>")) return has("You are a helpful assistant.") ? "qwen2" : "chatml";
+  if (has("<|im_start|>")) {
+    if (has("enable_thinking")) return "qwen3";
+    return has("You are a helpful assistant.") ? "qwen2" : "chatml";
+  }
   if (has("[INST]")) {
     if (has("[AVAILABLE_TOOLS]") || has("[SYSTEM_PROMPT]")) return std::nullopt;  // v0.3+: not modelled
     return has("eos_token + ' '") ? "mistral_v01" : "mistral_v02";
@@ -210,7 +272,7 @@ inline ChatSetup chat_setup_for_model(const std::string& dir) {
     family = chat_family_from_template(text);
     if (!family)
       throw Error(Errc::unsupported, tc_path, "chat_template", "no known family matches this chat template "
-                  "(known: gemma2, llama3, mistral_v01, mistral_v02, qwen2, chatml, deepseek_r1); use --raw");
+                  "(known: gemma2, llama3, mistral_v01, mistral_v02, qwen2, qwen3, chatml, deepseek_r1); use --raw");
   } else {
     const auto cfg_path = (fs::path(dir) / "config.json").string();
     if (!fs::exists(cfg_path))
