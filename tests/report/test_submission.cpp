@@ -155,3 +155,27 @@ TEST(PythonJson, InvalidUtf8BecomesReplacementCharacter) {
   append_python_json_string(out, "a\xFF" "b\xC3");
   EXPECT_EQ(out, "\"a\\ufffdb\\ufffd\"");
 }
+
+// Null-like cells (issue 18, point 5). The kit replaces, column by column, every cell equal to 'nan' 'NaN' 'None'
+// 'null' 'NULL' '<NA>' 'nat' 'NaT', '' or ' ' with the column's placeholder (eval_framework.py save_submission,
+// null_replacements: unknown_id / No prediction available / NOTAVALUE / No reasoning available). pandas' read_csv,
+// which a Kaggle-style validator runs, reads these cells as NaN by default, quoted or not: STR_NA_VALUES in
+// pandas/_libs/parsers.pyx (the 19 strings below, copied from that file). Each of both lists, in every column, must
+// come out as the placeholder; a near miss (not in either list) stays as written.
+TEST(Submission, NullLikeCellsBecomeTheKitsPlaceholders) {
+  const std::vector<std::string> kit = {"nan", "NaN", "None", "null", "NULL", "<NA>", "nat", "NaT", "", " "};
+  const std::vector<std::string> pandas = {"-1.#IND", "1.#QNAN", "1.#IND", "-1.#QNAN", "#N/A N/A", "#N/A", "N/A",
+                                           "n/a",     "NA",      "<NA>",   "#NA",      "NULL",     "null", "NaN",
+                                           "-NaN",    "nan",     "-nan",   "",         "None"};
+  const std::string header = "\"id\",\"prediction\",\"choice\",\"reasoning\"\n";
+  for (const auto* list : {&kit, &pandas})
+    for (const auto& v : *list)
+      EXPECT_EQ(submission_csv({{v, v, v, v}}),
+                header + "\"unknown_id\",\"No prediction available\",\"NOTAVALUE\",\"No reasoning available\"\n")
+          << "cell \"" << v << "\"";
+  for (std::string v : {"Nan", "NONE", "na", " NA", "NA ", "n/A", "  ", "NOTAVALUE", "0"})
+    EXPECT_EQ(submission_csv({{v, v, v, v}}), header + "\"" + v + "\",\"" + v + "\",\"" + v + "\",\"" + v + "\"\n") << v;
+  // End to end: a model that answers "None" (stripped, as the kit strips) gets the kit's placeholder.
+  auto s = sample("t9", "test", eval::QuestionType::open_ended, std::nullopt, {{"user", "Q"}, {"assistant", "  None\n"}});
+  EXPECT_EQ(submission_csv({submission_row(s)}).substr(header.size()).rfind("\"t9\",\"No prediction available\",", 0), 0u);
+}

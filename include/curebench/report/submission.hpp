@@ -9,7 +9,9 @@
 //  - choice = the extracted letter, NOTAVALUE when none and always for open_ended;
 //  - reasoning = Python json.dumps of the message list (both conversations for two-step items);
 //  - meta_data.json is the flat object the kit writes (json.dump(indent=2)), not the {"meta_data": {...}}
-//    wrapper the seed notebook wrote.
+//    wrapper the seed notebook wrote;
+//  - no cell reads back as null: a cell that the kit maps (nan NaN None null NULL <NA> nat NaT, '', ' ') or that
+//    pandas' read_csv reads as NaN by default becomes the kit's placeholder for its column.
 #include "curebench/core/atomic_write.hpp"
 #include "curebench/core/error.hpp"
 #include "curebench/eval/question.hpp"
@@ -122,6 +124,29 @@ inline std::vector<SubmissionRow> submission_rows(const std::vector<eval::Questi
   return rows;
 }
 
+// Cells that would not survive as text: the kit's null_like_values + '' and ' ' (save_submission), and
+// pandas' STR_NA_VALUES (pandas/_libs/parsers.pyx), which read_csv reads as NaN, quoted or not.
+inline constexpr std::string_view kNullLikeCells[] = {
+    // the kit
+    "nan", "NaN", "None", "null", "NULL", "<NA>", "nat", "NaT", "", " ",
+    // pandas read_csv defaults not already above
+    "-1.#IND", "1.#QNAN", "1.#IND", "-1.#QNAN", "#N/A N/A", "#N/A", "N/A", "n/a", "NA", "#NA", "-NaN", "-nan"};
+
+inline bool null_like_cell(std::string_view cell) {
+  for (auto v : kNullLikeCells)
+    if (cell == v) return true;
+  return false;
+}
+
+// The kit's null_replacements, column by column.
+struct NullPlaceholders {
+  static constexpr std::string_view id = "unknown_id", prediction = "No prediction available", choice = "NOTAVALUE",
+                                    reasoning = "No reasoning available";
+};
+inline std::string_view non_null(std::string_view cell, std::string_view placeholder) {
+  return null_like_cell(cell) ? placeholder : cell;
+}
+
 inline void append_csv_cell(std::string& out, std::string_view cell) {
   out += '"';
   for (char c : cell) {
@@ -134,13 +159,13 @@ inline void append_csv_cell(std::string& out, std::string_view cell) {
 inline std::string submission_csv(const std::vector<SubmissionRow>& rows) {
   std::string out = "\"id\",\"prediction\",\"choice\",\"reasoning\"\n";
   for (const auto& r : rows) {
-    append_csv_cell(out, r.id);
+    append_csv_cell(out, non_null(r.id, NullPlaceholders::id));
     out += ',';
-    append_csv_cell(out, r.prediction);
+    append_csv_cell(out, non_null(r.prediction, NullPlaceholders::prediction));
     out += ',';
-    append_csv_cell(out, r.choice);
+    append_csv_cell(out, non_null(r.choice, NullPlaceholders::choice));
     out += ',';
-    append_csv_cell(out, r.reasoning);
+    append_csv_cell(out, non_null(r.reasoning, NullPlaceholders::reasoning));
     out += '\n';
   }
   return out;
