@@ -11,6 +11,7 @@ inline void add_eval(CLI::App& app, Context& ctx) {
   static std::int64_t max_new_tokens = 256, batch_size = 8;
   static std::optional<std::uint64_t> seed;
   static std::optional<bool> enable_thinking;
+  static bool allow_duplicate_ids = false;
   auto* sub = app.add_subcommand("eval", "Evaluate models on question sets: results.json, samples, submission, dashboards");
   sub->add_option("--config", config, "Run config JSON (models, splits, limits, seeds); see docs/evaluation.md");
   sub->add_option("--model", model, "Short form: one checkpoint folder");
@@ -30,6 +31,8 @@ inline void add_eval(CLI::App& app, Context& ctx) {
                   "Short form: Qwen3's enable_thinking, true | false (default: false under --protocol official, as the kit; "
                   "else the template's default); other templates ignore it");
   sub->add_option("--batch-size", batch_size, "Short form: questions per batch");
+  sub->add_flag("--allow-duplicate-ids", allow_duplicate_ids,
+                "Run a split that repeats an id, each row on its own (default: refused before any model runs)");
   add_json_flag(sub, ctx);
   sub->callback([&ctx, max_new] {
     namespace cb = curebench;
@@ -38,6 +41,10 @@ inline void add_eval(CLI::App& app, Context& ctx) {
     if (!config.empty()) {
       if (!model.empty()) throw cb::Error(cb::Errc::invalid_argument, "", "--model", "use either --config or --model, not both");
       cfg = cb::eval::load_run_config(config);
+      if (allow_duplicate_ids && !cfg.allow_duplicate_ids) {
+        cfg.allow_duplicate_ids = true;
+        cb::eval::finalize(cfg, config);  // the override is part of the run: its hash changes
+      }
     } else {
       if (model.empty()) throw cb::Error(cb::Errc::invalid_argument, "", "--model", "give --config FILE or --model PATH");
       if (val.empty() && test.empty()) throw cb::Error(cb::Errc::invalid_argument, "", "--val", "give --val and/or --test");
@@ -48,6 +55,7 @@ inline void add_eval(CLI::App& app, Context& ctx) {
       cfg.protocol = protocol;
       cfg.max_new_tokens = max_new->count() ? max_new_tokens : cb::eval::default_max_new_tokens(protocol);
       cfg.enable_thinking = enable_thinking;
+      cfg.allow_duplicate_ids = allow_duplicate_ids;
       cfg.batch_size = batch_size;
       cb::eval::finalize(cfg, "command line");
     }

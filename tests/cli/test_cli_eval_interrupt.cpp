@@ -410,27 +410,54 @@ TEST(CliEvalRunFolder, ResumeRerunsQuestionsEditedSinceTheyWereAnswered) {
   fs::remove_all(dir);
 }
 
-// A split with a duplicated id is a verification warning, not an error: the run goes on. The log keeps one record
-// per (split, id) (a second one is now refused on reading), so the duplicate is run once, and a resume accepts it.
-TEST(CliEvalRunFolder, DuplicatedIdRunsOnceAndResumes) {
+// A split that repeats an id (issue 18, point 6): every row of the id used to get the last question's prompt and
+// answer, and eval exited 0. It is refused before any model runs (exit 1, naming the id and its lines, no samples),
+// unless the run allows it (--allow-duplicate-ids or "allow_duplicate_ids": true): then each row is run on its own,
+// keeps its own answer (its own prompt), the submission has one row per line under the file's id, and a resume
+// accepts the log.
+TEST(CliEvalRunFolder, DuplicatedIdIsRefusedUnlessAllowedThenEachRowKeepsItsAnswer) {
   auto dir = scratch_dir("duplicated");
   std::string first_line;
   {
-    std::ifstream in(src("datasets/default/val.jsonl"));
+    std::ifstream in(src("datasets/default/test.jsonl"));
     std::getline(in, first_line);
   }
   auto edited = nlohmann::json::parse(first_line);
+  const std::string id = edited["id"].get<std::string>();
   edited["question"] = edited["question"].get<std::string>() + " (same id, other text)";
-  std::ofstream(dir / "val.jsonl", std::ios::binary) << first_line << "\n" << edited.dump() << "\n";
-  auto config = write_config(dir, (dir / "val.jsonl").string(), 0, 1, 8);
+  std::ofstream(dir / "test.jsonl", std::ios::binary) << first_line << "\n" << edited.dump() << "\n";
+  nlohmann::json cfg = {{"max_new_tokens", 8}, {"batch_size", 1}, {"draw_dashboard", false},
+                        {"models", {{{"name", "stories"}, {"path", data("models/stories260K/hf")}, {"mode", "generate"},
+                                     {"quant", "none"}, {"device", "cpu"}, {"dtype", "f32"}}}},
+                        {"splits", {{"test", (dir / "test.jsonl").string()}}}};
+  const auto config = (dir / "run.json").string();
+  std::ofstream(config) << cfg.dump(2);
   auto out = dir / "run";
   auto log = out / "models" / "stories" / "samples.jsonl";
-  for (int run = 0; run < 2; ++run) {
-    auto r = run_cli(eval_args(config, out), 300);
+  auto refused = run_cli(eval_args(config, out), 300);
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  EXPECT_NE(refused.err.find("\"" + id + "\" (lines 1, 2)"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--allow-duplicate-ids"), std::string::npos) << refused.err;
+  EXPECT_FALSE(fs::exists(log));
+  for (int run = 0; run < 2; ++run) {  // the second run resumes the finished log
+    auto r = run_cli(eval_args(config, out) + " --allow-duplicate-ids", 300);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.err.find("changed since"), std::string::npos) << r.err;
-    EXPECT_EQ(read_lines(log).lines.size(), 2u) << "one val record (the id once) and one test record";
+    auto lines = read_lines(log).lines;
+    ASSERT_EQ(lines.size(), 2u) << "one record per row";
+    auto a = nlohmann::json::parse(lines[0]), b = nlohmann::json::parse(lines[1]);
+    EXPECT_EQ(a["id"], id);
+    EXPECT_EQ(b["id"], id + "#line2");
+    EXPECT_NE(a["prompt_sha256"], b["prompt_sha256"]) << "each row answered its own question";
   }
+  // The submission: two rows under the file's id, each with its own conversation.
+  auto csv = slurp((out / "models" / "stories" / "submission" / "submission.csv").string());
+  EXPECT_EQ(csv.find("\"" + id + "#line2\""), std::string::npos) << "the internal key does not reach the submission";
+  auto row1 = csv.find("\n\"" + id + "\","), row2 = csv.find("\n\"" + id + "\",", row1 + 1);
+  ASSERT_NE(row1, std::string::npos) << csv;
+  ASSERT_NE(row2, std::string::npos) << csv;
+  EXPECT_NE(csv.find("(same id, other text)", row2), std::string::npos) << "the second row carries the edited question";
+  EXPECT_EQ(csv.substr(row1, row2 - row1).find("(same id, other text)"), std::string::npos);
   fs::remove_all(dir);
 }
 

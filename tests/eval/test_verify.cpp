@@ -65,3 +65,43 @@ TEST(Verify, PartlyLabelledSplitIsAWarningNotAFailure) {
   ASSERT_EQ(v.warnings.size(), 1u);
   EXPECT_NE(v.warnings[0].find("partly labelled (1 of 2)"), std::string::npos);
 }
+
+// Issue 18, point 6: a repeated id is refused before any model runs, naming each id and its lines; the override runs
+// every row on its own under "<id>#line<N>" and keeps the file's id for the submission.
+TEST(Verify, DuplicatedIdsAreRefusedNamingLinesOrSeparatedRowByRow) {
+  Dataset d;
+  d.split = "test";
+  d.path = "/data/test.jsonl";
+  for (auto [id, line] : {std::pair{"x", 1}, {"y", 2}, {"x", 4}, {"x\n", 5}, {"x", 7}, {"x\n", 9}}) {
+    d.questions.push_back(q(id, QuestionType::multi_choice, std::nullopt));
+    d.questions.back().line = static_cast<std::size_t>(line);
+  }
+  try {
+    refuse_duplicate_ids(d);
+    ADD_FAILURE() << "duplicates accepted";
+  } catch (const curebench::Error& e) {
+    EXPECT_EQ(e.code(), curebench::Errc::dataset);
+    EXPECT_EQ(e.path(), "/data/test.jsonl");
+    EXPECT_EQ(e.field(), "id");
+    // Ids quoted as JSON strings (no raw control byte reaches the terminal), in first-seen order.
+    EXPECT_NE(e.message().find("2 duplicated id(s) in split test: \"x\" (lines 1, 4, 7), \"x\\n\" (lines 5, 9)"), std::string::npos)
+        << e.message();
+  }
+  separate_duplicate_ids(d);
+  std::vector<std::string> ids, submitted;
+  for (auto& x : d.questions) {
+    ids.push_back(x.id);
+    submitted.push_back(x.submitted_id());
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"x", "y", "x#line4", "x\n", "x#line7", "x\n#line9"}));
+  EXPECT_EQ(submitted, (std::vector<std::string>{"x", "y", "x", "x\n", "x", "x\n"}));
+  EXPECT_NO_THROW(refuse_duplicate_ids(d));
+  // A key that the file already uses is not taken over.
+  Dataset taken;
+  taken.path = "t.jsonl";
+  for (auto [id, line] : {std::pair{"a", 1}, {"a", 2}, {"a#line2", 3}}) {
+    taken.questions.push_back(q(id, QuestionType::multi_choice, std::nullopt));
+    taken.questions.back().line = static_cast<std::size_t>(line);
+  }
+  EXPECT_THROW(separate_duplicate_ids(taken), curebench::Error);
+}

@@ -88,7 +88,9 @@ class Pipeline {
     }
     std::vector<const Dataset*> ptrs;
     for (auto& d : splits) ptrs.push_back(&d);
-    nlohmann::json verification = verify_splits(ptrs);
+    nlohmann::json verification = verify_splits(ptrs);  // before any separation: results.json lists the duplicates
+    // A repeated id is refused before any model loads, unless the run allows it: then each row runs on its own.
+    for (auto& d : splits) cfg.allow_duplicate_ids ? separate_duplicate_ids(d) : refuse_duplicate_ids(d);
     RunSummary summary;
     for (const auto& m : cfg.models)
       res.models.push_back(run_model(cfg, m, splits, verification, folder, renderer, res.provenance, summary));
@@ -307,7 +309,7 @@ class Pipeline {
 
     for (const auto& split : splits) {
       std::vector<const Question*> todo;
-      std::set<std::string> queued;  // a duplicated id (a verification warning) is run once: one record per id
+      std::set<std::string> queued;  // one record per id (a repeated id was refused or separated in run())
       for (auto& q : split.questions)
         if (!log.done(split.split, q.id) && queued.insert(q.id).second) todo.push_back(&q);
         else ++done;

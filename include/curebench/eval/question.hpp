@@ -42,6 +42,11 @@ struct Question {
   std::optional<Options> options;
   std::optional<char> correct_answer;  // absent in unlabelled (test) splits
   std::size_t line = 0;                // 1-based line in the source file; 0 when built in memory
+  // Set when `id` was made distinct ("<id>#line<N>") because the file repeats the id and the run allows it
+  // (allow_duplicate_ids): the id as the file wrote it, which the submission row carries.
+  std::string source_id;
+
+  const std::string& submitted_id() const noexcept { return source_id.empty() ? id : source_id; }
 
   bool labelled() const noexcept { return correct_answer.has_value(); }
   // Letter accuracy is defined for the two option-bearing types only; open_ended is judged elsewhere.

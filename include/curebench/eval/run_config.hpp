@@ -36,6 +36,8 @@ struct RunConfig {
   // apply_chat_template's enable_thinking (Qwen3's switch); unset = the protocol's choice (official: false, as the
   // kit renders; curebench: not passed, so the template's default).
   std::optional<bool> enable_thinking;
+  // A split that repeats an id is refused before any model runs; true runs each such row on its own instead.
+  bool allow_duplicate_ids = false;
   std::int64_t batch_size = 8;
   std::uint64_t sampling_seed = 0;     // greedy unless temperature is set
   std::optional<double> temperature;
@@ -56,6 +58,7 @@ inline nlohmann::json to_json_value(const RunConfig& c) {
   j["temperature"] = c.temperature ? nlohmann::json(*c.temperature) : nlohmann::json();
   j["notice"] = c.notice ? nlohmann::json(*c.notice) : nlohmann::json();
   if (c.enable_thinking) j["enable_thinking"] = *c.enable_thinking;  // only when set: older configs keep their hash
+  if (c.allow_duplicate_ids) j["allow_duplicate_ids"] = true;
   for (auto& m : c.models)
     j["models"].push_back({{"name", m.name}, {"path", m.path}, {"tokenizer", m.tokenizer}, {"quant", m.quant},
                            {"mode", m.mode}, {"device", m.device}, {"dtype", m.dtype},
@@ -100,6 +103,7 @@ inline RunConfig run_config_from_json(const nlohmann::json& j, const std::string
   if (auto t = j.find("temperature"); t != j.end() && !t->is_null()) c.temperature = json_get<double>(j, "temperature", path);
   if (auto n = j.find("notice"); n != j.end() && n->is_string()) c.notice = n->get<std::string>();
   c.draw_dashboard = json_get_or<bool>(j, "draw_dashboard", true, path);
+  c.allow_duplicate_ids = json_get_or<bool>(j, "allow_duplicate_ids", false, path);
   auto models = j.find("models");
   if (models == j.end() || !models->is_array()) throw Error(Errc::config, path, "models", "expected a list of models");
   for (std::size_t i = 0; i < models->size(); ++i) {

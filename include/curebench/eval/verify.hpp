@@ -5,6 +5,7 @@
 //  - passed = no duplicate id inside a split and no id shared by two splits (leakage);
 //  - warnings (do not fail): a split with no labels ("accuracy not measurable"), a partly labelled split,
 //    blank lines in a file, the same question text under different ids across splits.
+#include "curebench/core/json_file.hpp"
 #include "curebench/eval/dataset.hpp"
 #include "curebench/eval/question.hpp"
 
@@ -127,6 +128,55 @@ inline Verification verify_splits(const std::vector<const Dataset*>& datasets) {
   std::vector<NamedSplit> named;
   for (const Dataset* d : datasets) named.push_back({d->split, &d->questions, d->blank_lines});
   return verify_splits(named);
+}
+
+// A split that repeats an id would give every row of that id one answer (the samples log and the submission
+// are keyed by id), so a run refuses it before any model loads, naming the ids and their lines:
+inline std::vector<std::pair<std::string, std::vector<std::size_t>>> duplicate_id_lines(const std::vector<Question>& qs) {
+  std::unordered_map<std::string, std::size_t> index;
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> all;
+  for (const Question& q : qs) {
+    auto [it, fresh] = index.try_emplace(q.id, all.size());
+    if (fresh) all.push_back({q.id, {}});
+    all[it->second].second.push_back(q.line);
+  }
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> out;
+  for (auto& e : all)
+    if (e.second.size() > 1) out.push_back(std::move(e));
+  return out;
+}
+
+inline void refuse_duplicate_ids(const Dataset& d) {
+  auto dups = duplicate_id_lines(d.questions);
+  if (dups.empty()) return;
+  std::string list;
+  for (std::size_t i = 0; i < dups.size() && i < 20; ++i) {
+    std::string lines;
+    for (auto l : dups[i].second) lines += (lines.empty() ? "" : ", ") + std::to_string(l);
+    list += (i ? ", " : "") + dump_json(nlohmann::json(dups[i].first)) + " (lines " + lines + ")";
+  }
+  if (dups.size() > 20) list += ", ... (" + std::to_string(dups.size() - 20) + " more)";
+  throw Error(Errc::dataset, d.path, "id",
+              std::to_string(dups.size()) + " duplicated id(s) in split " + d.split + ": " + list +
+                  "; every row of an id would get one answer. Make the ids unique, or pass --allow-duplicate-ids "
+                  "(run config \"allow_duplicate_ids\": true) to run each row on its own");
+}
+
+// The override: every occurrence after the first is run under the distinct key "<id>#line<N>" (its samples record),
+// and keeps the file's id for the submission (Question::source_id).
+inline void separate_duplicate_ids(Dataset& d) {
+  std::unordered_set<std::string> ids;
+  for (const Question& q : d.questions) ids.insert(q.id);
+  std::unordered_set<std::string> seen;
+  for (Question& q : d.questions) {
+    if (seen.insert(q.id).second) continue;
+    std::string key = q.id + "#line" + std::to_string(q.line);
+    if (ids.count(key) || !seen.insert(key).second)
+      throw Error(Errc::dataset, d.path, line_field(q.line, "id"), "cannot run duplicated id " + dump_json(nlohmann::json(q.id)) +
+                                                                      " on its own: the key " + key + " is taken");
+    q.source_id = q.id;
+    q.id = std::move(key);
+  }
 }
 
 inline void to_json(nlohmann::json& j, const SplitCheck& c) {

@@ -111,8 +111,9 @@ inline std::vector<SubmissionRow> submission_rows(const std::vector<eval::Questi
     auto it = by_id.find(q.id);
     if (it != by_id.end()) {
       rows.push_back(submission_row(*it->second));
+      rows.back().id = q.submitted_id();  // a duplicated id run on its own (allow_duplicate_ids) keeps the file's id
     } else if (fill_missing) {
-      rows.push_back({q.id, "No prediction available", "NOTAVALUE", "No reasoning available"});
+      rows.push_back({q.submitted_id(), "No prediction available", "NOTAVALUE", "No reasoning available"});
     } else {
       missing.push_back(q.id);
     }
