@@ -12,6 +12,7 @@ inline void add_eval(CLI::App& app, Context& ctx) {
   static std::optional<std::uint64_t> seed;
   static std::optional<bool> enable_thinking;
   static bool allow_duplicate_ids = false;
+  static std::map<std::string, std::string> meta;  // meta_data.json fields, the kit's option names
   auto* sub = app.add_subcommand("eval", "Evaluate models on question sets: results.json, samples, submission, dashboards");
   sub->add_option("--config", config, "Run config JSON (models, splits, limits, seeds); see docs/evaluation.md");
   sub->add_option("--model", model, "Short form: one checkpoint folder");
@@ -33,6 +34,13 @@ inline void add_eval(CLI::App& app, Context& ctx) {
   sub->add_option("--batch-size", batch_size, "Short form: questions per batch");
   sub->add_flag("--allow-duplicate-ids", allow_duplicate_ids,
                 "Run a split that repeats an id, each row on its own (default: refused before any model runs)");
+  using Flag = std::pair<const char*, const char*>;
+  for (auto [flag, key] : std::initializer_list<Flag>{{"--model-name", "model_name"}, {"--model-type", "model_type"},
+                                                      {"--track", "track"}, {"--base-model-type", "base_model_type"},
+                                                      {"--base-model-name", "base_model_name"}, {"--dataset", "dataset"},
+                                                      {"--additional-info", "additional_info"}})
+    sub->add_option_function<std::string>(flag, [key = std::string(key)](const std::string& v) { meta[key] = v; },
+                                          std::string("meta_data.json ") + key + " for every model (over the run config's metadata)");
   add_json_flag(sub, ctx);
   sub->callback([&ctx, max_new] {
     namespace cb = curebench;
@@ -45,6 +53,9 @@ inline void add_eval(CLI::App& app, Context& ctx) {
         cfg.allow_duplicate_ids = true;
         cb::eval::finalize(cfg, config);  // the override is part of the run: its hash changes
       }
+      for (auto& m : cfg.models)  // the command line wins over the config, as in the kit's get_metadata
+        for (const auto& [key, value] : meta) m.metadata[key] = value;
+      cb::eval::check_metadata(meta, "command line", "metadata");
     } else {
       if (model.empty()) throw cb::Error(cb::Errc::invalid_argument, "", "--model", "give --config FILE or --model PATH");
       if (val.empty() && test.empty()) throw cb::Error(cb::Errc::invalid_argument, "", "--val", "give --val and/or --test");
@@ -56,6 +67,7 @@ inline void add_eval(CLI::App& app, Context& ctx) {
       cfg.max_new_tokens = max_new->count() ? max_new_tokens : cb::eval::default_max_new_tokens(protocol);
       cfg.enable_thinking = enable_thinking;
       cfg.allow_duplicate_ids = allow_duplicate_ids;
+      cfg.metadata = meta;
       cfg.batch_size = batch_size;
       cb::eval::finalize(cfg, "command line");
     }

@@ -492,3 +492,39 @@ TEST(CliEvalRunFolder, OverLongOrDuplicateSamplesLinesAreRefusedOnResume) {
   EXPECT_NE(r.err.find("(first on line 2)"), std::string::npos) << r.err;
   fs::remove_all(dir);
 }
+
+// meta_data.json from the command line (issue 18, point 7), the kit's option names: over the run config's metadata
+// (CLI > config > default, as the kit's get_metadata), in the short form and with --config; a value the kit's
+// validator refuses is refused before any model loads.
+TEST(CliEvalSubmission, MetadataFromTheCommandLineOverTheConfig) {
+  auto dir = scratch_dir("metadata");
+  const std::string model = data("models/stories260K/hf"), test = src("datasets/default/test.jsonl");
+  auto meta_of = [](const fs::path& out) {
+    return nlohmann::json::parse(slurp((out / "models" / "hf" / "submission" / "meta_data.json").string()));
+  };
+  auto r = run_cli("eval --model " + model + " --test " + test + " --max-samples 3 --max-new-tokens 1 --quant none --dtype f32 --out " +
+                       (dir / "short").string() + " --model-name kit-name --model-type CustomModel --track agentic_reasoning" +
+                       " --base-model-type API --base-model-name 'karpathy/stories260K' --dataset cure_bench_phase_2" +
+                       " --additional-info 'two words'",
+                   300);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(meta_of(dir / "short"),
+            (nlohmann::json{{"model_name", "kit-name"}, {"model_type", "CustomModel"}, {"track", "agentic_reasoning"},
+                            {"base_model_type", "API"}, {"base_model_name", "karpathy/stories260K"}, {"dataset", "cure_bench_phase_2"},
+                            {"additional_info", "two words"}, {"average_tokens_per_question", meta_of(dir / "short")["average_tokens_per_question"]},
+                            {"average_tools_per_question", "0"}, {"tool_category_coverage", ""}}));
+  nlohmann::json cfg = {{"max_new_tokens", 1}, {"draw_dashboard", false},
+                        {"metadata", {{"model_name", "from-config"}, {"track", "agentic_reasoning"}}},
+                        {"models", {{{"name", "hf"}, {"path", model}, {"quant", "none"}, {"dtype", "f32"}}}},
+                        {"splits", {{"test", {{"path", test}, {"limit", 1}}}}}};
+  std::ofstream(dir / "run.json") << cfg.dump();
+  r = run_cli("eval --config " + (dir / "run.json").string() + " --out " + (dir / "config").string() + " --model-name from-cli", 300);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(meta_of(dir / "config")["model_name"], "from-cli");
+  EXPECT_EQ(meta_of(dir / "config")["track"], "agentic_reasoning");
+  r = run_cli("eval --config " + (dir / "run.json").string() + " --out " + (dir / "bad").string() + " --track internal", 300);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("metadata.track"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "bad" / "models"));
+  fs::remove_all(dir);
+}

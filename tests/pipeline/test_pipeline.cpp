@@ -257,3 +257,50 @@ TEST(EvalConfig, OfficialDefaultsToTheKitsMaxNewTokens) {
   EXPECT_FALSE(cb::eval::to_json_value(cfg("")).contains("enable_thinking"));
   EXPECT_NE(cfg(R"(, "enable_thinking": false)").hash, cfg("").hash);
 }
+
+// meta_data.json from the run config (issue 18, point 7): the kit's "metadata" section for every model, a model's own
+// "metadata" over it; what is not given keeps curebench's default (model_name = the model's name, base_model_name =
+// the architecture). Unknown keys and values the kit's validator refuses are refused when the config is read.
+TEST(EvalConfig, SubmissionMetadataFromTheRunConfig) {
+  const auto dir = fs::temp_directory_path() / ("curebench_eval_meta." + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  nlohmann::json j = {{"max_new_tokens", 1}, {"draw_dashboard", false},
+                      {"metadata", {{"track", "agentic_reasoning"}, {"dataset", "cure_bench_phase_2"}, {"model_name", "run-wide"}}},
+                      {"models", {{{"name", "m1"}, {"path", std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/hf"},
+                                   {"quant", "none"}, {"dtype", "f32"},
+                                   {"metadata", {{"model_name", "stories-260K-kit"}, {"base_model_type", "API"},
+                                                 {"base_model_name", "karpathy/tinyllamas"}, {"model_type", "CustomModel"},
+                                                 {"additional_info", "row for row with the kit"}}}}}},
+                      {"splits", {{"test", {{"path", std::string(CUREBENCH_SOURCE_DIR) + "/datasets/default/test.jsonl"}, {"limit", 1}}}}}};
+  auto cfg = cb::eval::run_config_from_json(j, (dir / "run.json").string());
+  cb::eval::Pipeline<>::run(cfg, dir / "run");
+  auto meta = cb::read_json_file((dir / "run" / "models" / "m1" / "submission" / "meta_data.json").string());
+  EXPECT_EQ(meta["model_name"], "stories-260K-kit");
+  EXPECT_EQ(meta["model_type"], "CustomModel");
+  EXPECT_EQ(meta["track"], "agentic_reasoning");
+  EXPECT_EQ(meta["base_model_type"], "API");
+  EXPECT_EQ(meta["base_model_name"], "karpathy/tinyllamas");
+  EXPECT_EQ(meta["dataset"], "cure_bench_phase_2");
+  EXPECT_EQ(meta["additional_info"], "row for row with the kit");
+  // Not in the config hash: naming the submission differently resumes the same run folder.
+  j["metadata"]["model_name"] = "renamed";
+  EXPECT_EQ(cb::eval::run_config_from_json(j, (dir / "run.json").string()).hash, cfg.hash);
+  auto bad = [&](nlohmann::json edit) {
+    try {
+      cb::eval::run_config_from_json(edit, "/x/run.json");
+    } catch (const cb::Error& e) {
+      return e.field();
+    }
+    return std::string("<accepted>");
+  };
+  auto with = [&](const char* key, nlohmann::json v) { auto k = j; k["metadata"][key] = v; return k; };
+  EXPECT_EQ(bad(with("track", "internal")), "metadata.track");
+  EXPECT_EQ(bad(with("base_model_type", "Local")), "metadata.base_model_type");
+  EXPECT_EQ(bad(with("model_nmae", "x")), "metadata.model_nmae");
+  EXPECT_EQ(bad(with("dataset", 3)), "metadata.dataset");
+  auto k = j;
+  k["models"][0]["metadata"]["track"] = "x";
+  EXPECT_EQ(bad(k), "models[0].metadata.track");
+  fs::remove_all(dir);
+}

@@ -377,6 +377,9 @@ class Pipeline {
       meta.model_name = mc.name;
       meta.base_model_name = r.architecture;
       meta.additional_info = "curebench " + std::string(kVersion) + ", protocol " + std::string(Protocol::name) + ", mode " + mc.mode;
+      // The run's metadata, then the model's own (both checked when the config was read).
+      for (const auto* given : {&cfg.metadata, &mc.metadata})
+        for (const auto& [key, value] : *given) report::set_meta_field(meta, key, value);
       double tokens_total = 0;
       for (auto& s : mine)
         if (s.split == "test") tokens_total += static_cast<double>(s.input_tokens + s.output_tokens);

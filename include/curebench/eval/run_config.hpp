@@ -3,6 +3,7 @@
 // limits and seeds. Models and datasets are runtime data, so one binary evaluates any checkpoint.
 // Relative paths are resolved against the config file's folder.
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,11 @@ struct SplitConfig {
   std::optional<std::uint64_t> seed;   // set: seeded subsample of `limit` records
 };
 
+// meta_data.json fields a run may set (the kit's metadata section / --model-name ... --additional-info): key -> value.
+using SubmissionMetadata = std::map<std::string, std::string>;
+inline constexpr std::string_view kMetadataKeys[] = {"model_name", "model_type", "track", "base_model_type",
+                                                     "base_model_name", "dataset", "additional_info"};
+
 struct ModelConfig {
   std::string name, path;
   std::string tokenizer;               // default: found in the model folder
@@ -26,6 +32,7 @@ struct ModelConfig {
   std::string mode = "generate";       // generate | loglikelihood
   std::string device = "cpu", dtype;   // dtype default: bf16 on CUDA, the checkpoint's on CPU
   std::optional<std::int64_t> gpu_budget, cpu_budget;
+  SubmissionMetadata metadata;         // over the run's metadata, for this model's meta_data.json
 };
 
 struct RunConfig {
@@ -38,6 +45,9 @@ struct RunConfig {
   std::optional<bool> enable_thinking;
   // A split that repeats an id is refused before any model runs; true runs each such row on its own instead.
   bool allow_duplicate_ids = false;
+  // meta_data.json fields for every model (a model's own `metadata` wins). Not in the hash: fixing a name and running
+  // again resumes the run and rewrites the package.
+  SubmissionMetadata metadata;
   std::int64_t batch_size = 8;
   std::uint64_t sampling_seed = 0;     // greedy unless temperature is set
   std::optional<double> temperature;
@@ -70,6 +80,35 @@ inline nlohmann::json to_json_value(const RunConfig& c) {
   return j;
 }
 
+// Keys and values the kit's validator accepts (report::validate checks the same at write time).
+inline void check_metadata(const SubmissionMetadata& m, const std::string& where, const std::string& field) {
+  for (const auto& [key, value] : m) {
+    bool known = false;
+    for (auto k : kMetadataKeys) known |= key == k;
+    if (!known)
+      throw Error(Errc::config, where, field + "." + key,
+                  "unknown meta_data.json field (model_name, model_type, track, base_model_type, base_model_name, dataset, "
+                  "additional_info)");
+    if (key == "track" && value != "internal_reasoning" && value != "agentic_reasoning")
+      throw Error(Errc::config, where, field + ".track", "expected internal_reasoning | agentic_reasoning, found '" + value + "'");
+    if (key == "base_model_type" && value != "API" && value != "OpenWeighted")
+      throw Error(Errc::config, where, field + ".base_model_type", "expected API | OpenWeighted, found '" + value + "'");
+    if (value.empty() && (key == "model_name" || key == "base_model_name" || key == "dataset"))
+      throw Error(Errc::config, where, field + "." + key, "must not be empty");
+  }
+}
+
+inline SubmissionMetadata metadata_from_json(const nlohmann::json& j, const std::string& path, const std::string& field) {
+  if (!j.is_object()) throw Error(Errc::config, path, field, "expected an object: meta_data.json field -> string");
+  SubmissionMetadata m;
+  for (auto& [key, value] : j.items()) {
+    if (!value.is_string()) throw Error(Errc::config, path, field + "." + key, "expected a string");
+    m[key] = value.get<std::string>();
+  }
+  check_metadata(m, path, field);
+  return m;
+}
+
 inline void finalize(RunConfig& c, const std::string& where) {
   if (c.models.empty()) throw Error(Errc::config, where, "models", "no model to evaluate");
   if (c.splits.empty()) throw Error(Errc::config, where, "splits", "no dataset split to evaluate on");
@@ -77,10 +116,12 @@ inline void finalize(RunConfig& c, const std::string& where) {
     throw Error(Errc::config, where, "protocol", "expected curebench or official, found '" + c.protocol + "'");
   if (c.max_new_tokens < 1) throw Error(Errc::config, where, "max_new_tokens", "must be >= 1");
   if (c.batch_size < 1) throw Error(Errc::config, where, "batch_size", "must be >= 1");
+  check_metadata(c.metadata, where, "metadata");
   for (std::size_t i = 0; i < c.models.size(); ++i) {
     auto& m = c.models[i];
     const auto f = "models[" + std::to_string(i) + "]";
     if (m.name.empty()) m.name = std::filesystem::path(m.path).filename().string();
+    check_metadata(m.metadata, where, f + ".metadata");
     if (m.mode != "generate" && m.mode != "loglikelihood")
       throw Error(Errc::config, where, f + ".mode", "expected generate or loglikelihood, found '" + m.mode + "'");
     for (char ch : m.name)
@@ -104,6 +145,9 @@ inline RunConfig run_config_from_json(const nlohmann::json& j, const std::string
   if (auto n = j.find("notice"); n != j.end() && n->is_string()) c.notice = n->get<std::string>();
   c.draw_dashboard = json_get_or<bool>(j, "draw_dashboard", true, path);
   c.allow_duplicate_ids = json_get_or<bool>(j, "allow_duplicate_ids", false, path);
+  // The kit's config spells it "metadata" (or "meta_data").
+  for (const char* key : {"metadata", "meta_data"})
+    if (auto m = j.find(key); m != j.end() && !m->is_null()) c.metadata = metadata_from_json(*m, path, key);
   auto models = j.find("models");
   if (models == j.end() || !models->is_array()) throw Error(Errc::config, path, "models", "expected a list of models");
   for (std::size_t i = 0; i < models->size(); ++i) {
@@ -121,6 +165,7 @@ inline RunConfig run_config_from_json(const nlohmann::json& j, const std::string
       m.dtype = json_get_or<std::string>(mj, "dtype", "", path);
       if (auto b = mj.find("gpu_budget"); b != mj.end() && b->is_string()) m.gpu_budget = parse_bytes(b->get<std::string>(), f + ".gpu_budget");
       if (auto b = mj.find("cpu_budget"); b != mj.end() && b->is_string()) m.cpu_budget = parse_bytes(b->get<std::string>(), f + ".cpu_budget");
+      if (auto md = mj.find("metadata"); md != mj.end() && !md->is_null()) m.metadata = metadata_from_json(*md, path, "metadata");
     } catch (const Error& e) {
       throw Error(e.code(), path, f + "." + e.field(), e.message());
     }

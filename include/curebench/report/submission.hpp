@@ -49,6 +49,20 @@ struct SubmissionMeta {
   std::string tool_category_coverage;
 };
 
+// Sets one of the fields a run config or the CLI may give (the kit's metadata keys); false for any other key.
+inline bool set_meta_field(SubmissionMeta& m, std::string_view key, std::string value) {
+  std::string* field = key == "model_name"        ? &m.model_name
+                       : key == "model_type"      ? &m.model_type
+                       : key == "track"           ? &m.track
+                       : key == "base_model_type" ? &m.base_model_type
+                       : key == "base_model_name" ? &m.base_model_name
+                       : key == "dataset"         ? &m.dataset
+                       : key == "additional_info" ? &m.additional_info
+                                                  : nullptr;
+  if (field) *field = std::move(value);
+  return field != nullptr;
+}
+
 inline void validate(const SubmissionMeta& m) {
   require(!m.model_name.empty(), Errc::invalid_argument, "meta_data.json", "model_name", "must not be empty");
   require(!m.base_model_name.empty(), Errc::invalid_argument, "meta_data.json", "base_model_name", "must not be empty");
