@@ -119,3 +119,20 @@ TEST(RenderWithoutTemplate, ContinuationFollowsAnswerColonDirectly) {
   EXPECT_EQ(render_without_template({{"user", "Q"}}), "Q");
   EXPECT_EQ(render_without_template({}), "");
 }
+
+// Issue 18, point 8: the kit strips the step-1 answer with Python's str.strip(), whose whitespace is Unicode's
+// (expected values from Python 3: "\u00a0\u3000N-acetylcysteine\u2003\u2028\x1c".strip() == "N-acetylcysteine",
+// "\u200bB".strip() == "\u200bB": U+200B is not whitespace).
+TEST(OfficialProtocol, MappingStripsTheAnswerAsPythonDoes) {
+  OfficialKitProtocol p;
+  const Question& q = synthetic()[1];
+  auto answer_line = [&](std::string_view step1) {
+    auto c = p.mapping(q, step1)[1].content;
+    auto b = c.find("Agent's answer: ");
+    return c.substr(b, c.size() - b);
+  };
+  EXPECT_EQ(answer_line("\xC2\xA0\xE3\x80\x80N-acetylcysteine\xE2\x80\x83\xE2\x80\xA8\x1C"),
+            "Agent's answer: N-acetylcysteine\n\nMulti-choice answer:");
+  EXPECT_EQ(answer_line("\xE2\x80\x8B" "B"), "Agent's answer: \xE2\x80\x8B" "B\n\nMulti-choice answer:");
+  EXPECT_EQ(CurebenchProtocol{}.mapping(q, "\xC2\xA0vitamin K\xC2\x85")[1].content.find("\xC2\xA0"), std::string::npos);
+}

@@ -179,3 +179,14 @@ TEST(Submission, NullLikeCellsBecomeTheKitsPlaceholders) {
   auto s = sample("t9", "test", eval::QuestionType::open_ended, std::nullopt, {{"user", "Q"}, {"assistant", "  None\n"}});
   EXPECT_EQ(submission_csv({submission_row(s)}).substr(header.size()).rfind("\"t9\",\"No prediction available\",", 0), 0u);
 }
+
+// Issue 18, point 8: the prediction is the answer stripped as the kit's response.strip() strips it (Python's
+// whitespace: "\u3000\u00a0Vitamin K\u2003\n".strip() == "Vitamin K"; "\u2028\x1f".strip() == "" -> the kit's
+// "No prediction available").
+TEST(Submission, PredictionIsStrippedAsPythonStrips) {
+  auto s = sample("t1", "test", eval::QuestionType::open_ended, std::nullopt,
+                  {{"user", "Q"}, {"assistant", "\xE3\x80\x80\xC2\xA0Vitamin K\xE2\x80\x83\n"}});
+  EXPECT_EQ(submission_row(s).prediction, "Vitamin K");
+  s = sample("t2", "test", eval::QuestionType::open_ended, std::nullopt, {{"user", "Q"}, {"assistant", "\xE2\x80\xA8\x1F"}});
+  EXPECT_EQ(submission_row(s).prediction, "No prediction available");
+}

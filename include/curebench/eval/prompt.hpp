@@ -9,6 +9,7 @@
 //    for a letter or None;
 //  - open_ended: one step, no options; no letter is extracted and it is left out of letter accuracy.
 #include "curebench/eval/chat_message.hpp"
+#include "curebench/eval/extract/python_strip.hpp"
 #include "curebench/eval/question.hpp"
 
 #include <concepts>
@@ -46,12 +47,8 @@ concept PromptProtocol = requires(const P& p, const Question& q, std::string_vie
 };
 
 namespace detail {
-inline std::string_view strip(std::string_view s) {  // Python str.strip() on ASCII whitespace
-  constexpr std::string_view ws = " \t\n\r\f\v";
-  auto b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
+// Python's str.strip() (Unicode whitespace, U+00A0 and U+3000 included), as the kit's response.strip().
+inline std::string_view strip(std::string_view s) { return extract::py::stripped(s); }
 inline std::string option_lines(const Question& q, std::string_view sep) {
   std::string out;
   if (!q.options) return out;

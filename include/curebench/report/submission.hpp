@@ -14,6 +14,7 @@
 //    pandas' read_csv reads as NaN by default becomes the kit's placeholder for its column.
 #include "curebench/core/atomic_write.hpp"
 #include "curebench/core/error.hpp"
+#include "curebench/eval/extract/python_strip.hpp"
 #include "curebench/eval/question.hpp"
 #include "curebench/eval/sample.hpp"
 #include "curebench/report/python_json.hpp"
@@ -90,12 +91,8 @@ inline std::string meta_data_json(const SubmissionMeta& m) {
   return j.dump(2, ' ', true);
 }
 
-inline std::string_view strip_ws(std::string_view s) {
-  constexpr std::string_view ws = " \t\n\r\f\v";
-  auto b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
+// The kit's response.strip(): Python's whitespace set (eval/extract/python_strip.hpp), not only ASCII.
+inline std::string_view strip_ws(std::string_view s) { return eval::extract::py::stripped(s); }
 
 inline SubmissionRow submission_row(const eval::SampleRecord& s) {
   SubmissionRow row;

@@ -43,4 +43,10 @@ inline std::pair<std::size_t, std::size_t> strip(std::string_view s) noexcept {
   return {b, e};
 }
 
+// s.strip() itself: what the kit strips (the answer it submits, the answer it maps in step 2) is stripped alike here.
+inline std::string_view stripped(std::string_view s) noexcept {
+  auto [b, e] = strip(s);
+  return s.substr(b, e - b);
+}
+
 }  // namespace curebench::eval::extract::py
