@@ -112,8 +112,16 @@ static void check_samples_log() {
   EXPECT_GT(checked, 40u);
 }
 
+// Issue 18, point 9: a loglikelihood run writes no submission (no answer text, no two-step trace: it could not be an
+// entry) and results.json says why; the generate model of the same run writes its package.
 static void check_submission() {
-  auto zip_path = default_run() / "models" / "stories260K-loglik" / "submission.zip";
+  auto r = cb::read_json_file((default_run() / "results.json").string());
+  EXPECT_FALSE(fs::exists(default_run() / "models" / "stories260K-loglik" / "submission.zip"));
+  EXPECT_FALSE(fs::exists(default_run() / "models" / "stories260K-loglik" / "submission"));
+  EXPECT_TRUE(r["models"][0]["submission"]["zip"].is_null());
+  EXPECT_NE(r["models"][0]["submission"]["reason"].get<std::string>().find("loglikelihood"), std::string::npos);
+  EXPECT_EQ(r["models"][1]["submission"]["zip"], "models/stories260K-nf4-generate/submission.zip");
+  auto zip_path = default_run() / "models" / "stories260K-nf4-generate" / "submission.zip";
   int err = 0;
   zip_t* z = zip_open(zip_path.c_str(), ZIP_RDONLY, &err);
   ASSERT_NE(z, nullptr);
@@ -121,7 +129,7 @@ static void check_submission() {
   EXPECT_GE(zip_name_locate(z, "submission.csv", 0), 0);
   EXPECT_GE(zip_name_locate(z, "meta_data.json", 0), 0);
   zip_close(z);
-  std::ifstream csv(default_run() / "models" / "stories260K-loglik" / "submission" / "submission.csv");
+  std::ifstream csv(default_run() / "models" / "stories260K-nf4-generate" / "submission" / "submission.csv");
   std::string header;
   std::getline(csv, header);
   EXPECT_EQ(header, "\"id\",\"prediction\",\"choice\",\"reasoning\"");

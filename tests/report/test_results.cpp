@@ -89,7 +89,7 @@ TEST(Results, DocumentHasTheSchemaShapeAndIsWrittenAtomically) {
   const auto& model = j["models"][0];
   EXPECT_EQ(keys(model), (std::vector<std::string>{"architecture", "context", "device", "dtype", "generalization_gap", "load",
                                                    "memory", "name", "parameters", "path", "quant", "quantization",
-                                                   "splits", "throughput", "verification"}));
+                                                   "splits", "submission", "throughput", "verification"}));
   for (const char* key : {"n", "n_labelled", "accuracy", "ci95", "correct", "by_type", "extraction", "tokens",
                           "output_chars_mean", "output_bytes_mean", "latency_ms_mean", "tokens_per_second",
                           "length_correctness_correlation"})

@@ -370,9 +370,18 @@ class Pipeline {
                 {"peak_rss_bytes", host_memory().peak_rss_bytes}};
     summary.files.push_back(log.path().string());
 
-    // The submission package covers the unlabelled-style "test" split when the run has one.
+    // The submission package covers the unlabelled-style "test" split when the run has one. A loglikelihood run
+    // writes none: it has no free-text answer (open_ended rows would be empty) and no two-step trace, so it could not
+    // be an entry; results.json says so instead.
     for (const auto& d : splits) {
       if (d.split != "test") continue;
+      if (scoring) {
+        r.submission = {{"zip", nullptr},
+                        {"reason", "loglikelihood mode scores the options and generates no answer text: open_ended rows would "
+                                   "be empty and open_ended_multi_choice rows would lack the two-step trace, so the package "
+                                   "could not be a CURE-Bench entry; run with mode generate for a submission"}};
+        continue;
+      }
       report::SubmissionMeta meta;
       meta.model_name = mc.name;
       meta.base_model_name = r.architecture;
@@ -386,6 +395,7 @@ class Pipeline {
       meta.average_tokens_per_question = std::to_string(d.questions.empty() ? 0.0 : tokens_total / static_cast<double>(d.questions.size()));
       auto paths = report::write_submission(model_dir, report::submission_rows(d.questions, mine), meta);
       summary.files.push_back(paths.zip.string());
+      r.submission = {{"zip", std::filesystem::relative(paths.zip, out_dir).generic_string()}};
     }
     return r;
   }

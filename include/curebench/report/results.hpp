@@ -74,6 +74,9 @@ struct ModelResult {
   nlohmann::json memory = {{"peak_gpu_bytes", nullptr}, {"peak_rss_bytes", nullptr}};
   nlohmann::json quantization = nullptr;
   nlohmann::json context = nullptr;                 // {"max_tokens", "prompts_truncated"}: prompts cut to fit the model
+  // The submission package of the test split: {"zip": path} when written, {"zip": null, "reason": why} when not
+  // (a loglikelihood run), null when the run has no test split.
+  nlohmann::json submission = nullptr;
 };
 inline void to_json(nlohmann::json& j, const ModelResult& m) {
   nlohmann::json splits = nlohmann::json::object();
@@ -82,7 +85,7 @@ inline void to_json(nlohmann::json& j, const ModelResult& m) {
        {"quant", m.quant}, {"dtype", m.dtype}, {"device", m.device}, {"load", m.load}, {"splits", std::move(splits)},
        {"generalization_gap", m.generalization_gap ? nlohmann::json(*m.generalization_gap) : nlohmann::json(nullptr)},
        {"verification", m.verification}, {"throughput", m.throughput}, {"memory", m.memory},
-       {"quantization", m.quantization}, {"context", m.context}};
+       {"quantization", m.quantization}, {"context", m.context}, {"submission", m.submission}};
 }
 
 struct Results {
