@@ -2,6 +2,7 @@
 // subsampling (expected ids computed independently with Python hashlib, see tests/data/eval/README.md).
 #include "curebench/eval/dataset.hpp"
 #include "curebench/eval/sample.hpp"
+#include "curebench/eval/verify.hpp"
 
 #include "eval_test_util.hpp"
 
@@ -239,4 +240,36 @@ TEST(SampleLines, QuestionHashChangesWithTextOptionsAndAnswer) {
   edited = q;
   edited.line = 7;  // where it sits in the file is not part of it
   EXPECT_EQ(question_sha256(edited), h);
+}
+
+// Issue 18, point 10: an open_ended record labelled with free text (what the kit's dataset_utils reads as the answer
+// and compares as a string) refused the whole file. It is kept as reference_answer, counts as unlabelled for letter
+// accuracy, and verification reports it separately. Free text stays refused for the option types, and "" everywhere.
+TEST(Dataset, OpenEndedWithAFreeTextAnswerIsKeptAndReportedNotGraded) {
+  auto p = test::write_temp("free_text.jsonl", std::string(kGood) + "\n" +
+                                                   R"({"id":"o1","question_type":"open_ended","question":"First-line drug?","correct_answer":"Metformin, unless contraindicated."})" "\n"
+                                                   R"({"id":"o2","question_type":"open_ended","question":"Letter?","correct_answer":"B"})" "\n");
+  auto d = load_split("val", p.string());
+  ASSERT_EQ(d.questions.size(), 3u);
+  const Question& o1 = d.questions[1];
+  EXPECT_EQ(o1.reference_answer, std::optional<std::string>("Metformin, unless contraindicated."));
+  EXPECT_FALSE(o1.labelled());
+  EXPECT_EQ(to_json_value(o1)["correct_answer"], "Metformin, unless contraindicated.");
+  EXPECT_EQ(d.questions[2].correct_answer, std::optional<char>('B'));  // a letter stays a letter
+  EXPECT_EQ(d.questions[2].reference_answer, std::nullopt);
+  Verification v = verify_splits(std::vector<const Dataset*>{&d});
+  EXPECT_TRUE(v.passed);
+  EXPECT_EQ(v.find("val")->free_text_answers, 1u);
+  EXPECT_EQ(v.find("val")->labelled, 2u);
+  EXPECT_EQ(nlohmann::json(v)["splits"]["val"]["free_text_answers"], 1);
+  bool warned = false;
+  for (auto& w : v.warnings) warned |= w.find("1 open_ended records with a free-text correct_answer: not machine-gradable") != std::string::npos;
+  EXPECT_TRUE(warned);
+  const std::string two = std::string(kGood) + "\n";
+  for (auto [name, line] : {std::pair{"mc_text.jsonl", R"({"id":"q2","question_type":"multi_choice","question":"Q","options":{"A":"a","B":"b"},"correct_answer":"Metformin"})"},
+                            {"oemc_text.jsonl", R"({"id":"q2","question_type":"open_ended_multi_choice","question":"Q","options":{"A":"a","B":"b"},"correct_answer":"a"})"},
+                            {"oe_empty.jsonl", R"({"id":"q2","question_type":"open_ended","question":"Q","correct_answer":""})"}}) {
+    Error e = load_error(name, two + line + "\n");
+    EXPECT_EQ(e.field(), "line 2: correct_answer") << name;
+  }
 }

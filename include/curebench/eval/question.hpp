@@ -41,6 +41,9 @@ struct Question {
   std::string question;
   std::optional<Options> options;
   std::optional<char> correct_answer;  // absent in unlabelled (test) splits
+  // An open_ended record whose correct_answer is free text (a shape the kit's code reads): kept for a human or model
+  // judge, not machine-gradable, so the record counts as unlabelled for letter accuracy (verification reports it).
+  std::optional<std::string> reference_answer;
   std::size_t line = 0;                // 1-based line in the source file; 0 when built in memory
   // Set when `id` was made distinct ("<id>#line<N>") because the file repeats the id and the run allows it
   // (allow_duplicate_ids): the id as the file wrote it, which the submission row carries.
@@ -117,8 +120,14 @@ inline Question question_from_json(const nlohmann::json& j, const std::string& p
   if (auto it = j.find("correct_answer"); it != j.end() && !it->is_null()) {
     if (!it->is_string()) throw fail("correct_answer", "expected a letter string, found " + detail::json_kind(*it));
     std::string a = it->get<std::string>();
-    if (a.size() != 1 || a[0] < 'A' || a[0] > 'Z')
-      throw fail("correct_answer", "expected one capital letter (omit the key for unlabelled records), found \"" + a + "\"");
+    const bool letter = a.size() == 1 && a[0] >= 'A' && a[0] <= 'Z';
+    if (!letter && q.type == QuestionType::open_ended && !a.empty()) {
+      q.reference_answer = std::move(a);  // free text: not machine-gradable, reported separately
+      return q;
+    }
+    if (!letter)
+      throw fail("correct_answer", "expected one capital letter (omit the key for unlabelled records; free text only for "
+                                   "open_ended), found \"" + a + "\"");
     if (q.options && !q.option(a[0]))
       throw fail("correct_answer", "letter " + a + " is not one of the options (A-" +
                                        std::string(1, q.options->back().first) + ")");
@@ -135,6 +144,7 @@ inline nlohmann::json to_json_value(const Question& q) {
     j["options"] = std::move(o);
   }
   if (q.correct_answer) j["correct_answer"] = std::string(1, *q.correct_answer);
+  if (q.reference_answer) j["correct_answer"] = *q.reference_answer;
   return j;
 }
 

@@ -4,7 +4,8 @@
 // and going on as if nothing happened: the result says `passed` and carries warnings into results.json.
 //  - passed = no duplicate id inside a split and no id shared by two splits (leakage);
 //  - warnings (do not fail): a split with no labels ("accuracy not measurable"), a partly labelled split,
-//    blank lines in a file, the same question text under different ids across splits.
+//    open_ended records whose correct_answer is free text (not machine-gradable), blank lines in a file, the same
+//    question text under different ids across splits.
 #include "curebench/core/json_file.hpp"
 #include "curebench/eval/dataset.hpp"
 #include "curebench/eval/question.hpp"
@@ -26,6 +27,7 @@ struct SplitCheck {
   std::size_t unique_ids = 0;
   std::vector<std::string> duplicate_ids;  // each duplicated id once, in first-seen order
   std::size_t labelled = 0;
+  std::size_t free_text_answers = 0;  // open_ended records with a free-text correct_answer: not machine-gradable
   std::map<std::string, std::size_t> question_types;
   std::size_t blank_lines = 0;
 };
@@ -64,6 +66,7 @@ inline SplitCheck check_split(const NamedSplit& s) {
   for (const Question& q : *s.questions) {
     ++c.count;
     if (q.labelled()) ++c.labelled;
+    if (q.reference_answer) ++c.free_text_answers;
     ++c.question_types[std::string(to_string(q.type))];
     if (++seen[q.id] == 2) c.duplicate_ids.push_back(q.id);
   }
@@ -104,6 +107,9 @@ inline Verification verify_splits(const std::vector<NamedSplit>& splits) {
     else if (c.labelled > 0 && c.labelled < c.count)
       v.warnings.push_back(s.name + " split is partly labelled (" + std::to_string(c.labelled) + " of " +
                            std::to_string(c.count) + "): accuracy is over the labelled records only");
+    if (c.free_text_answers > 0)
+      v.warnings.push_back(s.name + " split has " + std::to_string(c.free_text_answers) +
+                           " open_ended records with a free-text correct_answer: not machine-gradable, left out of accuracy");
     if (c.count == 0) v.warnings.push_back(s.name + " split is empty");
     if (c.blank_lines > 0)
       v.warnings.push_back(s.name + " file has " + std::to_string(c.blank_lines) + " blank lines (not records)");
@@ -181,7 +187,8 @@ inline void separate_duplicate_ids(Dataset& d) {
 
 inline void to_json(nlohmann::json& j, const SplitCheck& c) {
   j = {{"count", c.count}, {"unique_ids", c.unique_ids}, {"duplicate_ids", c.duplicate_ids},
-       {"labelled", c.labelled}, {"question_types", c.question_types}, {"blank_lines", c.blank_lines}};
+       {"labelled", c.labelled}, {"free_text_answers", c.free_text_answers}, {"question_types", c.question_types},
+       {"blank_lines", c.blank_lines}};
 }
 
 inline void to_json(nlohmann::json& j, const Overlap& o) {
