@@ -13,6 +13,7 @@
 #include "cmd_quantize.hpp"
 #include "cmd_report.hpp"
 #include "cmd_score.hpp"
+#include "cmd_task.hpp"
 #include "cmd_tokenize.hpp"
 #include "cmd_verify.hpp"
 #include "cmd_version.hpp"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   cli::add_verify(app, ctx);
   cli::add_report(app, ctx);
   cli::add_score(app, ctx);
+  cli::add_task(app, ctx);
   cli::add_eval(app, ctx);
   cli::add_tokenize(app, ctx);
   cli::add_chat(app, ctx);

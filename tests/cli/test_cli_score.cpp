@@ -85,3 +85,63 @@ TEST(CliScore, WrongInputOptionForTheTaskIsRefused) {
   EXPECT_NE(r.err.find("--task"), std::string::npos) << r.err;
   EXPECT_EQ(run_cli("score --task re --jsonl /nonexistent/preds.jsonl").exit_code, 1);
 }
+
+// `curebench task` end to end on the real stories260K model (chance-level by construction: it knows children's
+// stories, not diseases). What is checked is the plumbing: the run writes predictions that `curebench score`
+// reads back to the same figures, and few-shot prompts only ever hold pool items.
+namespace {
+std::string scratch_dir(const std::string& name) {
+  auto d = std::filesystem::temp_directory_path() / ("curebench_cli_task." + std::to_string(::getpid())) / name;
+  std::filesystem::remove_all(d);
+  return d.string();
+}
+const std::string kModel = std::string(CUREBENCH_SOURCE_DIR) + "/tests/data/models/stories260K/hf";
+}  // namespace
+
+TEST(CliTask, NerZeroShotPredictionsScoreBackToTheSameF1) {
+  auto out = scratch_dir("ner");
+  auto r = run_cli("task --dataset ncbi-disease --data " + data("study/ncbi_disease_test_head.tsv") + " --model " + kModel +
+                       " --dtype f32 --max-new-tokens 16 --out " + out + " --json",
+                   300);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["task"], "ner");
+  EXPECT_EQ(j["items"], 3);
+  EXPECT_EQ(j["prompting"]["method"], "zero-shot");
+  EXPECT_EQ(j["score"]["gold"], 8);  // the slice's entities
+  EXPECT_EQ(nlohmann::json::parse(slurp(out + "/results.json")), j);
+  auto s = run_cli("score --task ner --conll " + out + "/predictions.conll --json");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  auto back = nlohmann::json::parse(s.out);
+  for (const char* key : {"gold", "predicted", "correct", "f1", "tokens"}) EXPECT_EQ(back[key], j["score"][key]) << key;
+}
+
+TEST(CliTask, RelationFewShotFromThePoolOnly) {
+  auto out = scratch_dir("re");
+  auto r = run_cli("task --dataset chemprot --data " + data("study/chemprot_sample200_head.tsv") + " --examples " +
+                       data("study/chemprot_dev_head_crlf.tsv") + " --shots 2 --seed 3 --model " + kModel +
+                       " --dtype f32 --max-new-tokens 8 --out " + out + " --json",
+                   300);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["task"], "re");
+  EXPECT_EQ(j["prompting"]["k"], 2);
+  EXPECT_EQ(j["prompting"]["pool_size"], 4);
+  EXPECT_EQ(j["score"]["n"], 6);
+  EXPECT_EQ(j["score"]["negative"], "false");
+  auto s = run_cli("score --task re --jsonl " + out + "/predictions.jsonl --negative false --json");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  auto back = nlohmann::json::parse(s.out);
+  for (const char* key : {"micro_f1", "macro_f1", "n", "per_label"}) EXPECT_EQ(back[key], j["score"][key]) << key;
+}
+
+TEST(CliTask, BadArgumentsAndFilesAreRefusedBeforeTheModelLoads) {
+  auto out = scratch_dir("bad");
+  auto r = run_cli("task --dataset gad --data " + data("study/gad_test_head.jsonl") + " --shots 2 --model " + kModel + " --out " + out);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--examples"), std::string::npos) << r.err;
+  auto bad = scratch_file("task_bad.tsv", "index\tsentence\tlabel\nx.T1.T2\ttext\tCPR:7\n");
+  r = run_cli("task --dataset chemprot --data " + bad + " --model /nonexistent --out " + out);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(bad + ": line 2: label"), std::string::npos) << r.err;  // the data is read first
+}

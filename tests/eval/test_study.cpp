@@ -8,6 +8,7 @@
 #include "curebench/eval/tasks/iob2.hpp"
 #include "curebench/eval/tasks/label_f1.hpp"
 #include "curebench/eval/tasks/score_files.hpp"
+#include "curebench/eval/tasks/task.hpp"
 
 #include <gtest/gtest.h>
 
@@ -16,12 +17,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 using namespace curebench;
 using namespace curebench::eval::tasks;
+using curebench::eval::Conversation;
 
 namespace curebench::eval::tasks {
 inline void PrintTo(const Span& s, std::ostream* os) { *os << "[" << s.begin << "," << s.end << ") " << s.type; }
@@ -396,3 +400,183 @@ TEST(BionlpReaders, MalformedFilesNameLineAndField) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------- task policies
+
+namespace {
+NerSentence sentence(const std::string& text, std::vector<Span> gold = {}) {
+  NerSentence s;
+  auto words = split_whitespace(text);
+  s.tokens.assign(words.begin(), words.end());
+  s.gold = std::move(gold);
+  return s;
+}
+}  // namespace
+
+TEST(NerAnswerParser, EveryOccurrenceCaseAndWhitespaceRules) {
+  auto s = sentence("Clustering of missense mutations in the ataxia - telangiectasia gene in a sporadic T - cell leukaemia .");
+  // Whitespace is ignored and ASCII case folded: "Ataxia-telangiectasia" is tokens 6..8, "t-cell LEUKAEMIA" 13..16
+  // (the gold entity is 12..16, "sporadic T - cell leukaemia": this answer gets its boundary wrong).
+  auto p = parse_entity_answer("Ataxia-telangiectasia\n- t-cell LEUKAEMIA.", s.tokens, "Disease");
+  EXPECT_EQ(p.spans, (std::vector<Span>{{6, 9, "Disease"}, {13, 17, "Disease"}}));
+  EXPECT_EQ(p.mentions, (std::vector<std::string>{"Ataxia-telangiectasia", "t-cell LEUKAEMIA"}));
+  EXPECT_TRUE(p.unmatched.empty());
+
+  auto c = sentence("cancer and breast cancer and cancers or cancer");
+  // Every occurrence of "cancer" (tokens 0, 3, 7), never inside "cancers" (token 5); "breast cancer" (2..3)
+  // overlaps the one at 3 and is longer, so it wins there.
+  p = parse_entity_answer("1. cancer; \"breast cancer\"\n2) lymphoma", c.tokens, "Disease");
+  EXPECT_EQ(p.spans, (std::vector<Span>{{0, 1, "Disease"}, {2, 4, "Disease"}, {7, 8, "Disease"}}));
+  EXPECT_EQ(p.unmatched, (std::vector<std::string>{"lymphoma"}));
+  EXPECT_EQ(tags_from_spans(c.tokens.size(), p.spans),
+            tags({"B-Disease", "O", "B-Disease", "I-Disease", "O", "O", "O", "B-Disease"}));
+
+  EXPECT_TRUE(parse_entity_answer(" None.", c.tokens, "Disease").mentions.empty());
+  EXPECT_TRUE(parse_entity_answer("n/a", c.tokens, "Disease").spans.empty());
+  // The answer ends at a blank line or a new "Sentence:" the model invents.
+  p = parse_entity_answer("\ncancer\n\nbreast cancer", c.tokens, "Disease");
+  EXPECT_EQ(p.spans.size(), 3u);  // "cancer" only: 0, 3, 7
+  p = parse_entity_answer("cancer\nSentence: breast cancer", c.tokens, "Disease");
+  EXPECT_EQ(p.mentions, (std::vector<std::string>{"cancer"}));
+}
+
+TEST(RelationAnswerParser, EarliestWholeWordLabelElseNegative) {
+  const auto& cp = chemprot_labels();
+  const auto& t = chemprot_prompt();
+  auto read = [&](const char* out) { return parse_relation_answer(out, cp, t); };
+  EXPECT_EQ(read(" CPR:4").label, "CPR:4");
+  EXPECT_EQ(read("The relation is cpr:3.").label, "CPR:3");
+  EXPECT_EQ(read("CPR:9, or maybe CPR:3").label, "CPR:9");  // earliest wins
+  EXPECT_TRUE(read("false").parsed);
+  auto none = read("CPR:41 and CPR:3x");  // not whole words
+  EXPECT_EQ(none.label, "false");
+  EXPECT_FALSE(none.parsed);
+  EXPECT_TRUE(read("\n\nCPR:4").parsed);          // leading blank lines are skipped
+  EXPECT_FALSE(read("unsure\n\nCPR:4").parsed);     // after a blank line it is no longer the answer
+  const auto& gad = gad_labels();
+  EXPECT_EQ(parse_relation_answer("Yes, it is stated.", gad, gad_prompt()).label, "positive");
+  EXPECT_EQ(parse_relation_answer("No.", gad, gad_prompt()).label, "negative");
+  auto unknown = parse_relation_answer("It is not known", gad, gad_prompt());  // "no" only inside "not"/"known"
+  EXPECT_EQ(unknown.label, "negative");
+  EXPECT_FALSE(unknown.parsed);
+}
+
+TEST(StudyTasks, OracleGeneratorScoresOne) {
+  auto sentences = read_iob2_tokens(study_data("ncbi_disease_test_head.tsv"));
+  NerTask ner{"Disease", "disease"};
+  // The oracle answers with the gold mentions as few-shot examples show them.
+  auto by_text = [&](const std::vector<Conversation>& prompts) {
+    std::vector<std::string> out;
+    for (const auto& c : prompts)
+      for (const auto& s : sentences)
+        if (c.back().content == ner.question(s)) out.push_back(ner.answer(s));
+    return out;
+  };
+  auto score = run_task(ner, sentences, ZeroShot{}, by_text, 2);
+  EXPECT_EQ(score.f1.all.gold, 8u);
+  EXPECT_EQ(score.f1.all.correct, 8u);
+  EXPECT_DOUBLE_EQ(score.f1.all.f1(), 1.0);
+  EXPECT_EQ(score.unmatched, 0u);
+
+  auto pairs = read_chemprot_tsv(study_data("chemprot_sample200_head.tsv"));
+  RelationTask re;
+  std::size_t at = 0;
+  auto oracle = [&](const std::vector<Conversation>& prompts) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < prompts.size(); ++i) out.push_back(" " + pairs[at++].label + "\n");
+    return out;
+  };
+  auto rs = run_task(re, pairs, ZeroShot{}, oracle, 4);
+  EXPECT_DOUBLE_EQ(rs.f1.micro_f1(), 1.0);
+  EXPECT_DOUBLE_EQ(macro_f1(rs.f1.per_label), 1.0);
+}
+
+TEST(StudyTasks, ConstantAnswerHandComputed) {
+  // Slice gold labels: false, CPR:5, CPR:4, CPR:9, CPR:3, CPR:6; the model always says CPR:4.
+  //  CPR:4: TP 1, FP 5 -> 2/7; the other five labels: TP 0 -> 0.  macro = (2/7) / 6 = 1/21.
+  //  micro without false: TP 1, FP 5 (every CPR:4 said on another item, the 'false' one included), FN 4
+  //  (CPR:5, 9, 3, 6) -> 2 / (2 + 5 + 4) = 2/11.
+  auto pairs = read_chemprot_tsv(study_data("chemprot_sample200_head.tsv"));
+  auto constant = [](const std::vector<Conversation>& p) { return std::vector<std::string>(p.size(), "CPR:4"); };
+  auto rs = run_task(RelationTask{}, pairs, ZeroShot{}, constant, 8);
+  EXPECT_DOUBLE_EQ(macro_f1(rs.f1.per_label), 1.0 / 21.0);
+  EXPECT_DOUBLE_EQ(rs.f1.micro_f1(), 2.0 / 11.0);
+  EXPECT_EQ(rs.parse_failures, 0u);
+}
+
+TEST(StudyTasks, PromptsZeroAndFewShot) {
+  auto sentences = read_iob2_tokens(study_data("ncbi_disease_test_head.tsv"));
+  NerTask ner{"Disease", "disease"};
+  auto c = ner.prompt(sentences[0], {});
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_NE(c[0].content.find("Sentence: Clustering of missense"), std::string::npos);
+  EXPECT_EQ(c[0].content.substr(c[0].content.size() - 9), "Entities:");
+  EXPECT_EQ(ner.answer(sentences[0]), "ataxia - telangiectasia\nsporadic T - cell leukaemia");
+  c = ner.prompt(sentences[0], {&sentences[1], &sentences[2]});
+  ASSERT_EQ(c.size(), 5u);  // (user, assistant) per example, then the item
+  EXPECT_EQ(c[1].role, "assistant");
+  EXPECT_EQ(c[1].content, ner.answer(sentences[1]));
+  auto pairs = read_chemprot_tsv(study_data("chemprot_sample200_head.tsv"));
+  auto q = RelationTask{}.prompt(pairs[0], {})[0].content;
+  EXPECT_NE(q.find("\nCPR:6 = antagonist\n"), std::string::npos);
+  EXPECT_EQ(q.substr(q.size() - 6), "Label:");
+}
+
+// Few-shot examples come from the pool only, never from the evaluated split, and the draw is seeded.
+TEST(StudyTasks, FewShotNeverShowsAnEvaluatedItem) {
+  auto pool = read_chemprot_tsv(study_data("chemprot_dev_head_crlf.tsv"));
+  auto evaluated = read_chemprot_tsv(study_data("chemprot_sample200_head.tsv"));
+  // Put two evaluated items into the pool (one by id, one by text under another id): both must be dropped.
+  pool.push_back(evaluated[1]);
+  auto copy = evaluated[2];
+  copy.id = "other.T1.T2";
+  pool.push_back(copy);
+  FewShot<RelationItem> shots(pool, evaluated, 4, 7);
+  EXPECT_EQ(shots.pool().size(), 4u);  // the 4 dev pairs
+  std::set<std::string> ids, texts;
+  for (const auto& e : evaluated) ids.insert(e.id), texts.insert(e.text);
+  for (const auto& item : evaluated)
+    for (const auto* ex : shots.examples(item)) {
+      EXPECT_FALSE(ids.count(ex->id)) << ex->id;
+      EXPECT_FALSE(texts.count(ex->text)) << ex->id;
+    }
+  // Seeded: the same seed draws the same examples in the same order; the order follows the hash rank.
+  FewShot<RelationItem> again(pool, evaluated, 2, 7);
+  EXPECT_EQ(again.examples(evaluated[0]).at(0)->id, shots.examples(evaluated[0]).at(0)->id);
+  EXPECT_EQ(error_of([&] { FewShot<RelationItem>(pool, evaluated, 5, 7); }).field(), "k");  // 4 left < 5
+  // run_task refuses a method that hands it an evaluated item (a leaking policy written by someone else).
+  struct Leaky {
+    const std::vector<RelationItem>* items;
+    std::vector<const RelationItem*> examples(const RelationItem&) const { return {&(*items)[0]}; }
+    std::string name() const { return "leaky"; }
+  };
+  auto any = [](const std::vector<Conversation>& p) { return std::vector<std::string>(p.size(), "false"); };
+  EXPECT_EQ(error_of([&] { run_task(RelationTask{}, evaluated, Leaky{&evaluated}, any); }).code(), Errc::internal);
+}
+
+TEST(StudyTasks, FewShotOnShippedSplitsNeverDrawsATestItem) {
+  REQUIRE_BIONLP();
+  struct Case {
+    const char* pool;
+    const char* test;
+  } ner_cases[] = {{"NCBI-disease/devel.tsv", "NCBI-disease/test.tsv"}, {"BC5CDR-chem/train.tsv", "BC5CDR-chem/test.tsv"}};
+  for (const auto& c : ner_cases) {
+    auto test = read_iob2_tokens(bionlp_dir() + "/" + c.test);
+    std::set<std::string> texts;
+    for (const auto& s : test) texts.insert(item_text(s));
+    for (std::uint64_t seed : {0u, 1u, 2u}) {
+      FewShot<NerSentence> shots(read_iob2_tokens(bionlp_dir() + "/" + c.pool), test, 5, seed);
+      for (const auto* e : shots.examples(test[0])) EXPECT_FALSE(texts.count(item_text(*e))) << c.pool;
+      for (const auto& p : shots.pool()) ASSERT_FALSE(texts.count(item_text(p))) << c.pool;
+    }
+  }
+  auto gad_test = read_gad_jsonl(bionlp_dir() + "/GAD/test_0.json");
+  auto gad_dev = read_gad_jsonl(bionlp_dir() + "/GAD/dev_0.json");
+  std::set<std::string> test_texts;
+  for (const auto& r : gad_test) test_texts.insert(r.text);
+  std::size_t shared = 0;
+  for (const auto& r : gad_dev) shared += test_texts.count(r.text);
+  FewShot<RelationItem> shots(gad_dev, gad_test, 8, 0);
+  EXPECT_EQ(shots.pool().size(), gad_dev.size() - shared);  // dev sentences that are also test sentences are dropped
+  for (const auto& p : shots.pool()) EXPECT_FALSE(test_texts.count(p.text));
+  std::cout << "GAD: " << shared << " dev sentence(s) also in test, dropped from the few-shot pool\n";
+}

@@ -7,6 +7,7 @@
 #include "curebench/eval/question.hpp"
 #include "curebench/eval/sample.hpp"
 #include "curebench/eval/sha256.hpp"
+#include "curebench/eval/tasks.hpp"
 #include "curebench/eval/verify.hpp"
 #include "curebench/eval/wilson.hpp"
 #include "curebench/report/results.hpp"

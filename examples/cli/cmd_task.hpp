@@ -1,0 +1,175 @@
+#pragma once
+// `curebench task --dataset NAME --data FILE --model DIR --out DIR [--examples FILE --shots K --seed S]`: one
+// study task (NER or relation extraction, issue 21) on one model, zero- or few-shot, greedy generation.
+// Writes into --out (atomically, nothing else touched): results.json, predictions.jsonl (RE lines are
+// `curebench score --task re` input), and for NER predictions.conll (`curebench score --task ner` input), so the
+// score can be recomputed from the files. Not resumable yet: a second run overwrites these three files.
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli_common.hpp"
+#include "curebench/core/atomic_write.hpp"
+#include "curebench/core/timer.hpp"
+#include "curebench/eval/pipeline.hpp"
+#include "curebench/eval/sha256.hpp"
+#include "curebench/eval/tasks/model_generator.hpp"
+#include "curebench/eval/tasks/task.hpp"
+#include "curebench/loader/default_chain.hpp"
+
+namespace cli {
+
+// The shipped sets by name: which reader, and what the prompt asks for.
+struct TaskDataset {
+  const char* name;
+  const char* task;  // "ner" | "re"
+  const char* type;  // NER: the IOB2 type and the prompt's noun
+  const char* noun;
+  const curebench::eval::tasks::RelationLabels& (*labels)();
+  const curebench::eval::tasks::RelationPromptTable& (*table)();
+};
+
+inline const TaskDataset kTaskDatasets[] = {
+    {"ncbi-disease", "ner", "Disease", "disease", nullptr, nullptr},
+    {"bc5cdr-disease", "ner", "Disease", "disease", nullptr, nullptr},
+    {"bc5cdr-chem", "ner", "Chemical", "chemical", nullptr, nullptr},
+    {"chemprot", "re", "", "", curebench::eval::tasks::chemprot_labels, curebench::eval::tasks::chemprot_prompt},
+    {"gad", "re", "", "", curebench::eval::tasks::gad_labels, curebench::eval::tasks::gad_prompt},
+};
+
+struct TaskArgs {
+  std::string dataset, data, examples, model, tokenizer, out, quant = "none", device = "cpu", dtype;
+  std::size_t shots = 0, limit = 0, batch_size = 8;
+  std::uint64_t seed = 0;
+  std::int64_t max_new_tokens = 32;
+};
+
+template <class Task>
+nlohmann::json run_study_task(const Task& task, std::vector<typename Task::Item> items,
+                              std::vector<typename Task::Item> pool, const TaskArgs& a,
+                              curebench::eval::tasks::Generator generate, std::string& predictions,
+                              std::string& conll) {
+  namespace tasks = curebench::eval::tasks;
+  if (a.limit && items.size() > a.limit) items.resize(a.limit);
+  std::size_t record = 0;  // run_task reports items in order
+  auto on_record = [&](const tasks::TaskRecord& r) {
+    auto j = r.prediction;
+    j["output"] = r.output;
+    predictions += curebench::dump_json(j) + "\n";
+    if constexpr (std::is_same_v<Task, tasks::NerTask>) {
+      const auto& s = items[record];  // token gold pred per line, a blank line after each sentence
+      for (std::size_t i = 0; i < s.tokens.size(); ++i) {
+        std::string tok = s.tokens[i];
+        for (char& c : tok)
+          if (tasks::is_space(c)) c = '_';
+        conll += tok + "\t" + j["gold"][i].template get<std::string>() + "\t" + j["pred"][i].template get<std::string>() + "\n";
+      }
+      conll += "\n";
+    }
+    ++record;
+  };
+  nlohmann::json prompting;
+  typename Task::Score score;
+  if (a.shots == 0) {
+    score = tasks::run_task(task, items, tasks::ZeroShot{}, generate, a.batch_size, on_record);
+    prompting = {{"method", "zero-shot"}, {"k", 0}};
+  } else {
+    tasks::FewShot<typename Task::Item> method(std::move(pool), items, a.shots, a.seed);
+    score = tasks::run_task(task, items, method, generate, a.batch_size, on_record);
+    prompting = {{"method", "few-shot"}, {"k", a.shots}, {"seed", a.seed}, {"examples_from", a.examples},
+                 {"pool_size", method.pool().size()}};
+  }
+  return {{"task", std::string(Task::name)}, {"items", items.size()}, {"prompting", prompting}, {"score", score.to_json()}};
+}
+
+inline void add_task(CLI::App& app, Context& ctx) {
+  auto a = std::make_shared<TaskArgs>();
+  auto* sub = app.add_subcommand("task", "Run a study task (NER, relation extraction) on one model, zero- or few-shot");
+  std::vector<std::string> names;
+  for (const auto& d : kTaskDatasets) names.push_back(d.name);
+  sub->add_option("--dataset", a->dataset, "ncbi-disease | bc5cdr-disease | bc5cdr-chem (NER), chemprot | gad (RE)")
+      ->required()
+      ->check(CLI::IsMember(names));
+  sub->add_option("--data", a->data, "The evaluated split in its shipped format (IOB2 .tsv, ChemProt .tsv, GAD .json)")->required();
+  sub->add_option("--examples", a->examples, "Few-shot pool: the train or dev split of the same set (never the test split)");
+  sub->add_option("--shots", a->shots, "Few-shot examples per prompt (0 = zero-shot, the default)");
+  sub->add_option("--seed", a->seed, "Few-shot draw seed (hash rank of the pool ids)");
+  sub->add_option("--limit", a->limit, "Run the first N items only (0 = all)");
+  sub->add_option("--model", a->model, "Checkpoint folder")->required();
+  sub->add_option("--tokenizer", a->tokenizer, "Tokenizer file or folder (default: the model's)");
+  sub->add_option("--quant", a->quant, "none | nf4 | int8 | auto | prequantized (default none)");
+  sub->add_option("--device", a->device, "cpu | cuda");
+  sub->add_option("--dtype", a->dtype, "f32 | bf16 | f16");
+  sub->add_option("--max-new-tokens", a->max_new_tokens, "Tokens to generate at most per item (default 32)");
+  sub->add_option("--batch-size", a->batch_size, "Items per generate call (default 8)");
+  sub->add_option("--out", a->out, "Folder for results.json, predictions.jsonl (+ predictions.conll for NER)")->required();
+  add_json_flag(sub, ctx);
+  sub->callback([a, &ctx] {
+    namespace cb = curebench;
+    namespace tasks = cb::eval::tasks;
+    const TaskDataset* ds = nullptr;
+    for (const auto& d : kTaskDatasets)
+      if (a->dataset == d.name) ds = &d;
+    if (a->shots > 0 && a->examples.empty())
+      throw cb::Error(cb::Errc::invalid_argument, "", "--examples", "--shots > 0 needs --examples FILE (the train or dev split)");
+    if (a->shots == 0 && !a->examples.empty())
+      throw cb::Error(cb::Errc::invalid_argument, "", "--shots", "--examples given without --shots K");
+    const bool ner = std::string(ds->task) == "ner";
+    // Read the data before loading the model: a bad file fails fast.
+    std::vector<tasks::NerSentence> sentences, sentence_pool;
+    std::vector<tasks::RelationItem> pairs, pair_pool;
+    auto read_re = [&](const std::string& path) {
+      return a->dataset == "gad" ? tasks::read_gad_jsonl(path) : tasks::read_chemprot_tsv(path);
+    };
+    if (ner) {
+      sentences = tasks::read_iob2_tokens(a->data);
+      if (!a->examples.empty()) sentence_pool = tasks::read_iob2_tokens(a->examples);
+    } else {
+      pairs = read_re(a->data);
+      if (!a->examples.empty()) pair_pool = read_re(a->examples);
+    }
+    auto info = cb::loader::inspect_checkpoint(a->model);
+    cb::loader::LoadRequest req;
+    req.device = cb::model::parse_device_name(a->device);
+    if (!a->dtype.empty()) req.dtype = cb::model::parse_dtype_name(a->dtype, "--dtype");
+    req.workload = {.batch = static_cast<std::int64_t>(a->batch_size), .context = 1024};
+    auto loaded = cb::loader::DefaultChain{}.load(info, req, cb::eval::strategies_for_quant(a->quant, "--quant"));
+    auto tok = cb::tokenizer::load_tokenizer(a->tokenizer.empty() ? a->model : a->tokenizer);
+    tasks::GeneratorStats stats;
+    auto generate = tasks::model_generator(loaded.model.decoder, tok, a->model, a->max_new_tokens, stats);
+    std::string predictions, conll;
+    cb::Timer timer;
+    nlohmann::json r = ner ? run_study_task(tasks::NerTask{ds->type, ds->noun}, std::move(sentences), std::move(sentence_pool),
+                                            *a, generate, predictions, conll)
+                           : run_study_task(tasks::RelationTask{&ds->labels(), &ds->table()}, std::move(pairs),
+                                            std::move(pair_pool), *a, generate, predictions, conll);
+    double load_seconds = 0;
+    for (const auto& at : loaded.attempts) load_seconds += at.seconds;
+    r["dataset"] = a->dataset;
+    r["data"] = {{"path", a->data}, {"sha256", cb::eval::sha256_hex(cb::read_text_file(a->data))}};
+    r["model"] = {{"path", a->model}, {"quant", a->quant}, {"strategy", loaded.strategy},
+                  {"dtype", cb::model::dtype_short_name(loaded.model.decoder.dtype())}, {"load_seconds", load_seconds},
+                  {"weight_bytes", loaded.model.decoder.weights().bytes()}};
+    r["generation"] = stats.to_json();
+    r["generation"]["max_new_tokens"] = a->max_new_tokens;
+    r["seconds"] = timer.millis() / 1e3;
+    std::filesystem::create_directories(a->out);
+    const std::filesystem::path out(a->out);
+    cb::atomic_write(out / "predictions.jsonl", predictions);
+    if (ner) cb::atomic_write(out / "predictions.conll", conll);
+    cb::atomic_write(out / "results.json", cb::dump_json(r, 2) + "\n");
+    if (ctx.json) return print_json(r);
+    const auto& s = r["score"];
+    std::cout << a->dataset << " (" << r["items"] << " items, " << r["prompting"]["method"].get<std::string>() << "): ";
+    if (ner)
+      std::cout << "entity F1 " << s["f1"] << " (P " << s["precision"] << ", R " << s["recall"] << "), "
+                << s["unmatched_mentions"] << " of " << s["mentions"] << " mentions not in the sentence\n";
+    else
+      std::cout << "micro F1 " << s["micro_f1"] << " (without " << s["negative"] << "), macro F1 " << s["macro_f1"] << ", "
+                << s["parse_failures"] << " answers without a label\n";
+    std::cout << "wrote " << (out / "results.json").string() << "\n";
+  });
+}
+
+}  // namespace cli
