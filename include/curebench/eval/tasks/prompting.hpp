@@ -2,8 +2,8 @@
 // Prompting methods for the study's tasks, as a policy: which solved examples precede the item.
 //  - ZeroShot: none.
 //  - FewShot: k examples from a pool the caller builds from the train/dev split only. Pool items whose id or
-//    text also occurs in the evaluated split are dropped first (GAD repeats sentences; a test sentence must
-//    never be shown solved). The rest is ranked once by SHA-256("<seed>\n<id>") - the same hash rank as
+//    text also occurs in the evaluated split are dropped first (a masked sentence can repeat under another
+//    id; a test sentence must never be shown solved). The rest is ranked once by SHA-256("<seed>\n<id>") - the same hash rank as
 //    `--limit --seed` (eval/dataset.hpp) - so the choice depends only on (seed, pool ids), not on file order;
 //    every item gets the same first k of that ranking, shown in rank order.
 #include "curebench/core/error.hpp"
@@ -63,8 +63,9 @@ class FewShot {
   std::vector<const Item*> examples(const Item& item) const {
     std::vector<const Item*> out;
     const std::string text = item_text(item);
+    // Skips the item itself, should the caller have left it out of `evaluated`.
     for (std::size_t i = 0; i < order_.size() && out.size() < k_; ++i)
-      if (item_text(pool_[order_[i]]) != text) out.push_back(&pool_[order_[i]]);  // the item itself, if it was not in `evaluated`
+      if (item_text(pool_[order_[i]]) != text) out.push_back(&pool_[order_[i]]);
     return out;
   }
   std::string name() const { return std::to_string(k_) + "-shot (seed " + std::to_string(seed_) + ")"; }

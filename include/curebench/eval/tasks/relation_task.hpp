@@ -80,8 +80,12 @@ inline RelationPrediction parse_relation_answer(std::string_view output, const R
       const bool bounded = (at == 0 || !word_char(text[at - 1])) &&
                            (at + w.size() == text.size() || !word_char(text[at + w.size()]));
       if (!bounded) continue;
-      if (at < best_at || (at == best_at && w.size() > best_len)) best_at = at, best_len = w.size(), best = l;
-      break;
+      if (at < best_at || (at == best_at && w.size() > best_len)) {
+        best_at = at;
+        best_len = w.size();
+        best = l;
+      }
+      break;  // later occurrences of this word start later
     }
   if (best_at == std::string::npos) return {std::string(labels.negative), false};
   return {best, true};
