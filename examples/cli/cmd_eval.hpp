@@ -7,6 +7,7 @@ namespace cli {
 
 inline void add_eval(CLI::App& app, Context& ctx) {
   static std::string config, model, val, test, out, quant = "auto", mode = "generate", device = "cpu", dtype, protocol = "curebench";
+  static std::string policy;  // empty: the config's (default curebench)
   static std::size_t max_samples = 0;
   static std::int64_t max_new_tokens = 256, batch_size = 8;
   static std::optional<std::uint64_t> seed;
@@ -26,6 +27,9 @@ inline void add_eval(CLI::App& app, Context& ctx) {
   sub->add_option("--device", device, "Short form: cpu | cuda");
   sub->add_option("--dtype", dtype, "Short form: f32 | bf16 | f16");
   sub->add_option("--protocol", protocol, "Short form: curebench | official (the CURE-Bench kit's prompts)");
+  sub->add_option("--policy", policy,
+                  "Answer extractor: curebench (default) | seed | kit (the official kit's, exactly; with --protocol official "
+                  "the run reproduces the kit's prompts, extraction and submission)");
   auto* max_new = sub->add_option("--max-new-tokens", max_new_tokens,
                                    "Short form: tokens to generate at most per step (default 256; 1024 under --protocol official, as the kit)");
   sub->add_option("--enable-thinking", enable_thinking,
@@ -49,9 +53,10 @@ inline void add_eval(CLI::App& app, Context& ctx) {
     if (!config.empty()) {
       if (!model.empty()) throw cb::Error(cb::Errc::invalid_argument, "", "--model", "use either --config or --model, not both");
       cfg = cb::eval::load_run_config(config);
-      if (allow_duplicate_ids && !cfg.allow_duplicate_ids) {
-        cfg.allow_duplicate_ids = true;
-        cb::eval::finalize(cfg, config);  // the override is part of the run: its hash changes
+      if ((allow_duplicate_ids && !cfg.allow_duplicate_ids) || (!policy.empty() && policy != cfg.policy)) {
+        cfg.allow_duplicate_ids = cfg.allow_duplicate_ids || allow_duplicate_ids;
+        if (!policy.empty()) cfg.policy = policy;
+        cb::eval::finalize(cfg, config);  // an override is part of the run: its hash changes
       }
       for (auto& m : cfg.models)  // the command line wins over the config, as in the kit's get_metadata
         for (const auto& [key, value] : meta) m.metadata[key] = value;
@@ -68,12 +73,20 @@ inline void add_eval(CLI::App& app, Context& ctx) {
       cfg.enable_thinking = enable_thinking;
       cfg.allow_duplicate_ids = allow_duplicate_ids;
       cfg.metadata = meta;
+      if (!policy.empty()) cfg.policy = policy;
       cfg.batch_size = batch_size;
       cb::eval::finalize(cfg, "command line");
     }
-    cb::eval::RunSummary s = cfg.protocol == "official"
-                                 ? cb::eval::Pipeline<cb::loader::DefaultChain, cb::eval::extract::CurebenchDefault, cb::eval::OfficialKitProtocol>::run(cfg, out)
-                                 : cb::eval::Pipeline<>::run(cfg, out);
+    // The protocol and the extractor are types (eval::Pipeline<Chain, Extractor, Protocol>): the six pairs.
+    auto with_protocol = [&]<class Ex>() {
+      using Chain = cb::loader::DefaultChain;
+      return cfg.protocol == "official" ? cb::eval::Pipeline<Chain, Ex, cb::eval::OfficialKitProtocol>::run(cfg, out)
+                                        : cb::eval::Pipeline<Chain, Ex, cb::eval::CurebenchProtocol>::run(cfg, out);
+    };
+    namespace ex = cb::eval::extract;
+    cb::eval::RunSummary s = cfg.policy == "kit"    ? with_protocol.operator()<ex::KitRule>()
+                             : cfg.policy == "seed" ? with_protocol.operator()<ex::SeedRegex>()
+                                                    : with_protocol.operator()<ex::CurebenchDefault>();
     nlohmann::json j{{"out_dir", s.out_dir.string()}, {"results", s.results.string()}, {"files", s.files}};
     nlohmann::json models = nlohmann::json::array();
     for (auto& m : s.results_data.models) {

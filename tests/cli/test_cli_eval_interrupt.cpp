@@ -11,8 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -526,5 +528,53 @@ TEST(CliEvalSubmission, MetadataFromTheCommandLineOverTheConfig) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("metadata.track"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "bad" / "models"));
+  fs::remove_all(dir);
+}
+
+// `eval --protocol official --policy kit` (issue 18, point 4): the kit's prompts, its extractor and its submission. Each
+// multi_choice row's choice is checked against the kit's function re-done here with std::regex on the upper-cased,
+// stripped answer (eval_framework.py _extract_multiple_choice_answer: first character in A-E, else "([ABCDE])\)",
+// else "\b([ABCDE])\b"; the first pattern cannot match upper-cased text), then the kit's post-processing (empty ->
+// NOTAVALUE). Rows whose answer is not plain ASCII are left to tests/eval (kit_expected.jsonl).
+TEST(CliEvalSubmission, OfficialProtocolWithTheKitPolicyChoosesAsTheKit) {
+  auto dir = scratch_dir("kit_policy");
+  const std::string test = src("datasets/default/test.jsonl");
+  auto r = run_cli("eval --model " + data("models/stories260K/hf") + " --test " + test + " --max-samples 12 --max-new-tokens 24" +
+                       " --quant none --dtype f32 --protocol official --policy kit --out " + (dir / "run").string(),
+                   300);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto results = nlohmann::json::parse(slurp((dir / "run" / "results.json").string()));
+  EXPECT_EQ(results["run"]["protocol"], "official");
+  EXPECT_EQ(results["run"]["policy"], "kit");
+  std::map<std::string, std::string> type_of;
+  for (auto& line : read_lines(test).lines)
+    if (!line.empty()) {
+      auto q = nlohmann::json::parse(line);
+      type_of[q["id"].get<std::string>()] = q["question_type"].get<std::string>();
+    }
+  auto kit_choice = [](std::string s) -> std::string {
+    auto b = s.find_first_not_of(" \t\n\r\f\v"), e = s.find_last_not_of(" \t\n\r\f\v");
+    s = b == std::string::npos ? "" : s.substr(b, e - b + 1);
+    for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (!s.empty() && s[0] >= 'A' && s[0] <= 'E') return std::string(1, s[0]);
+    std::smatch m;
+    for (const char* p : {R"((?:answer is|answer:|is)\s*([ABCDE]))", R"(([ABCDE])\))", R"(\b([ABCDE])\b)"})
+      if (std::regex_search(s, m, std::regex(p))) return m[1].str();
+    return "NOTAVALUE";
+  };
+  std::size_t checked = 0, letters = 0;
+  for (auto& line : read_lines(dir / "run" / "models" / "hf" / "samples.jsonl").lines) {
+    auto s = nlohmann::json::parse(line);
+    if (type_of[s["id"].get<std::string>()] != "multi_choice") continue;
+    const std::string out = s["output"].get<std::string>();
+    if (std::any_of(out.begin(), out.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) continue;
+    const std::string choice = s["answer"].is_null() ? "NOTAVALUE" : s["answer"].get<std::string>();
+    EXPECT_EQ(choice, kit_choice(out)) << out;
+    EXPECT_TRUE(s["rule"].get<std::string>().rfind("kit.", 0) == 0 || s["rule"] == "none") << s["rule"];
+    ++checked;
+    letters += choice != "NOTAVALUE";
+  }
+  EXPECT_GE(checked, 5u);
+  EXPECT_GE(letters, 1u) << "no row exercised a kit rule";
   fs::remove_all(dir);
 }

@@ -200,6 +200,7 @@ TEST(EvalConfig, BadConfigsNameTheField) {
   EXPECT_EQ(bad(R"({"models": [{"path": "m", "mode": "sing"}], "splits": {"val": "v.jsonl"}})"), "models[0].mode");
   EXPECT_EQ(bad(R"({"models": [{"path": "m"}], "splits": {}})"), "splits");
   EXPECT_EQ(bad(R"({"models": [{"name": "a/b", "path": "m"}], "splits": {"val": "v.jsonl"}})"), "models[0].name");
+  EXPECT_EQ(bad(R"({"models": [{"path": "m"}], "splits": {"val": "v.jsonl"}, "policy": "regex"})"), "policy");
 }
 
 // Qwen3's enable_thinking in a run (issue 18, point 3): stories260K's weights in a folder whose tokenizer_config.json

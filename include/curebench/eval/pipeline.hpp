@@ -75,7 +75,8 @@ class Pipeline {
     folder.sweep(temp_names(cfg));    // left by a run killed between writing a temp file and renaming it
     report::Results res;
     res.notice = cfg.notice;
-    res.run = {cfg.hash.substr(0, 12), report::utc_now_iso8601(), "", cfg.hash, cfg.models.front().mode, std::string(Protocol::name)};
+    res.run = {cfg.hash.substr(0, 12), report::utc_now_iso8601(), "", cfg.hash, cfg.models.front().mode, std::string(Protocol::name),
+               std::string(Ex::name)};
     res.provenance = provenance(cfg);
     // Datasets and their verification are shared by every model.
     std::vector<Dataset> splits;

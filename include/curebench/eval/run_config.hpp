@@ -39,6 +39,7 @@ struct RunConfig {
   std::vector<ModelConfig> models;
   std::vector<SplitConfig> splits;
   std::string protocol = "curebench";  // curebench | official
+  std::string policy = "curebench";    // answer extractor: curebench | seed | kit (the official kit's, exactly)
   std::int64_t max_new_tokens = 256;   // default_max_new_tokens(protocol) when the config does not say
   // apply_chat_template's enable_thinking (Qwen3's switch); unset = the protocol's choice (official: false, as the
   // kit renders; curebench: not passed, so the template's default).
@@ -69,6 +70,7 @@ inline nlohmann::json to_json_value(const RunConfig& c) {
   j["notice"] = c.notice ? nlohmann::json(*c.notice) : nlohmann::json();
   if (c.enable_thinking) j["enable_thinking"] = *c.enable_thinking;  // only when set: older configs keep their hash
   if (c.allow_duplicate_ids) j["allow_duplicate_ids"] = true;
+  if (c.policy != "curebench") j["policy"] = c.policy;  // only when not the default: older configs keep their hash
   for (auto& m : c.models)
     j["models"].push_back({{"name", m.name}, {"path", m.path}, {"tokenizer", m.tokenizer}, {"quant", m.quant},
                            {"mode", m.mode}, {"device", m.device}, {"dtype", m.dtype},
@@ -114,6 +116,8 @@ inline void finalize(RunConfig& c, const std::string& where) {
   if (c.splits.empty()) throw Error(Errc::config, where, "splits", "no dataset split to evaluate on");
   if (c.protocol != "curebench" && c.protocol != "official")
     throw Error(Errc::config, where, "protocol", "expected curebench or official, found '" + c.protocol + "'");
+  if (c.policy != "curebench" && c.policy != "seed" && c.policy != "kit")
+    throw Error(Errc::config, where, "policy", "expected curebench, seed or kit, found '" + c.policy + "'");
   if (c.max_new_tokens < 1) throw Error(Errc::config, where, "max_new_tokens", "must be >= 1");
   if (c.batch_size < 1) throw Error(Errc::config, where, "batch_size", "must be >= 1");
   check_metadata(c.metadata, where, "metadata");
@@ -137,6 +141,7 @@ inline RunConfig run_config_from_json(const nlohmann::json& j, const std::string
   auto resolve = [&](const std::string& p) { return p.empty() || p.front() == '/' ? p : (base / p).lexically_normal().string(); };
   RunConfig c;
   c.protocol = json_get_or<std::string>(j, "protocol", c.protocol, path);
+  c.policy = json_get_or<std::string>(j, "policy", c.policy, path);
   c.max_new_tokens = json_get_or<std::int64_t>(j, "max_new_tokens", default_max_new_tokens(c.protocol), path);
   if (auto t = j.find("enable_thinking"); t != j.end() && !t->is_null()) c.enable_thinking = json_get<bool>(j, "enable_thinking", path);
   c.batch_size = json_get_or<std::int64_t>(j, "batch_size", c.batch_size, path);

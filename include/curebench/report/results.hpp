@@ -39,10 +39,11 @@ struct RunInfo {
   std::string id, started_at, finished_at, config_hash;
   std::string mode = "generate";       // generate | loglikelihood
   std::string protocol = "curebench";  // curebench | official
+  std::string policy = "curebench";    // the answer extractor: curebench | seed | kit
 };
 inline void to_json(nlohmann::json& j, const RunInfo& r) {
   j = {{"id", r.id}, {"started_at", r.started_at}, {"finished_at", r.finished_at}, {"config_hash", r.config_hash},
-       {"mode", r.mode}, {"protocol", r.protocol}};
+       {"mode", r.mode}, {"protocol", r.protocol}, {"policy", r.policy}};
 }
 
 struct Provenance {
