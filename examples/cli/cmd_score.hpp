@@ -81,6 +81,10 @@ inline void add_score(CLI::App& app, Context& ctx) {
     if (o.negative && o.task != "re") refuse("--negative", "only --task re has a negative label");
     nlohmann::json j = o.task == "re" ? tasks::score_label_jsonl(o.jsonl, o.negative).to_json()
                                       : tasks::score_multilabel_jsonl(o.jsonl).to_json();
+    if (o.negative && !j["negative_seen"].get<bool>())  // labels are file data: quoted as JSON strings
+      std::cerr << "curebench: warning: --negative " << curebench::dump_json(*o.negative)
+                << " is no gold or predicted label in " << curebench::dump_json(o.jsonl)
+                << ", so micro_f1 pools every label (labels are case-sensitive)" << std::endl;
     if (ctx.json) print_json(j);
     else print_label_score(j);
   });

@@ -53,6 +53,13 @@ TEST(CliScore, RelationWithAndWithoutNegative) {
   auto j = nlohmann::json::parse(r.out);
   expect_near_json(want["without_negative"], j);
   EXPECT_NEAR(j["micro_f1"].get<double>(), j["accuracy"].get<double>(), 1e-12);  // single-label, all classes
+  // A negative label that occurs nowhere (a typo: labels are case-sensitive) is scored as none, with a warning.
+  r = run_cli("score --task re --jsonl " + data("study/score_re.jsonl") + " --negative False --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto typo = nlohmann::json::parse(r.out);
+  EXPECT_EQ(typo["negative_seen"], false);
+  EXPECT_NEAR(typo["micro_f1"].get<double>(), j["micro_f1"].get<double>(), 1e-12);
+  EXPECT_NE(r.err.find("warning: --negative \"False\""), std::string::npos) << r.err;
 }
 
 TEST(CliScore, MultiLabel) {

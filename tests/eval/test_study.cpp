@@ -183,6 +183,11 @@ TEST(LabelF1, SingleLabelHandComputed) {
   EXPECT_DOUBLE_EQ(macro_f1(s.per_label), 11.0 / 18.0);  // the negative label stays in macro F1
   auto j = s.to_json();
   EXPECT_EQ(j["negative"], "N");
+  EXPECT_EQ(j["negative_seen"], true);
+  s.negative = "n";  // labels are case-sensitive: a typo pools every label, and says so
+  EXPECT_DOUBLE_EQ(s.micro_f1(), 0.6);
+  EXPECT_EQ(s.to_json()["negative_seen"], false);
+  s.negative = "N";
   EXPECT_EQ(j["labels"], 3);
   EXPECT_EQ(j["per_label"]["A"]["support"], 2);
 }

@@ -74,11 +74,15 @@ struct SingleLabelF1 {
   }
   double micro_f1() const { return pooled().f1(); }
   double accuracy() const { return LabelCounts::ratio(agree, n); }
+  // A negative label that no item has as gold or prediction is most likely a typo ("False" for "false"):
+  // micro_f1 then pools every label. Reported, so a caller can say so.
+  bool negative_seen() const { return negative && per_label.count(*negative); }
   nlohmann::json to_json() const {
     auto p = pooled();
     return {{"n", n}, {"micro_f1", p.f1()}, {"micro_precision", p.precision()}, {"micro_recall", p.recall()},
             {"macro_f1", macro_f1(per_label)}, {"accuracy", accuracy()},
             {"negative", negative ? nlohmann::json(*negative) : nlohmann::json(nullptr)},
+            {"negative_seen", negative ? nlohmann::json(negative_seen()) : nlohmann::json(nullptr)},
             {"labels", per_label.size()}, {"per_label", per_label_json(per_label)}};
   }
 };
