@@ -8,6 +8,7 @@
 #include "curebench/io/safetensors_index.hpp"
 #include "curebench/loader/budget.hpp"
 #include "curebench/model/hf_config.hpp"
+#include "curebench/quant/gptq_awq_checkpoint.hpp"
 
 namespace cli {
 
@@ -42,6 +43,13 @@ inline nlohmann::json inspect_safetensors(const std::filesystem::path& path) {
       auto plan = ld::plan_memory(spec, f, {.batch = 1, .context = 4096});
       est[ld::to_string(f)] = ld::to_json_plan(plan);
     }
+    // GPTQ / AWQ: how it is stored, and its estimate as stored.
+    if (auto q = curebench::quant::find_gptq_awq_config(dir, curebench::read_json_file((dir / "config.json").string()))) {
+      j["quantization"] = q->to_json();
+      const auto bits = ld::packed_int_bits_per_weight(q->bits, q->group_size, spec.hidden_size, spec.hidden_size,
+                                                       q->method == curebench::quant::GptqAwqConfig::Method::gptq);
+      est["as-stored"] = ld::to_json_plan(ld::plan_memory_bits(spec, bits, 2, {.batch = 1, .context = 4096}));
+    }
     j["memory_estimate"] = est;
     j["memory_estimate_workload"] = {{"batch", 1}, {"context", 4096}};
   }
@@ -68,6 +76,12 @@ inline void print_inspect_text(const nlohmann::json& j) {
   if (j.contains("model")) {
     std::cout << "model: " << j["model"]["architecture"].get<std::string>() << ", " << j["model"]["parameters"]
               << " parameters, " << j["model"]["num_layers"] << " layers, dtype " << j["model"]["dtype"].get<std::string>() << "\n";
+    if (j.contains("quantization")) {
+      const auto& q = j["quantization"];
+      std::cout << "quantization: " << q["format"].get<std::string>() << ", " << q["bits"] << " bits, group size " << q["group_size"]
+                << ", act-order " << (q["act_order"].get<bool>() ? "yes" : "no") << ", sym " << (q["sym"].get<bool>() ? "yes" : "no")
+                << " (" << q["source"].get<std::string>() << ")\n";
+    }
     for (auto& [fmt, plan] : j["memory_estimate"].items())
       std::cout << "  " << fmt << ": weights " << plan["weight_bytes"].get<std::int64_t>() / 1048576.0 << " MiB, total at batch 1 x 4096 "
                 << plan["total_bytes"].get<std::int64_t>() / 1048576.0 << " MiB\n";

@@ -198,3 +198,111 @@ TEST(Discovery, FindsGGUFFilesAsCheckpointsAndSkipsBrokenOnes) {
   EXPECT_EQ(d.skipped[0].path.filename(), "broken.gguf");
   fs::remove_all(root);
 }
+
+// GPTQ and AWQ folders (tests/fixtures/make_gptq_awq.py): stories260K packed both ways, each beside a dense
+// float32 copy holding the script's own dequantized weights. Loaded through the default chain, every linear
+// dequantizes to the reference's weight bit for bit, and the logits and greedy output are the reference's.
+namespace {
+std::string packed_model(const std::string& leaf) { return std::string(CUREBENCH_TEST_DATA) + "/models/stories260K-gptq-awq/" + leaf; }
+
+void expect_same_model(const fs::path& packed, const fs::path& reference, cb::loader::CheckpointKind kind) {
+  auto info = cb::loader::inspect_checkpoint(packed);
+  EXPECT_EQ(info.kind, kind) << packed;
+  auto res = cb::loader::DefaultChain{}.load(info, cpu_request());
+  EXPECT_EQ(res.strategy, "Prequantized");
+  auto ref = cb::loader::Chain<cb::loader::FullPrecision<>>{}.load(cb::loader::inspect_checkpoint(reference), cpu_request());
+  EXPECT_EQ(ref.strategy, "FullPrecision");
+  const auto& W = res.model.decoder.weights();
+  const auto& R = ref.model.decoder.weights();
+  ASSERT_EQ(W.layers.size(), 5u);
+  EXPECT_TRUE(std::holds_alternative<cb::quant::Dense>(W.lm_head));  // tied: the dense embedding
+  for (std::size_t i = 0; i < W.layers.size(); ++i) {
+    const auto& l = W.layers[i];
+    const auto& r = R.layers[i];
+    for (auto [a, b] : {std::pair{&l.q, &r.q}, {&l.k, &r.k}, {&l.v, &r.v}, {&l.o, &r.o}, {&l.gate, &r.gate}, {&l.up, &r.up}, {&l.down, &r.down}}) {
+      EXPECT_TRUE(kind == cb::loader::CheckpointKind::hf_gptq ? std::holds_alternative<cb::quant::GPTQ>(*a) : std::holds_alternative<cb::quant::AWQ>(*a));
+      EXPECT_TRUE(at::equal(cb::quant::dequantize(*a, at::kFloat), cb::quant::dequantize(*b, at::kFloat))) << packed << " layer " << i;
+    }
+  }
+  auto ids = at::tensor(std::vector<std::int64_t>{1, 403, 407, 261, 378}, at::kLong).view({1, 5});
+  auto real = at::ones({1, 5}, at::kBool);
+  auto c1 = res.model.decoder.make_cache(1, 5), c2 = ref.model.decoder.make_cache(1, 5);
+  auto a = res.model.decoder.forward(ids, real, c1, 0), b = ref.model.decoder.forward(ids, real, c2, 0);
+  // Same weights; the reference fuses q|k|v and gate|up into one matmul, so only float summation order differs.
+  EXPECT_TRUE(at::allclose(a, b, 1e-5, 1e-5)) << (a - b).abs().max().item<float>();
+}
+
+fs::path copy_folder(const fs::path& src, const std::string& tag) {
+  auto d = scratch(tag);
+  fs::create_directories(d);
+  for (auto& e : fs::directory_iterator(src)) fs::copy_file(e.path(), d / e.path().filename());
+  return d;
+}
+}  // namespace
+
+TEST(PrequantizedGptqAwq, GptqActOrderFolderEqualsItsDequantizedReference) {
+  expect_same_model(packed_model("gptq-4bit-g32-actorder"), packed_model("gptq-4bit-g32-actorder-dequantized"), cb::loader::CheckpointKind::hf_gptq);
+  auto info = cb::loader::inspect_checkpoint(packed_model("gptq-4bit-g32-actorder"));
+  ASSERT_TRUE(info.gptq_awq);
+  EXPECT_EQ(info.gptq_awq->format(), "gptq");
+  EXPECT_TRUE(info.gptq_awq->desc_act);
+  nlohmann::json j = info;
+  EXPECT_EQ(j["kind"], "hf-gptq");
+  EXPECT_EQ(j["quantization"]["group_size"], 32);
+  EXPECT_EQ(j["quantization"]["act_order"], true);
+}
+
+TEST(PrequantizedGptqAwq, AwqFolderEqualsItsDequantizedReference) {
+  expect_same_model(packed_model("awq-4bit-g32"), packed_model("awq-4bit-g32-dequantized"), cb::loader::CheckpointKind::hf_awq);
+  auto info = cb::loader::inspect_checkpoint(packed_model("awq-4bit-g32"));
+  ASSERT_TRUE(info.gptq_awq);
+  EXPECT_EQ(info.gptq_awq->group_size, 32);  // from AutoAWQ's quant_config.json (q_group_size)
+}
+
+TEST(PrequantizedGptqAwq, ConfigInEachPlaceGivesTheSameModel) {
+  // GPTQ: quantization_config moved from config.json into AutoGPTQ's quantize_config.json.
+  auto g = copy_folder(packed_model("gptq-4bit-g32-actorder"), "gptq_qcfg");
+  auto config = cb::read_json_file((g / "config.json").string());
+  auto qc = config["quantization_config"];
+  qc.erase("quant_method");
+  config.erase("quantization_config");
+  std::ofstream(g / "config.json") << config.dump();
+  std::ofstream(g / "quantize_config.json") << qc.dump();
+  expect_same_model(g, packed_model("gptq-4bit-g32-actorder-dequantized"), cb::loader::CheckpointKind::hf_gptq);
+  // AWQ: AutoAWQ's quant_config.json replaced by transformers' AwqConfig in config.json.
+  auto w = copy_folder(packed_model("awq-4bit-g32"), "awq_cfg");
+  fs::remove(w / "quant_config.json");
+  config = cb::read_json_file((w / "config.json").string());
+  config["quantization_config"] = {{"quant_method", "awq"}, {"bits", 4}, {"group_size", 32}, {"zero_point", true}, {"version", "gemm"}};
+  std::ofstream(w / "config.json") << config.dump();
+  expect_same_model(w, packed_model("awq-4bit-g32-dequantized"), cb::loader::CheckpointKind::hf_awq);
+  // Without any config the packed tensors are refused, not guessed.
+  fs::remove(g / "quantize_config.json");
+  try {
+    cb::loader::inspect_checkpoint(g);
+    ADD_FAILURE() << "qweight tensors without a GPTQ/AWQ config accepted";
+  } catch (const cb::Error& e) {
+    EXPECT_EQ(e.field(), "quantization_config");
+  }
+  // The AWQ gemv layout is refused by name at inspection.
+  std::ofstream(w / "config.json") << [&] {
+    config["quantization_config"]["version"] = "gemv";
+    return config.dump();
+  }();
+  try {
+    cb::loader::inspect_checkpoint(w);
+    ADD_FAILURE() << "AWQ gemv accepted";
+  } catch (const cb::Error& e) {
+    EXPECT_EQ(e.field(), "version");
+  }
+  fs::remove_all(g);
+  fs::remove_all(w);
+}
+
+TEST(PrequantizedGptqAwq, OnlyPrequantizedTakesThem) {
+  auto info = cb::loader::inspect_checkpoint(packed_model("awq-4bit-g32"));
+  EXPECT_FALSE(cb::loader::FullPrecision<>{}.check(info, cpu_request()).ok);
+  EXPECT_FALSE(cb::loader::QuantizeOnLoad<cb::quant::Int8Config>{}.check(info, cpu_request()).ok);
+  auto v = cb::loader::Prequantized{}.check(info, cpu_request());
+  EXPECT_TRUE(v.ok) << v.reason;
+}

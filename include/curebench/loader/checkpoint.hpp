@@ -1,8 +1,9 @@
 #pragma once
 // What a checkpoint on disk is, decided before loading: its kind (plain safetensors, bitsandbytes
-// pre-quantized, GGUF), its ModelSpec, its weight and tokenizer files. Pre-quantized bnb folders are
+// pre-quantized, GPTQ, AWQ, GGUF), its ModelSpec, its weight and tokenizer files. Pre-quantized bnb folders are
 // recognised by config.json's quantization_config or, when that is missing (as in some unsloth
-// repos), by their tensor names.
+// repos), by their tensor names; GPTQ and AWQ by quant_method in quantization_config, quantize_config.json
+// (AutoGPTQ) or quant_config.json (AutoAWQ): their tensors alone do not say which layout they are in.
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -14,16 +15,19 @@
 #include "curebench/io/safetensors_index.hpp"
 #include "curebench/model/gguf_spec.hpp"
 #include "curebench/model/hf_config.hpp"
+#include "curebench/quant/gptq_awq_checkpoint.hpp"
 
 namespace curebench::loader {
 
-enum class CheckpointKind { hf_safetensors, hf_bnb_4bit, hf_bnb_8bit, gguf };
+enum class CheckpointKind { hf_safetensors, hf_bnb_4bit, hf_bnb_8bit, hf_gptq, hf_awq, gguf };
 
 inline std::string to_string(CheckpointKind k) {
   switch (k) {
     case CheckpointKind::hf_safetensors: return "hf-safetensors";
     case CheckpointKind::hf_bnb_4bit: return "hf-bnb-4bit";
     case CheckpointKind::hf_bnb_8bit: return "hf-bnb-8bit";
+    case CheckpointKind::hf_gptq: return "hf-gptq";
+    case CheckpointKind::hf_awq: return "hf-awq";
     case CheckpointKind::gguf: return "gguf";
   }
   return "?";
@@ -36,6 +40,7 @@ struct CheckpointInfo {
   std::vector<std::string> weight_files, tokenizer_files;
   std::int64_t bytes_on_disk = 0;
   nlohmann::json quantization_config;  // null when absent
+  std::optional<quant::GptqAwqConfig> gptq_awq;  // hf_gptq / hf_awq: the parsed config
 };
 
 inline const char* const kTokenizerFiles[] = {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "tok512.bin"};
@@ -89,11 +94,21 @@ inline CheckpointInfo inspect_checkpoint(const std::filesystem::path& path) {
   const auto& qc = info.quantization_config;
   bool bnb4 = qc.is_object() && json_get_or(qc, "load_in_4bit", false, config_path.string());
   bool bnb8 = qc.is_object() && json_get_or(qc, "load_in_8bit", false, config_path.string());
+  bool packed_int = false;  // GPTQ or AWQ tensors (<prefix>.qweight)
   for (const auto& name : set.names()) {
     if (name.find(".quant_state.bitsandbytes__") != std::string::npos) bnb4 = true;
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".SCB") == 0) bnb8 = true;
+    if (name.size() > 8 && name.compare(name.size() - 8, 8, ".qweight") == 0) packed_int = true;
   }
-  if (bnb4) info.kind = CheckpointKind::hf_bnb_4bit;
+  info.gptq_awq = quant::find_gptq_awq_config(path, config);
+  if (info.gptq_awq) {
+    info.kind = info.gptq_awq->method == quant::GptqAwqConfig::Method::gptq ? CheckpointKind::hf_gptq : CheckpointKind::hf_awq;
+    if (info.quantization_config.is_null()) info.quantization_config = info.gptq_awq->to_json();
+  } else if (packed_int) {
+    throw Error(Errc::config, config_path.string(), "quantization_config",
+                "the checkpoint holds *.qweight tensors (GPTQ or AWQ) but neither config.json's quantization_config, quantize_config.json "
+                "nor quant_config.json says which (quant_method \"gptq\" or \"awq\")");
+  } else if (bnb4) info.kind = CheckpointKind::hf_bnb_4bit;
   else if (bnb8) info.kind = CheckpointKind::hf_bnb_8bit;
   return info;
 }
@@ -102,6 +117,7 @@ inline void to_json(nlohmann::json& j, const CheckpointInfo& c) {
   j = nlohmann::json{{"path", c.path.string()}, {"kind", to_string(c.kind)}, {"architecture", c.spec.architecture},
                      {"parameters", c.spec.parameter_count()}, {"weight_files", c.weight_files},
                      {"tokenizer_files", c.tokenizer_files}, {"bytes_on_disk", c.bytes_on_disk}};
+  if (c.gptq_awq) j["quantization"] = c.gptq_awq->to_json();
 }
 
 }  // namespace curebench::loader

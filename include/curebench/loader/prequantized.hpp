@@ -1,14 +1,18 @@
 #pragma once
 // Prequantized: the format-aware fast path (what unsloth's *-bnb-4bit repos are for in the seed). A
-// checkpoint already stored quantized — a bitsandbytes 4-bit or 8-bit folder, or a GGUF file — is loaded
-// as stored: bnb linears through quant::read_prequantized_linear, GGUF blocks as quant::GGUFBlock. No
+// checkpoint already stored quantized — a bitsandbytes 4-bit or 8-bit folder, a GPTQ or AWQ folder, or a
+// GGUF file — is loaded as stored: bnb linears through quant::read_prequantized_linear, GPTQ/AWQ through
+// quant::read_gptq_awq_linear, GGUF blocks as quant::GGUFBlock. No
 // re-quantization and no 16-bit copy of the linears; only embeddings and norms are dense.
+#include <algorithm>
+
 #include "curebench/core/bytes.hpp"
 #include "curebench/loader/guarded_source.hpp"
 #include "curebench/loader/strategy.hpp"
 #include "curebench/model/load_gguf.hpp"
 #include "curebench/model/safetensors_source.hpp"
 #include "curebench/quant/bnb_checkpoint.hpp"
+#include "curebench/quant/gptq_awq_checkpoint.hpp"
 
 namespace curebench::loader {
 
@@ -25,6 +29,9 @@ struct Prequantized {
     // What is on disk is what gets loaded (plus a dense copy of a quantized GGUF embedding, small beside it).
     v.plan = plan_memory(c.spec, WeightFormat::bf16, r.workload);
     v.plan.weight_bytes = c.bytes_on_disk;
+    // GPTQ/AWQ run as dequantize + dense matmul: during a call the widest linear exists as about five 4-byte
+    // temporaries per weight (codes, gathered zeros and scales, the float32 product, its transpose).
+    if (c.gptq_awq) v.plan.activation_bytes += 20 * c.spec.hidden_size * std::max(c.spec.intermediate_size, c.spec.q_dim());
     if (auto b = device_budget(r); b && v.plan.total() > *b) {
       v.ok = false;
       v.reason = "needs " + format_bytes(v.plan.total()) + " as stored (" + to_string(c.kind) + "), over " + budget_words(r, *b);
@@ -45,7 +52,9 @@ struct Prequantized {
     }
     auto generation = model::read_generation_defaults(c.path, spec);
     io::SafetensorsSet set(c.path);
-    model::SafetensorsSource src(set, dtype, r.device, quant::read_prequantized_linear);
+    model::SafetensorsSource::PrequantizedReader reader = quant::read_prequantized_linear;
+    if (c.gptq_awq) reader = quant::gptq_awq_reader(*c.gptq_awq);
+    model::SafetensorsSource src(set, dtype, r.device, reader);
     GuardedSource guarded(src, device_budget(r), r.faults, name());
     auto weights = model::load_weights(spec, guarded);
     return model::LoadedModel{c.path, std::move(generation), model::Decoder(std::move(spec), std::move(weights), dtype, r.device)};

@@ -10,6 +10,7 @@
 #include "curebench/model/decoder.hpp"
 #include "curebench/model/hf_config.hpp"
 #include "curebench/model/safetensors_source.hpp"
+#include "curebench/quant/gptq_awq_checkpoint.hpp"
 
 namespace curebench::model {
 
@@ -72,7 +73,11 @@ inline LoadedModel load_hf_model(const std::filesystem::path& dir, const LoadOpt
   auto generation = read_generation_defaults(dir, spec);
   const auto dtype = opt.dtype.value_or(parse_dtype_name(spec.dtype, "config.json dtype"));
   io::SafetensorsSet set(dir);
-  SafetensorsSource src(set, dtype, opt.device, opt.prequantized);
+  // A GPTQ or AWQ folder (quant_method in config.json, quantize_config.json or quant_config.json) can only be
+  // read by its own reader: its linears have no <prefix>.weight.
+  auto reader = opt.prequantized;
+  if (auto packed = quant::find_gptq_awq_config(dir, read_json_file((dir / "config.json").string()))) reader = quant::gptq_awq_reader(*packed);
+  SafetensorsSource src(set, dtype, opt.device, reader);
   auto weights = load_weights(spec, src, opt.transform);
   return LoadedModel{dir, std::move(generation), Decoder(std::move(spec), std::move(weights), dtype, opt.device)};
 }
