@@ -3,7 +3,8 @@
 #   sh benchmarks/run_gemm4_device.sh OUT_DIR [decode|nodecode]
 # build (curebench_bench, test_cuda); the CUDA tests (TEST_FILTER, default the kernel tests CudaGemm4, CudaGemv4,
 # CudaDequant, CudaQuant); BM_Gemm4 (Llama-3-8B shapes, M = 16..256: bf16 cuBLAS, the fused GEMM and
-# dequantize + cuBLAS on NF4-DQ / NF4 / FP4 / int4 g128, one process) and its table; then (decode) BM_Decode at
+# dequantize + cuBLAS on NF4-DQ and int4 g128, one process; GEMM_FILTER=BM_Gemm4 adds NF4 and FP4 without double
+# quant) and its table; then (decode, only if the tests passed) BM_Decode at
 # DECODE_BATCHES (default 32 and 128) on the random Llama-3-8B checkpoint for each QUANT:PATH of DECODE_RUNS
 # (PATH: CUREBENCH_GEMM_KERNEL, fused | dequant | auto). OUT_DIR/summary.txt + OUT_DIR/results.tgz.
 set -u
@@ -30,11 +31,11 @@ B=./build-cuda/bin
 } > "$R/tests.txt" 2>&1
 cat "$R/tests.txt"; stamp tested
 grep -q " rc=0" "$R/tests.txt" || { [ "$MODE" = decode ] && echo "tests failed: no decode runs"; MODE=nodecode; }
-timeout "${GEMM_TIMEOUT:-240}" $B/curebench_bench --benchmark_filter="${GEMM_FILTER:-BM_Gemm4}" --benchmark_out="$R/gemm4.json" --benchmark_out_format=json > "$R/gemm4.txt" 2>&1
+timeout "${GEMM_TIMEOUT:-240}" $B/curebench_bench --benchmark_filter="${GEMM_FILTER:-BM_Gemm4/[0-9]+/[01458]/}" --benchmark_out="$R/gemm4.json" --benchmark_out_format=json > "$R/gemm4.txt" 2>&1
 echo "BM_Gemm4 rc=$?"; stamp gemm
 if [ "$MODE" = decode ]; then
   wait $CK; stamp ckpt
-  for run in ${DECODE_RUNS:-none:auto nf4-dq:fused nf4-dq:dequant int4:fused int4:dequant}; do
+  for run in ${DECODE_RUNS:-none:auto nf4-dq:fused int4:fused nf4-dq:dequant int4:dequant}; do
     Q=${run%:*}; K=${run#*:}
     [ $(( $(date +%s) - T0 )) -gt ${DECODE_UNTIL:-480} ] && { echo "skipped decode $run (time)"; continue; }
     env CUREBENCH_GEMM_KERNEL=$K CUREBENCH_BENCH_QUANT=$Q CUREBENCH_BENCH_MODEL=$CKPT timeout 100 $B/curebench_bench \

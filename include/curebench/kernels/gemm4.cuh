@@ -267,14 +267,23 @@ __global__ void gemm4_reduce_kernel(const float* __restrict__ partial, __nv_bflo
   }
 }
 
+inline constexpr int kGemm4MaxDevices = 64;
+
+inline int gemm4_device() {
+  int dev = 0;
+  cudaGetDevice(&dev);
+  return dev >= 0 && dev < kGemm4MaxDevices ? dev : 0;
+}
+
 inline int gemm4_sm_count() {
-  static const int v = [] {
-    int dev = 0, n = 0;
-    cudaGetDevice(&dev);
+  static int v[kGemm4MaxDevices] = {};
+  const int dev = gemm4_device();
+  if (v[dev] == 0) {
+    int n = 0;
     cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev);
-    return n > 0 ? n : 132;
-  }();
-  return v;
+    v[dev] = n > 0 ? n : 132;
+  }
+  return v[dev];
 }
 
 // How many ways to split K: the fewest that minimise (waves x k steps per split) on a crude time model (weight
@@ -305,12 +314,19 @@ template <class Tile, bool kGated, class Format>
 bool launch_gemm4_tile(const GemvSegments<Format>& segs, const void* x, void* y, std::int64_t m, std::int64_t n_out,
                        std::int64_t k, void* workspace, std::int64_t workspace_bytes, cudaStream_t stream) {
   auto kernel = gemm4_kernel<Tile, kGated, Format>;
-  static const int resident = [&] {
-    cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Tile::kSmemBytes);
+  // The shared-memory opt-in is a per-device function attribute: set once per device, on the first (eager) call,
+  // so that graph captures later only launch. -1: the device cannot run this tile.
+  static int resident_of[kGemm4MaxDevices] = {};
+  int& resident = resident_of[gemm4_device()];
+  if (resident == 0) {
     int r = 0;
-    cudaOccupancyMaxActiveBlocksPerMultiprocessor(&r, kernel, Tile::kThreads, Tile::kSmemBytes);
-    return r;
-  }();
+    if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Tile::kSmemBytes) != cudaSuccess ||
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&r, kernel, Tile::kThreads, Tile::kSmemBytes) != cudaSuccess || r < 1) {
+      cudaGetLastError();  // the failed query is not left for the next launch check to find
+      r = -1;
+    }
+    resident = r;
+  }
   if (resident < 1) return false;
   const std::int64_t rows_per_block = kGated ? Tile::kRows / 2 : Tile::kRows;
   const dim3 grid0(static_cast<unsigned>((m + Tile::kBatch - 1) / Tile::kBatch),

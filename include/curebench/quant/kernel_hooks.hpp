@@ -96,9 +96,11 @@ inline std::int64_t gemm4_workspace_bytes(std::int64_t m, std::int64_t n) {
   return splits >= 2 ? splits * one : 0;
 }
 // Which path serves kGemv4MaxRows < M <= kGemm4MaxRows: 0, the fused GEMM; 1, dequantize to bf16 + cuBLAS (the
-// path before it); 2 (default), the fused GEMM for the formats and M where it measured faster on the H100
-// (kGemm4AutoMaxRows*, docs/performance.md). CUREBENCH_GEMM_KERNEL=fused|dequant|auto picks one at start.
-inline constexpr std::int64_t kGemm4AutoMaxRowsBnb4 = 256, kGemm4AutoMaxRowsInt4 = 256;
+// path before it); 2 (default), the fused GEMM for the formats and M up to kGemm4AutoMaxRows*, where it measured
+// faster on the H100 (docs/performance.md). CUREBENCH_GEMM_KERNEL=fused|dequant|auto picks one at start.
+// Not yet run on a GPU (2026-12-07: every device start of that session failed), so auto takes no M yet: the
+// fused GEMM is opt-in (CUREBENCH_GEMM_KERNEL=fused) until a measurement sets these.
+inline constexpr std::int64_t kGemm4AutoMaxRowsBnb4 = 0, kGemm4AutoMaxRowsInt4 = 0;
 inline int& gemm4_variant() {
   static int v = [] {
     const char* e = std::getenv("CUREBENCH_GEMM_KERNEL");
