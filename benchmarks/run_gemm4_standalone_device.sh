@@ -12,6 +12,8 @@ mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm --format=csv,noheader > "$OUT/gpu.txt" 2>&1
 nvcc -std=c++17 -O2 -arch=sm_90 -Iinclude -Xcompiler -static-libstdc++,-static-libgcc tests/cuda/gemm4_standalone.cu \
   -lcublas -o /tmp/gemm4_standalone > "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
+L=$(find /usr/local/cuda/ /usr/local/cuda*/ -name 'libcublas.so.13' 2>/dev/null | head -1)
+[ -n "$L" ] && export LD_LIBRARY_PATH="$(dirname "$L"):${LD_LIBRARY_PATH:-}"
 timeout "${CHECK_TIMEOUT:-120}" /tmp/gemm4_standalone check > "$OUT/check.txt" 2>&1
 echo "check rc=$?"
 timeout "${BENCH_TIMEOUT:-150}" /tmp/gemm4_standalone bench > "$OUT/bench.txt" 2>&1
