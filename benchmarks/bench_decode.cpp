@@ -29,6 +29,7 @@
 #include "curebench/model/layer_hooks.hpp"
 #include "curebench/model/load.hpp"
 #include "curebench/runtime/generate.hpp"
+#include "curebench/testing/benchmark_pipeline.hpp"
 
 namespace cb = curebench;
 
@@ -282,5 +283,15 @@ void BM_EvalWorkload(benchmark::State& state) {
   state.SetLabel(bench_quant + " " + fs::path(dataset).parent_path().filename().string());
 }
 BENCHMARK(BM_EvalWorkload)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
+
+// Every pipeline the build registered with curebench_add_pipeline (tests/CMakeLists.txt) as BM_Pipeline/<name>:
+// speed, memory and accuracy of a whole evaluation (testing/benchmark_pipeline.hpp). Run folders go under the
+// build's pipelines/ folder.
+const bool registered_pipelines = [] {
+  const std::filesystem::path list = CUREBENCH_PIPELINE_LIST;
+  for (const auto& c : cb::testing::read_pipeline_list(list.string()))
+    cb::testing::register_pipeline_benchmark(c, list.parent_path());
+  return true;
+}();
 
 }  // namespace

@@ -85,6 +85,14 @@ def summarize(curebench_jsons, transformers_json=None, gpu=""):
             m[f"curebench_{quant}_{kind}_b{batch}_tok_s"] = b["items_per_second"]
         elif name.startswith("BM_SeedWorkload"):
             m[f"curebench_{quant}_seed_100x512_tok_s"] = b["items_per_second"]
+        elif name.startswith("BM_Pipeline/"):
+            # a registered pipeline (curebench_add_pipeline): speed and accuracy of a whole evaluation, per model
+            case = name.split("/")[1]
+            m[f"pipeline_{case}_questions_s"] = b["items_per_second"]
+            for key, v in b.items():
+                if "." in key and isinstance(v, (int, float)) and (
+                        key.endswith("_tok_per_s") or key.endswith(".questions_per_s") or ".accuracy_" in key):
+                    m[f"pipeline_{case}_{key}"] = v
         elif name.startswith("BM_EvalWorkload"):
             # label "QUANT DATASET" (bench_decode.cpp); `curebench eval`'s own loop on shipped questions
             parts = (b.get("label") or "none unknown").split()

@@ -1,0 +1,70 @@
+# Registered pipelines (include/curebench/testing/): one line per model pipeline makes a ctest case
+# `eval.<NAME>` (labels: eval + LABELS) that runs the evaluation of a run config, checks every artifact and the
+# accuracy gate, and is reported skipped when the weights or the GPU are absent. Every case is also listed in
+# <build>/pipelines/registered.json, which the benchmark binary reads to register BM_Pipeline/<NAME>.
+#
+#   curebench_add_pipeline(NAME <name> CONFIG <run.json> [FLOOR <accuracy>] [BASELINE <file.json>]
+#                          [LABELS <label>...] [TIMEOUT <seconds>])
+#
+# Works in this project and after find_package(curebench) (needs GTest; the runner is built once per project).
+# Write a baseline from a run you trust:  curebench_pipeline_runner --name N --config C --write-baseline B.json
+function(curebench_add_pipeline)
+  cmake_parse_arguments(P "" "NAME;CONFIG;FLOOR;BASELINE;TIMEOUT" "LABELS" ${ARGN})
+  if(NOT P_NAME OR NOT P_CONFIG)
+    message(FATAL_ERROR "curebench_add_pipeline: NAME and CONFIG are required")
+  endif()
+  if(NOT P_NAME MATCHES "^[A-Za-z0-9_]+$")
+    message(FATAL_ERROR "curebench_add_pipeline: NAME '${P_NAME}' must be letters, digits and underscores")
+  endif()
+  get_filename_component(config "${P_CONFIG}" ABSOLUTE)
+  if(NOT EXISTS "${config}")
+    message(FATAL_ERROR "curebench_add_pipeline(${P_NAME}): no run config at ${config}")
+  endif()
+  if(NOT TARGET curebench_pipeline_runner)
+    find_package(GTest REQUIRED)
+    set(src "${CMAKE_BINARY_DIR}/curebench_pipeline_runner.cpp")
+    file(WRITE "${src}.in" "#include <curebench/testing/gtest_pipeline.hpp>\n"
+                           "int main(int argc, char** argv) { return curebench::testing::pipeline_test_main(argc, argv); }\n")
+    configure_file("${src}.in" "${src}" COPYONLY)
+    add_executable(curebench_pipeline_runner "${src}")
+    target_link_libraries(curebench_pipeline_runner PRIVATE curebench::curebench GTest::gtest)
+    if(TARGET curebench_torch_pch)
+      target_precompile_headers(curebench_pipeline_runner REUSE_FROM curebench_torch_pch)
+    endif()
+    if(COMMAND curebench_link_cuda_kernels)
+      curebench_link_cuda_kernels(curebench_pipeline_runner)
+    endif()
+  endif()
+  set(args --name ${P_NAME} --config "${config}" --out "${CMAKE_BINARY_DIR}/pipelines")
+  set(entry "{\"name\": \"${P_NAME}\", \"config\": \"${config}\"")
+  if(DEFINED P_FLOOR)
+    list(APPEND args --floor ${P_FLOOR})
+    string(APPEND entry ", \"floor\": ${P_FLOOR}")
+  endif()
+  if(P_BASELINE)
+    get_filename_component(baseline "${P_BASELINE}" ABSOLUTE)
+    list(APPEND args --baseline "${baseline}")
+    string(APPEND entry ", \"baseline\": \"${baseline}\"")
+  endif()
+  string(APPEND entry "}")
+  if(NOT P_TIMEOUT)
+    set(P_TIMEOUT 1800)
+  endif()
+  add_test(NAME eval.${P_NAME} COMMAND curebench_pipeline_runner ${args})
+  set_tests_properties(eval.${P_NAME} PROPERTIES LABELS "eval;${P_LABELS}" TIMEOUT ${P_TIMEOUT}
+                       SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]")
+  set_property(GLOBAL APPEND PROPERTY CUREBENCH_PIPELINE_CASES "${entry}")
+  # The list is written once, at the end of the configure step, with every case declared anywhere in the project.
+  get_property(deferred GLOBAL PROPERTY CUREBENCH_PIPELINE_LIST_DEFERRED)
+  if(NOT deferred)
+    set_property(GLOBAL PROPERTY CUREBENCH_PIPELINE_LIST_DEFERRED ON)
+    cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL _curebench_write_pipeline_list)
+  endif()
+endfunction()
+
+function(_curebench_write_pipeline_list)
+  get_property(cases GLOBAL PROPERTY CUREBENCH_PIPELINE_CASES)
+  list(JOIN cases ",\n  " body)
+  file(WRITE "${CMAKE_BINARY_DIR}/pipelines/registered.json.tmp" "[\n  ${body}\n]\n")
+  file(COPY_FILE "${CMAKE_BINARY_DIR}/pipelines/registered.json.tmp" "${CMAKE_BINARY_DIR}/pipelines/registered.json" ONLY_IF_DIFFERENT)
+endfunction()
