@@ -1,7 +1,8 @@
 // kernels/gemm4.cuh checked and timed without libtorch: one nvcc translation unit (CUDA runtime + cuBLAS), so it
 // can be built on a machine without the CUDA libtorch and carried to the GPU as one binary.
 //   nvcc -std=c++17 -O2 -arch=sm_90 -Iinclude -Xcompiler -static-libstdc++,-static-libgcc \
-//        tests/cuda/gemm4_standalone.cu -lcublas -o gemm4_standalone && ./gemm4_standalone [check] [bench]
+//        tests/cuda/gemm4_standalone.cu -lcublas -o gemm4_standalone && ./gemm4_standalone [check] [bench] [emulate]
+// emulate (no GPU needed): the kernel's index logic transcribed on the CPU against float64 (see emu:: below).
 // check: random packed weights of every format (NF4 b64 + double quant, NF4 b128, FP4 b64 + double quant, FP4 b32,
 //   int4 g32 / g128), M in {9, 16, 33, 64, 100, 128, 256}, N and K not multiples of the tiles: the fused GEMM
 //   against float64 on the bf16 weight the MMA multiplies (every output within one bf16 rounding + 1e-4 of the
@@ -15,6 +16,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -426,8 +428,226 @@ void bench(Ctx& c) {
 }
 }  // namespace
 
+
+// ---- emulate: gemm4_kernel's index logic on the CPU (no GPU needed) -----------------------------------------
+// The kernel's tiles, copies (cp.async as a copy, zero fill included), activation swizzle, fragment registers,
+// pipeline slots, epilogue, K-split partials, segments and gated pairs, transcribed step by step, at the value
+// level: mma_pair(word jj, byte b) of chunk c of a row is the pair (w[row][32c + 8jj + 2b], ... + 1), as the
+// stored layout puts it (the formats' decode is gemv4.cuh's, tested on the GPU), and mma.sync m16n8k16 as PTX
+// lays out its fragments. Against float64 x W^T it must agree to rounding; shared memory that no copy wrote is
+// NaN and fails. Mutating the swizzle, a fragment register or a pipeline slot makes it fail. Keep it in step
+// with gemm4.cuh when the kernel's indexing changes.
+namespace emu {
+using i64 = std::int64_t;
+constexpr int swz(int n, int u) { return k::gemm4_swizzle(n, u); }
+
+struct Segs { int count; i64 start[4]; std::vector<float>* w[3]; };  // w[s]: [rows, k] floats
+
+template <int kRt, int kNt, int kWarpsN, int kWarpsM, int kStages>
+struct Tile { static constexpr int Rt=kRt, Nt=kNt, WN=kWarpsN, WM=kWarpsM, S=kStages, Threads=32*kWarpsN*kWarpsM,
+  Rows=16*kRt*kWarpsN, Batch=8*kNt*kWarpsM; };
+
+template <class G>
+using TileOf = Tile<G::kRt, G::kNt, G::kWarpsN, G::kWarpsM, G::kStages>;
+
+double act(double g, int a) { return a == 0 ? g / (1 + std::exp(-g)) : 0.5 * g * (1 + std::tanh(0.7978845608028654 * (g + 0.044715 * g * g * g))); }
+
+template <class T, bool kGated>
+void run_block(const Segs& segs, const std::vector<float>& x, std::vector<double>& y, std::vector<double>& partial, int m, i64 n_out,
+               i64 k, int per, int bx, int by, int bz, int gz, int activation) {
+  const i64 chunks = k >> 5; const int steps = (int)((chunks + 3) >> 2);
+  const int s_begin = bz * per, n_steps = std::min(steps, s_begin + per) - s_begin;
+  const int m0 = bx * T::Batch;
+  const i64 blk_row0 = (i64)by * (kGated ? T::Rows / 2 : T::Rows);
+  int seg = 0;
+  if (!kGated) while (seg + 1 < segs.count && blk_row0 >= segs.start[seg + 1]) ++seg;
+  const i64 seg_begin = kGated ? 0 : segs.start[seg], seg_end = kGated ? n_out : segs.start[seg + 1];
+  auto out_row_of = [&](int q, int i) -> i64 { return kGated ? blk_row0 + (q >> 1) * 16 + i : blk_row0 + q * 16 + i; };
+  auto segment_of = [&](int q) { return kGated ? (q & 1) : seg; };
+  // smem: weight units [S][Rows*4][32], x units [S][Batch*16][8]; NaN = never written
+  std::vector<float> ws(T::S * T::Rows * 4 * 32, NAN), xs(T::S * T::Batch * 16 * 8, NAN);
+  auto load_stage = [&](int slot, int step) {
+    for (int tid = 0; tid < T::Threads; ++tid) {
+      for (int l = 0; l < T::Rows * 4 / T::Threads; ++l) {
+        const int idx = tid + l * T::Threads, b = idx >> 2, q = b >> 4, i = b & 15;
+        const i64 out = out_row_of(q, i);
+        const bool wok = out < seg_end;
+        const i64 row = wok ? out - seg_begin : 0;
+        const i64 c = 4 * (i64)step + (idx & 3);
+        const bool ok = wok && c < chunks;
+        float* dst = &ws[((size_t)slot * T::Rows * 4 + idx) * 32];
+        const auto& W = *segs.w[segment_of(q)];
+        for (int e = 0; e < 32; ++e) dst[e] = ok ? W[row * k + 32 * c + e] : 0.0f;  // zero fill
+      }
+      for (int l = 0; l < T::Batch * 16 / T::Threads; ++l) {
+        const int idx = tid + l * T::Threads, n = idx >> 4, u = idx & 15;
+        const bool xok = m0 + n < m;
+        const i64 kk = 128 * (i64)step + u * 8;
+        const bool ok = xok && kk < k;
+        float* dst = &xs[((size_t)slot * T::Batch * 16 + n * 16 + swz(n, u)) * 8];
+        for (int e = 0; e < 8; ++e) dst[e] = ok ? x[(m0 + n) * k + kk + e] : 0.0f;
+      }
+    }
+  };
+  constexpr int W = T::WN * T::WM;
+  // acc[warp][lane][r][nt][4]
+  std::vector<double> acc((size_t)W * 32 * T::Rt * T::Nt * 4, 0.0);
+  auto A = [&](int w, int l, int r, int nt, int e) -> double& { return acc[((((size_t)w * 32 + l) * T::Rt + r) * T::Nt + nt) * 4 + e]; };
+  std::vector<bool> aok((size_t)W * 32 * T::Rt * 2);
+  for (int w = 0; w < W; ++w) for (int l = 0; l < 32; ++l) for (int r = 0; r < T::Rt; ++r) for (int h = 0; h < 2; ++h) {
+    const int wn = w % T::WN, g = l >> 2;
+    aok[((w * 32 + l) * T::Rt + r) * 2 + h] = out_row_of(wn * T::Rt + r, g + 8 * h) < seg_end;
+  }
+  for (int s = 0; s < T::S - 1; ++s) if (s < n_steps) load_stage(s, s_begin + s);
+  for (int it = 0; it < n_steps; ++it) {
+    const int nx = it + T::S - 1;
+    if (nx < n_steps) load_stage(nx % T::S, s_begin + nx);
+    const int slot = it % T::S;
+    const i64 step = s_begin + it;
+    for (int w = 0; w < W; ++w) {
+      const int wn = w % T::WN, wm = w / T::WN;
+      for (int jj = 0; jj < 4; ++jj)
+        for (int r = 0; r < T::Rt; ++r)
+          for (int e = 0; e < 2; ++e) {
+            const int b = 2 * e;
+            // per lane fragments
+            double a[32][4][2], bb[T::Nt][32][2][2];
+            for (int l = 0; l < 32; ++l) {
+              const int g = l >> 2, t = l & 3;
+              const i64 c = 4 * step + t;
+              for (int h = 0; h < 2; ++h) {
+                const bool sc_ok = aok[((w * 32 + l) * T::Rt + r) * 2 + h] && c < chunks;  // scale 0 otherwise
+                const float* unit = &ws[((size_t)slot * T::Rows * 4 + ((wn * T::Rt + r) * 16 + g + 8 * h) * 4 + t) * 32];
+                // a0 = pair(w0, b), a1 = pair(w1, b), a2 = pair(w0, b+1), a3 = pair(w1, b+1)
+                for (int bp = 0; bp < 2; ++bp) {
+                  const int reg = h + 2 * bp, byte = b + bp;
+                  a[l][reg][0] = sc_ok ? unit[8 * jj + 2 * byte] : 0.0;
+                  a[l][reg][1] = sc_ok ? unit[8 * jj + 2 * byte + 1] : 0.0;
+                }
+              }
+              for (int nt = 0; nt < T::Nt; ++nt) {
+                const int n = (wm * T::Nt + nt) * 8 + g;
+                const float* xu = &xs[((size_t)slot * T::Batch * 16 + n * 16 + swz(n, 4 * t + jj)) * 8];
+                for (int reg = 0; reg < 2; ++reg) {  // word b + reg of xv
+                  bb[nt][l][reg][0] = xu[2 * (b + reg)];
+                  bb[nt][l][reg][1] = xu[2 * (b + reg) + 1];
+                }
+              }
+            }
+            // mma m16n8k16: A[row][col] from lane (g,t): a0 (g, 2t..), a1 (g+8, 2t..), a2 (g, 2t+8..), a3 (g+8, 2t+8..)
+            double Am[16][16], Bm[16][8];
+            for (int l = 0; l < 32; ++l) {
+              const int g = l >> 2, t = l & 3;
+              for (int p = 0; p < 2; ++p) {
+                Am[g][2 * t + p] = a[l][0][p]; Am[g + 8][2 * t + p] = a[l][1][p];
+                Am[g][2 * t + 8 + p] = a[l][2][p]; Am[g + 8][2 * t + 8 + p] = a[l][3][p];
+              }
+            }
+            for (int nt = 0; nt < T::Nt; ++nt) {
+              for (int l = 0; l < 32; ++l) {
+                const int g = l >> 2, t = l & 3;
+                for (int p = 0; p < 2; ++p) { Bm[2 * t + p][g] = bb[nt][l][0][p]; Bm[2 * t + 8 + p][g] = bb[nt][l][1][p]; }
+              }
+              for (int l = 0; l < 32; ++l) {
+                const int g = l >> 2, t = l & 3;
+                for (int ee = 0; ee < 4; ++ee) {
+                  const int row = g + 8 * (ee >> 1), col = 2 * t + (ee & 1);
+                  double s = 0; for (int kk = 0; kk < 16; ++kk) s += Am[row][kk] * Bm[kk][col];
+                  if (std::isnan(s)) { std::printf("NaN: smem read never written\n"); std::exit(1); }
+                  A(w, l, r, nt, ee) += s;
+                }
+              }
+            }
+          }
+    }
+  }
+  const bool split = gz > 1; const i64 ld = kGated ? 2 * n_out : n_out;
+  for (int w = 0; w < W; ++w) for (int l = 0; l < 32; ++l) {
+    const int wn = w % T::WN, wm = w / T::WN, g = l >> 2, t = l & 3;
+    for (int r = 0; r < T::Rt; ++r) {
+      if (kGated && (r & 1)) continue;
+      for (int nt = 0; nt < T::Nt; ++nt) for (int h = 0; h < 2; ++h) for (int e = 0; e < 2; ++e) {
+        const int batch = m0 + (wm * T::Nt + nt) * 8 + 2 * t + e;
+        const i64 out = out_row_of(wn * T::Rt + r, g + 8 * h);
+        if (batch >= m || out >= (kGated ? n_out : seg_end)) continue;
+        const double v = A(w, l, r, nt, 2 * h + e);
+        if (split) {
+          double* p = &partial[((i64)bz * m + batch) * ld];
+          p[out] = v; if (kGated) p[n_out + out] = A(w, l, r + 1, nt, 2 * h + e);
+        } else if (kGated) {
+          y[batch * n_out + out] = act(v, activation) * A(w, l, r + 1, nt, 2 * h + e);
+        } else y[batch * n_out + out] = v;
+      }
+    }
+  }
+}
+
+template <class T, bool kGated>
+double run(const Segs& segs, const std::vector<float>& x, int m, i64 n_out, i64 k, int split, int activation) {
+  const i64 chunks = k >> 5; const int steps = (int)((chunks + 3) >> 2);
+  const int per = (steps + split - 1) / split; split = (steps + per - 1) / per;
+  std::vector<double> y((size_t)m * n_out, NAN), partial((size_t)split * m * (kGated ? 2 : 1) * n_out, NAN);
+  const i64 rpb = kGated ? T::Rows / 2 : T::Rows;
+  for (int bz = 0; bz < split; ++bz) for (int by = 0; by < (n_out + rpb - 1) / rpb; ++by) for (int bx = 0; bx < (m + T::Batch - 1) / T::Batch; ++bx)
+    run_block<T, kGated>(segs, x, y, partial, m, n_out, k, per, bx, by, bz, split, activation);
+  if (split > 1) {
+    const i64 ld = kGated ? 2 * n_out : n_out;
+    for (i64 i = 0; i < m * n_out; ++i) {
+      const i64 batch = i / n_out, out = i % n_out; double v = 0, u = 0;
+      for (int z = 0; z < split; ++z) { v += partial[(z * m + batch) * ld + out]; if (kGated) u += partial[(z * m + batch) * ld + n_out + out]; }
+      y[i] = kGated ? act(v, activation) * u : v;
+    }
+  }
+  // reference
+  double err = 0, ref2 = 0;
+  for (int b = 0; b < m; ++b) for (i64 o = 0; o < n_out; ++o) {
+    auto dot = [&](const std::vector<float>& W, i64 row) { double s = 0; for (i64 j = 0; j < k; ++j) s += (double)x[b * k + j] * W[row * k + j]; return s; };
+    double ref;
+    if (kGated) ref = act(dot(*segs.w[0], o), activation) * dot(*segs.w[1], o);
+    else { int s = 0; while (s + 1 < segs.count && o >= segs.start[s + 1]) ++s; ref = dot(*segs.w[s], o - segs.start[s]); }
+    const double got = y[b * n_out + o];
+    if (std::isnan(got)) { std::printf("unwritten y[%d][%lld]\n", b, (long long)o); return 1e9; }
+    err = std::max(err, std::fabs(got - ref)); ref2 = std::max(ref2, std::fabs(ref));
+  }
+  return err / ref2;
+}
+
+int emulate() {
+  std::mt19937 rng(1); std::normal_distribution<float> nd;
+  auto mk = [&](i64 r, i64 c) { std::vector<float> v(r * c); for (auto& e : v) e = nd(rng); return v; };
+  // The kernel's own tile configurations.
+  using T16 = TileOf<k::Gemm4Tile16>; using T32 = TileOf<k::Gemm4Tile32>; using T64 = TileOf<k::Gemm4Tile64>;
+  using T96 = TileOf<k::Gemm4Tile96>; using T128 = TileOf<k::Gemm4Tile128>;
+  double worst = 0;
+  auto single = [&](auto tile, i64 n, i64 k, int m, int split) {
+    using T = decltype(tile);
+    auto W = mk(n, k); auto x = mk(m, k);
+    Segs s{1, {0, n, n, n}, {&W, &W, &W}};
+    const double e = run<T, false>(s, x, m, n, k, split, 0);
+    std::printf("single T%d n=%lld k=%lld m=%d split=%d: rel max err %.3g\n", T::Batch, (long long)n, (long long)k, m, split, e);
+    worst = std::max(worst, e);
+  };
+  single(T16{}, 137, 160, 9, 1); single(T16{}, 300, 2080, 16, 3); single(T32{}, 129, 416, 33 - 1, 2);
+  single(T64{}, 250, 4096 / 8, 64, 1); single(T64{}, 130, 352, 40, 4); single(T96{}, 140, 288, 77, 2);
+  single(T128{}, 257, 224, 100, 1); single(T128{}, 136, 480, 256, 3); single(T128{}, 24, 1024, 129, 8);
+  // grouped: q 256 rows, k/v 128
+  { auto q = mk(256, 224), kk = mk(128, 224), v = mk(128, 224); auto x = mk(40, 224);
+    Segs s{3, {0, 256, 384, 512}, {&q, &kk, &v}};
+    double e = run<T64, false>(s, x, 40, 512, 224, 2, 0); std::printf("grouped: %.3g\n", e); worst = std::max(worst, e);
+    e = run<T128, false>(s, x, 40, 512, 224, 1, 0); std::printf("grouped T128: %.3g\n", e); worst = std::max(worst, e); }
+  for (int a : {0, 1}) { auto gt = mk(150, 288), up = mk(150, 288); auto x = mk(70, 288);
+    Segs s{2, {0, 150, 300, 300}, {&gt, &up, &up}};
+    double e = run<T96, true>(s, x, 70, 150, 288, 1, a); std::printf("gated act %d: %.3g\n", a, e); worst = std::max(worst, e);
+    e = run<T16, true>(s, x, 12, 150, 288, 3, a); std::printf("gated split act %d: %.3g\n", a, e); worst = std::max(worst, e); }
+  std::printf("worst %.3g -> %s\n", worst, worst < 1e-9 ? "PASS" : "FAIL");
+  return worst < 1e-9 ? 0 : 1;
+}
+}  // namespace emu
+
 int main(int argc, char** argv) {
   bool do_check = argc < 2, do_bench = argc < 2;
+  for (int i = 1; i < argc; ++i)
+    if (!std::strcmp(argv[i], "emulate")) return emu::emulate();
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "check")) do_check = true;
     if (!std::strcmp(argv[i], "bench")) do_bench = true;
