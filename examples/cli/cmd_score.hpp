@@ -1,7 +1,8 @@
 #pragma once
 // `curebench score --task ner|re|multilabel ...`: score predictions a user brings (docs/study.md).
 //   --task ner --conll FILE          `token ... gold pred` lines; conlleval's entity counts and P/R/F1
-//   --task re --jsonl FILE [--negative LABEL]   {"id","gold","pred"}: micro F1 without LABEL, macro F1 with it
+//   --task re --jsonl FILE [--negative LABEL]   {"id","gold","pred"}: micro F1 over the labels but LABEL, macro
+//                                    F1 over all of them
 //   --task multilabel --jsonl FILE   {"id","gold":[..],"pred":[..]}: micro F1 over (doc, label), label-wise macro
 // The whole file is validated before anything is printed: a malformed line is one error naming file, line and
 // field, exit 1.
@@ -21,6 +22,14 @@ inline std::string percent(double v) {
   return buf;
 }
 
+// Type and label names come from the user's file: shown as JSON strings when they hold a control byte, so an ESC
+// in a label cannot drive the terminal.
+inline std::string shown(const std::string& name) {
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7F) return curebench::dump_json(name);
+  return name;
+}
+
 // conlleval's own summary lines, so a user can diff the two outputs.
 inline void print_entity_score(const curebench::eval::tasks::EntityF1& s) {
   std::cout << "processed " << s.tokens << " tokens with " << s.all.gold << " phrases; found: " << s.all.predicted
@@ -29,7 +38,7 @@ inline void print_entity_score(const curebench::eval::tasks::EntityF1& s) {
             << "%; precision: " << percent(s.all.precision()) << "%; recall: " << percent(s.all.recall())
             << "%; FB1: " << percent(s.all.f1()) << "\n";
   for (const auto& [type, c] : s.per_type)
-    std::cout << "  " << type << ": precision: " << percent(c.precision()) << "%; recall: " << percent(c.recall())
+    std::cout << "  " << shown(type) << ": precision: " << percent(c.precision()) << "%; recall: " << percent(c.recall())
               << "%; FB1: " << percent(c.f1()) << "  " << c.predicted << "\n";
 }
 
@@ -37,11 +46,11 @@ inline void print_label_score(const nlohmann::json& j) {
   std::cout << "items: " << j["n"] << "\n";
   std::cout << "micro F1: " << percent(j["micro_f1"].get<double>()) << "%";
   if (j.contains("negative") && !j["negative"].is_null())
-    std::cout << " (over labels other than " << j["negative"].get<std::string>() << ")";
+    std::cout << " (over labels other than " << shown(j["negative"].get<std::string>()) << ")";
   std::cout << "\nmacro F1: " << percent(j["macro_f1"].get<double>()) << "% (mean over " << j["labels"]
             << " labels)\n";
   for (const auto& [label, c] : j["per_label"].items())
-    std::cout << "  " << label << ": precision: " << percent(c["precision"].get<double>())
+    std::cout << "  " << shown(label) << ": precision: " << percent(c["precision"].get<double>())
               << "%; recall: " << percent(c["recall"].get<double>()) << "%; F1: " << percent(c["f1"].get<double>())
               << "  support " << c["support"] << "\n";
 }

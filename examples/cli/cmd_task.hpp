@@ -101,8 +101,9 @@ inline void add_task(CLI::App& app, Context& ctx) {
   sub->add_option("--quant", a->quant, "none | nf4 | int8 | auto | prequantized (default none)");
   sub->add_option("--device", a->device, "cpu | cuda");
   sub->add_option("--dtype", a->dtype, "f32 | bf16 | f16");
-  sub->add_option("--max-new-tokens", a->max_new_tokens, "Tokens to generate at most per item (default 32)");
-  sub->add_option("--batch-size", a->batch_size, "Items per generate call (default 8)");
+  sub->add_option("--max-new-tokens", a->max_new_tokens, "Tokens to generate at most per item (default 32)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--batch-size", a->batch_size, "Items per generate call (default 8)")->check(CLI::PositiveNumber);
   sub->add_option("--out", a->out, "Folder for results.json, predictions.jsonl (+ predictions.conll for NER)")->required();
   add_json_flag(sub, ctx);
   sub->callback([a, &ctx] {

@@ -71,6 +71,15 @@ TEST(CliScore, MultiLabel) {
   EXPECT_NE(r.out.find("macro F1:"), std::string::npos) << r.out;
 }
 
+TEST(CliScore, LabelsWithControlBytesAreShownQuoted) {
+  // A label is file data: an ESC in it reaches the terminal only as the JSON escape \u001b.
+  auto path = scratch_file("score_esc.jsonl", "{\"id\": 1, \"gold\": \"A\\u001b[31m\", \"pred\": \"A\\u001b[31m\"}\n");
+  auto r = run_cli("score --task re --jsonl " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"A\\u001b[31m\": precision: 100.00%"), std::string::npos) << r.out;
+}
+
 TEST(CliScore, MalformedLineNamesFileLineFieldAndExitsOne) {
   auto path = scratch_file("score_bad.jsonl", "{\"id\": 1, \"gold\": \"A\", \"pred\": \"A\"}\n{\"id\": 2, \"gold\": \"A\", \"pred\": 7}\n");
   auto r = run_cli("score --task re --jsonl " + path + " --json");

@@ -1,6 +1,8 @@
 // The quantized-LLM study's task families (issue 21): IOB2 spans with conlleval's rules, entity F1, label
-// micro/macro F1, the `curebench score` file readers. References: hand-computed values (arithmetic in the
-// comments), conlleval's documented chunk rules, and fixtures made by tests/fixtures/make_study_score_fixtures.py
+// micro/macro F1, the `curebench score` file readers, the bionlp dataset readers (counts of the shipped sets'
+// READMEs), the NER / relation task policies and few-shot prompting. References: hand-computed values
+// (arithmetic in the comments), conlleval's documented chunk rules, and fixtures made by
+// tests/fixtures/make_study_score_fixtures.py
 // (a line-by-line port of conlleval's counting and scikit-learn's precision/recall path):
 //     python3 tests/fixtures/make_study_score_fixtures.py tests/data/study
 #include "curebench/eval/tasks/bionlp_data.hpp"
