@@ -13,7 +13,6 @@
 #include "curebench/eval/question.hpp"
 
 #include <concepts>
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -89,10 +88,9 @@ inline LoglikelihoodPrompt continuations(Conversation messages, const Question& 
 struct OfficialKitProtocol {
   static constexpr std::string_view name = "official";
   static constexpr std::string_view system = "You are a helpful assistant.";
-  // LocalModel.inference: apply_chat_template(messages, add_generation_prompt=True, enable_thinking=False), and
-  // max_tokens = 1024 (the default of every inference() signature in eval_framework.py).
+  // LocalModel.inference: apply_chat_template(messages, add_generation_prompt=True, enable_thinking=False). Its
+  // max_tokens = 1024 is the run config's default under this protocol (eval/run_config.hpp default_max_new_tokens).
   static constexpr std::optional<bool> enable_thinking = false;
-  static constexpr std::int64_t max_new_tokens = 1024;
 
   int steps(const Question& q) const { return q.type == QuestionType::open_ended_multi_choice ? 2 : 1; }
 
