@@ -295,6 +295,28 @@ TEST(DashboardDraw, MissingFieldsDrawNoDataPanelsInsteadOfFailing) {
       << slurp(out / "report.md");
 }
 
+// A real run of one question with one new token (`curebench eval --model tests/data/models/stories260K/hf --val
+// ONE_LINE.jsonl --max-new-tokens 1 --quant none`, copied to tests/data/report/one_sample_run): every answer length
+// is 0, so the answer-length panel asked gnuplot for "set yrange [0:0]" and the whole dashboard failed with "Can't
+// plot with an empty y range!" (eval exited 3). Every range computed from data now goes through gp::yrange.
+TEST(DashboardDraw, ARunWhoseValuesAreAllEqualStillDraws) {
+  auto dir = scratch("one_sample");
+  fs::copy(fs::path(CUREBENCH_TEST_DATA) / "report" / "one_sample_run", dir / "run", fs::copy_options::recursive);
+  auto drawn = draw_dashboard(dir / "run", dir / "out");
+  EXPECT_EQ(drawn.files.size(), 2 * figures().size() + 1);
+  EXPECT_EQ(png_size(dir / "out" / "dashboard.png").width, 1800u);
+}
+
+TEST(DashboardScript, DataRangesAreNeverEmpty) {
+  EXPECT_EQ(gp::yrange(0, 0, 0), "set yrange [0:1]\n");
+  EXPECT_EQ(gp::yrange(0, 0.4, 0), "set yrange [0:1]\n");          // prints as [0:0]: widened
+  EXPECT_EQ(gp::yrange(5, 5, 3), "set yrange [5:10]\n");
+  EXPECT_EQ(gp::yrange(0, 120.4, 0), "set yrange [0:120]\n");       // a non-empty range is kept
+  EXPECT_EQ(gp::yrange(0, 0, 3, true), "set yrange [0.001:1]\n");   // log axis: positive bounds
+  EXPECT_EQ(gp::yrange(2, 2, 3, true), "set yrange [0.002:2]\n");
+  EXPECT_EQ(gp::yrange(NAN, NAN, 3), "set yrange [0:1]\n");
+}
+
 TEST(DashboardDraw, NoModelsStillDrawsEveryFile) {
   auto dir = scratch("nomodels");
   write(dir / "results.json", R"({"models":[]})");

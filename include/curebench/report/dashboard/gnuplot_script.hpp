@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -39,6 +40,22 @@ inline std::string num(double v, int decimals = 3) {
   }
   if (s == "-0") s = "0";
   return s;
+}
+
+// "set yrange [lo:hi]\n" for a range computed from the data. gnuplot stops the whole dashboard on an empty range
+// ("Can't plot with an empty y range!"), which equal values make: one sample, every answer empty, a speed or a
+// divergence of 0. The range gnuplot would read (the printed numbers) is widened when it is empty, and a log axis
+// gets positive bounds.
+inline std::string yrange(double lo, double hi, int decimals, bool log_axis = false) {
+  if (!std::isfinite(hi)) hi = lo;
+  if (!std::isfinite(lo)) lo = 0;
+  if (log_axis) {
+    if (hi <= 0) hi = 1;
+    if (lo <= 0 || lo >= hi) lo = hi / 1000;
+  }
+  auto printed = [&](double v) { return std::strtod(num(v, decimals).c_str(), nullptr); };
+  if (!(printed(hi) > printed(lo))) hi = log_axis ? lo * 1000 : printed(lo) + std::max(1.0, std::abs(printed(lo)));
+  return "set yrange [" + num(lo, decimals) + ":" + num(hi, decimals) + "]\n";
 }
 
 // Human text for a value with a fixed number of decimals, e.g. "65.0".

@@ -80,8 +80,8 @@ inline void reasoning_length(gp::Script& s, const RunData& run) {
       if (x.output_chars) any = true, top = std::max(top, *x.output_chars);
   if (!any) return gp::no_data_panel(s, title, "no output_chars in models/*/samples.jsonl");
   gp::begin_panel(s, title);
-  s << gp::xtics(model_tics(run)) << xrange_for(run.models.size()) << "set yrange [0:" << gp::num(top * 1.18, 0)
-    << "]\nset ylabel \"output characters per answer\"\nset style boxplot nooutliers\nset boxwidth 0.55 absolute\n"
+  s << gp::xtics(model_tics(run)) << xrange_for(run.models.size()) << gp::yrange(0, top * 1.18, 0)
+    << "set ylabel \"output characters per answer\"\nset style boxplot nooutliers\nset boxwidth 0.55 absolute\n"
     << "set style fill empty\nset key top right horizontal\n";
   std::vector<std::vector<double>> points;
   std::string plot = "plot ";
@@ -119,8 +119,8 @@ inline void tokens_per_question(gp::Script& s, const RunData& run) {
   }
   if (top <= 0) return gp::no_data_panel(s, title, "no tokens.input_mean/output_mean and no samples");
   gp::begin_panel(s, title);
-  s << gp::xtics(model_tics(run)) << xrange_for(run.models.size()) << "set yrange [0:" << gp::num(top * 1.25, 0)
-    << "]\nset ylabel \"tokens per question (mean)\"\nset boxwidth 0.5 absolute\nset key top left horizontal\n"
+  s << gp::xtics(model_tics(run)) << xrange_for(run.models.size()) << gp::yrange(0, top * 1.25, 0)
+    << "set ylabel \"tokens per question (mean)\"\nset boxwidth 0.5 absolute\nset key top left horizontal\n"
     << "set label \"each model counts with its own tokenizer: compare lengths across families in characters\""
     << " at graph 0.99, graph 0.93 right font \",9\" tc rgb \"#777777\"\n";
   std::vector<std::vector<double>> rows;
@@ -174,10 +174,10 @@ inline void throughput(gp::Script& s, const RunData& run) {
   s << gp::xtics(model_tics(run)) << xrange_for(run.models.size()) << "set ylabel \"tokens per second\"\n"
     << "set boxwidth 0.3 absolute\nset key top left horizontal\n";
   if (log)
-    s << "set logscale y\nset yrange [" << gp::num(lo / 3, 3) << ":" << gp::num(hi * 4, 3) << "]\n"
+    s << "set logscale y\n" << gp::yrange(lo / 3, hi * 4, 3, true)
       << "set label \"log scale\" at graph 0.99, graph 0.93 right font \",9\" tc rgb \"#777777\"\n";
   else
-    s << "set yrange [0:" << gp::num(hi * 1.2, 3) << "]\n";
+    s << gp::yrange(0, hi * 1.2, 3);
   std::string plot = "plot ";
   auto series = [&](std::vector<Bar>& bars, const char* key) {
     if (bars.empty()) return;

@@ -56,8 +56,8 @@ inline void quantization_fidelity(gp::Script& s, const RunData& run) {
     double lo = 1e300, hi = 0;
     for (auto& p : kl) lo = std::min(lo, p.y), hi = std::max(hi, p.y);
     double ylo = std::pow(10.0, std::floor(std::log10(lo)) - 0.3), yhi = std::pow(10.0, std::ceil(std::log10(hi)) + 0.3);
-    s << "set logscale y\nset format y \"%g\"\nset yrange [" << gp::num(ylo, 8) << ":" << gp::num(yhi, 8)
-      << "]\nset ylabel \"mean KL(reference || quantized) per token\"\n";
+    s << "set logscale y\nset format y \"%g\"\n" << gp::yrange(ylo, yhi, 8, true)
+      << "set ylabel \"mean KL(reference || quantized) per token\"\n";
     for (auto& p : kl) {
       rows.push_back({p.bits, p.y});
       std::string text = p.m->name + "\nKL " + gp::num(p.y, 4);
