@@ -108,7 +108,8 @@ struct Gemv4Variant {
 // The tensor-core GEMV multiplies exactly the bf16 weight that dequantize writes (bf16(code * absmax), bf16 of
 // the int4 fma) and sums in float32: against float64 on that bf16 weight every output is within one bf16 ulp
 // (the output's rounding) plus the float32 summation error, for every format, M = 1..8, N not a multiple of
-// 16, K not a multiple of 128. And the FFMA kernel (weights decoded in float32) agrees with it to bf16 tolerance.
+// 16, K not a multiple of 128. And the FFMA kernel meets the same bound against float64 on the float32-decoded
+// weight (what it multiplies).
 TEST(CudaGemv4, TensorCoreEqualsDequantizeThenMatmul) {
   if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
   ASSERT_NE(cb::quant::hooks::bnb4_gemv(), nullptr) << "gemv kernels not linked";
@@ -126,9 +127,11 @@ TEST(CudaGemv4, TensorCoreEqualsDequantizeThenMatmul) {
     for (auto& [name, cpu] : cases) {
       auto gpu = cb::quant::to_device(cpu, at::Device(at::kCUDA));
       auto w_bf16 = cb::quant::dequantize(gpu, at::kBFloat16).to(at::kCPU, at::kDouble);
+      auto w_f32 = cb::quant::dequantize(gpu, at::kFloat).to(at::kCPU, at::kDouble);  // what the FFMA kernel decodes
       for (std::int64_t m = 1; m <= 8; ++m) {
         auto x = (at::randn({m, k}) * (m % 2 ? 1.0 : 30.0)).to(at::kBFloat16);
         auto ref = at::linear(x.to(at::kDouble), w_bf16);
+        auto ref32 = at::linear(x.to(at::kDouble), w_f32);
         at::Tensor y_mma, y_lut;
         {
           Gemv4Variant v(0);
@@ -144,7 +147,14 @@ TEST(CudaGemv4, TensorCoreEqualsDequantizeThenMatmul) {
         const double scale = ref.abs().max().item<double>();
         const auto excess = ((y_mma - ref).abs() - ref.abs() * std::ldexp(1.0, -8) - 1e-4 * scale).max().item<double>();
         EXPECT_LE(excess, 0.0) << name << " n=" << n << " k=" << k << " m=" << m;
-        EXPECT_LT(((y_mma - y_lut).norm() / y_lut.norm()).item<double>(), 4e-3) << name << " n=" << n << " k=" << k << " m=" << m;
+        // The FFMA kernel against float64 on the float32-decoded weight, with the same allowance (one bf16 rounding
+        // of y plus float32 summation). It replaces a 4e-3 bound on |y_mma - y_lut| / |y_lut|, which mixed the two
+        // kernels' weights (bf16 vs float32) and failed once on the H100 (2026-12-07: 0.0045 for fp4 b32, n = 24,
+        // m = 1: 24 outputs are too few for a norm ratio to sit near its expectation) while the tensor-core kernel
+        // met its per-element bound.
+        const double scale32 = ref32.abs().max().item<double>();
+        const auto excess_lut = ((y_lut - ref32).abs() - ref32.abs() * std::ldexp(1.0, -8) - 1e-4 * scale32).max().item<double>();
+        EXPECT_LE(excess_lut, 0.0) << "FFMA " << name << " n=" << n << " k=" << k << " m=" << m;
       }
     }
   }
