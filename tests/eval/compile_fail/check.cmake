@@ -10,7 +10,8 @@ execute_process(COMMAND ${CXX} -std=c++20 -fsyntax-only ${flags} ${SRC} RESULT_V
 if(rc EQUAL 0)
   message(FATAL_ERROR "${SRC} compiled, but it must be refused: its policy does not model ${CONCEPT}")
 endif()
-if(NOT "${out}${err}" MATCHES "${CONCEPT}<")
+# gcc: "required for the satisfaction of 'Concept<T>'"; clang: "because 'T' does not satisfy 'Concept'".
+if(NOT "${out}${err}" MATCHES "(${CONCEPT}<|satisfy '${CONCEPT}')")
   message(FATAL_ERROR "${SRC} failed to compile, but the diagnostic does not name ${CONCEPT}:\n${out}${err}")
 endif()
 message(STATUS "refused, naming ${CONCEPT}")
