@@ -1,7 +1,7 @@
 #pragma once
 // `curebench eval`: the evaluation pipeline from a run config, or one model in the short form.
 #include "cli_common.hpp"
-#include "curebench/eval/pipeline.hpp"
+#include "curebench/eval/run_by_config.hpp"
 
 namespace cli {
 
@@ -77,16 +77,8 @@ inline void add_eval(CLI::App& app, Context& ctx) {
       cfg.batch_size = batch_size;
       cb::eval::finalize(cfg, "command line");
     }
-    // The protocol and the extractor are types (eval::Pipeline<Chain, Extractor, Protocol>): the six pairs.
-    auto with_protocol = [&]<class Ex>() {
-      using Chain = cb::loader::DefaultChain;
-      return cfg.protocol == "official" ? cb::eval::Pipeline<Chain, Ex, cb::eval::OfficialKitProtocol>::run(cfg, out)
-                                        : cb::eval::Pipeline<Chain, Ex, cb::eval::CurebenchProtocol>::run(cfg, out);
-    };
-    namespace ex = cb::eval::extract;
-    cb::eval::RunSummary s = cfg.policy == "kit"    ? with_protocol.operator()<ex::KitRule>()
-                             : cfg.policy == "seed" ? with_protocol.operator()<ex::SeedRegex>()
-                                                    : with_protocol.operator()<ex::CurebenchDefault>();
+    // The protocol and the extractor are types (eval::Pipeline<Chain, Extractor, Protocol>), chosen from the config.
+    cb::eval::RunSummary s = cb::eval::run_pipeline_for(cfg, out);
     nlohmann::json j{{"out_dir", s.out_dir.string()}, {"results", s.results.string()}, {"files", s.files}};
     nlohmann::json models = nlohmann::json::array();
     for (auto& m : s.results_data.models) {

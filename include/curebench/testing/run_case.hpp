@@ -5,6 +5,7 @@
 #include "curebench/core/error.hpp"
 #include "curebench/eval/pipeline.hpp"
 #include "curebench/eval/pipeline_case.hpp"
+#include "curebench/eval/run_by_config.hpp"
 
 #include <ftw.h>
 #include <sys/stat.h>
@@ -14,11 +15,10 @@
 
 namespace curebench::testing {
 
-// The pipeline type the CLI would pick for a config: its protocol (curebench | official), the default extractor.
+// The pipeline type `curebench eval` picks for a config: its protocol and its extraction policy (eval/run_by_config.hpp).
 struct PipelineByConfig {
   static eval::RunSummary run(const eval::RunConfig& cfg, const std::filesystem::path& out) {
-    using Official = eval::Pipeline<loader::DefaultChain, eval::extract::CurebenchDefault, eval::OfficialKitProtocol>;
-    return cfg.protocol == "official" ? Official::run(cfg, out) : eval::Pipeline<>::run(cfg, out);
+    return eval::run_pipeline_for(cfg, out);
   }
 };
 

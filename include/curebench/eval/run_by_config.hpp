@@ -1,0 +1,23 @@
+#pragma once
+// The pipeline type a run config names, chosen once from its two strings: protocol (curebench | official) x
+// extraction policy (curebench | seed | kit) -> eval::Pipeline<DefaultChain, Extractor, Protocol>, the six pairs.
+// `curebench eval` and the registered pipelines' runner (testing/run_case.hpp) both run through here, so a config
+// behaves the same under either.
+#include "curebench/eval/pipeline.hpp"
+
+#include <filesystem>
+
+namespace curebench::eval {
+
+inline RunSummary run_pipeline_for(const RunConfig& cfg, const std::filesystem::path& out) {
+  auto with_protocol = [&]<class Ex>() {
+    using Chain = loader::DefaultChain;
+    return cfg.protocol == "official" ? Pipeline<Chain, Ex, OfficialKitProtocol>::run(cfg, out)
+                                      : Pipeline<Chain, Ex, CurebenchProtocol>::run(cfg, out);
+  };
+  return cfg.policy == "kit"    ? with_protocol.operator()<extract::KitRule>()
+         : cfg.policy == "seed" ? with_protocol.operator()<extract::SeedRegex>()
+                                : with_protocol.operator()<extract::CurebenchDefault>();
+}
+
+}  // namespace curebench::eval
