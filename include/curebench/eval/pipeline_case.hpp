@@ -16,6 +16,7 @@
 #include "curebench/core/json_file.hpp"
 #include "curebench/core/torch_compat.hpp"
 #include "curebench/eval/run_config.hpp"
+#include "curebench/eval/sample.hpp"
 #include "curebench/eval/sha256.hpp"
 #include "curebench/eval/wilson.hpp"
 
@@ -23,7 +24,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,13 +87,9 @@ inline std::vector<std::string> check_run_artifacts(const std::filesystem::path&
         expected_samples += sj["n"].get<std::size_t>();
     }
     const auto dir = out / "models" / mc.name;
-    std::size_t lines = 0;
+    std::size_t lines = 0;  // finished records, read as `curebench report` reads them (a torn tail is no record)
     try {
-      std::ifstream in(dir / "samples.jsonl");
-      if (!in) throw Error(Errc::not_found, (dir / "samples.jsonl").string(), "", "missing");
-      std::string line;
-      while (std::getline(in, line))
-        if (!line.empty()) ++lines;
+      for_each_sample_json((dir / "samples.jsonl").string(), [&](std::size_t, const nlohmann::json&) { ++lines; });
     } catch (const Error& e) {
       problems.push_back(e.what());
     }
