@@ -21,6 +21,7 @@ enum class Errc {
   tokenizer,         // tokenizer file or input text problems
   dataset,           // dataset record problems
   numeric,           // NaN/Inf or a failed fidelity check
+  distributed,       // a rank of a data-parallel run failed, vanished or disagrees with the others
   internal,          // a bug in curebench
 };
 
@@ -37,6 +38,7 @@ inline constexpr std::string_view to_string(Errc c) noexcept {
     case Errc::tokenizer: return "tokenizer";
     case Errc::dataset: return "dataset";
     case Errc::numeric: return "numeric";
+    case Errc::distributed: return "distributed";
     case Errc::internal: return "internal";
   }
   return "unknown";
