@@ -1,7 +1,13 @@
 #pragma once
 // `curebench eval`: the evaluation pipeline from a run config, or one model in the short form.
 #include "cli_common.hpp"
+#include "curebench/dist/group.hpp"
+#include "curebench/dist/launch.hpp"
 #include "curebench/eval/run_by_config.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <thread>
 
 namespace cli {
 
@@ -14,6 +20,8 @@ inline void add_eval(CLI::App& app, Context& ctx) {
   static std::optional<bool> enable_thinking;
   static bool allow_duplicate_ids = false;
   static std::map<std::string, std::string> meta;  // meta_data.json fields, the kit's option names
+  static std::optional<int> rank, world_size;
+  static double dist_timeout_s = 60;
   auto* sub = app.add_subcommand("eval", "Evaluate models on question sets: results.json, samples, submission, dashboards");
   sub->add_option("--config", config, "Run config JSON (models, splits, limits, seeds); see docs/evaluation.md");
   sub->add_option("--model", model, "Short form: one checkpoint folder");
@@ -45,6 +53,10 @@ inline void add_eval(CLI::App& app, Context& ctx) {
                                                       {"--additional-info", "additional_info"}})
     sub->add_option_function<std::string>(flag, [key = std::string(key)](const std::string& v) { meta[key] = v; },
                                           std::string("meta_data.json ") + key + " for every model (over the run config's metadata)");
+  sub->add_option("--rank", rank, "Data-parallel: this process's rank (default: from torchrun, Slurm srun or mpirun variables)");
+  sub->add_option("--world-size", world_size, "Data-parallel: number of ranks (with --rank; rank 0 listens on MASTER_ADDR:MASTER_PORT)");
+  sub->add_option("--dist-timeout", dist_timeout_s,
+                  "Data-parallel: seconds to wait for every rank to start, and of silence after which a rank counts as gone (default 60)");
   add_json_flag(sub, ctx);
   sub->callback([&ctx, max_new] {
     namespace cb = curebench;
@@ -77,9 +89,28 @@ inline void add_eval(CLI::App& app, Context& ctx) {
       cfg.batch_size = batch_size;
       cb::eval::finalize(cfg, "command line");
     }
+    // Data-parallel (docs/scaling.md): rank and world size from the flags or the launcher's variables; the ranks
+    // meet at rank 0's store before anything is read. Ranks sharing a machine's CPU share its cores.
+    const auto launch = cb::dist::detect_launch(rank, world_size);
+    if (!(dist_timeout_s > 0 && dist_timeout_s <= 86400))
+      throw cb::Error(cb::Errc::invalid_argument, "", "--dist-timeout", "expected seconds in (0, 86400]");
+    std::optional<cb::dist::Group> group;
+    if (launch.distributed()) {
+      if (launch.local_world_size > 1)
+        at::set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / launch.local_world_size));
+      group.emplace(launch, cb::dist::GroupOptions{std::chrono::milliseconds(static_cast<std::int64_t>(dist_timeout_s * 1000))});
+    }
     // The protocol and the extractor are types (eval::Pipeline<Chain, Extractor, Protocol>), chosen from the config.
-    cb::eval::RunSummary s = cb::eval::run_pipeline_for(cfg, out);
+    cb::eval::RunSummary s = cb::eval::run_pipeline_for(cfg, out, group ? &*group : nullptr);
+    if (!launch.leader()) {  // rank 0 merges the samples and writes results.json, the submission and the dashboards
+      nlohmann::json j{{"rank", launch.rank}, {"world_size", launch.world_size}, {"out_dir", s.out_dir.string()},
+                       {"results", s.results.string()}, {"files", s.files}};
+      if (ctx.json) return print_json(j);
+      std::cout << "rank " << launch.rank << " of " << launch.world_size << " done; rank 0 wrote " << s.results.string() << "\n";
+      return;
+    }
     nlohmann::json j{{"out_dir", s.out_dir.string()}, {"results", s.results.string()}, {"files", s.files}};
+    if (launch.distributed()) j["world_size"] = launch.world_size;
     nlohmann::json models = nlohmann::json::array();
     for (auto& m : s.results_data.models) {
       nlohmann::json acc;

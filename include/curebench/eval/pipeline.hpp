@@ -8,6 +8,11 @@
 // for the whole run (eval/run_folder.hpp). On resume, a finished question whose record or rendered prompt changed
 // since it was answered (an edited dataset, another chat template) is run again: its old record is dropped, its
 // id printed on stderr and listed in results.json's provenance.rerun.
+// Data-parallel (a dist::Group of N ranks, docs/scaling.md): every rank loads the model and answers its deal of the
+// questions still to run (dist/deal.hpp), appending to its own samples.rank<R>.jsonl; rank 0 alone holds the run
+// folder (lock, run_config.json, sweeps), merges the rank logs into samples.jsonl in dataset order and writes
+// results.json, the submission and the dashboards - the files a one-process run writes, timings and the records'
+// `rank` aside.
 #include <algorithm>
 #include <filesystem>
 #include <functional>
@@ -21,6 +26,8 @@
 #include "curebench/core/cuda_memory.hpp"
 #include "curebench/core/device_info.hpp"
 #include "curebench/core/interrupt.hpp"
+#include "curebench/dist/deal.hpp"
+#include "curebench/dist/group.hpp"
 #include "curebench/eval/dataset.hpp"
 #include "curebench/eval/extract.hpp"
 #include "curebench/eval/metrics.hpp"
@@ -31,6 +38,7 @@
 #include "curebench/eval/sha256.hpp"
 #include "curebench/eval/verify.hpp"
 #include "curebench/loader/default_chain.hpp"
+#include "curebench/report/rank_logs.hpp"
 #include "curebench/report/results.hpp"
 #include "curebench/report/samples_log.hpp"
 #include "curebench/report/submission.hpp"
@@ -69,14 +77,43 @@ template <class LoaderChain = loader::DefaultChain, extract::Extractor Ex = extr
 class Pipeline {
  public:
   // `renderer` (optional) renders chat messages with the model family's template; default raw text.
-  static RunSummary run(const RunConfig& cfg, const std::filesystem::path& out_dir, const ChatRenderer& renderer = nullptr) {
+  // `group` (optional): this process's place in a data-parallel run; none is one process.
+  static RunSummary run(const RunConfig& cfg, const std::filesystem::path& out_dir, const ChatRenderer& renderer = nullptr,
+                        dist::Group* group = nullptr) {
+    dist::Group single;
+    dist::Group& g = group ? *group : single;
+    try {
+      return run_in_group(cfg, out_dir, renderer, g);
+    } catch (const Error& e) {
+      // The others stop instead of waiting for this rank; a distributed error is already known to them.
+      if (e.code() != Errc::distributed) g.fail(e.what());
+      throw;
+    } catch (const std::exception& e) {
+      g.fail(e.what());
+      throw;
+    }
+  }
+
+ private:
+  static RunSummary run_in_group(const RunConfig& cfg, const std::filesystem::path& out_dir, const ChatRenderer& renderer,
+                                 dist::Group& g) {
     namespace fs = std::filesystem;
-    RunFolder folder(out_dir, cfg);   // locked; a resume is proven to be this config's run folder
-    folder.sweep(temp_names(cfg));    // left by a run killed between writing a temp file and renaming it
+    // Ranks given different configs would mix two runs in one folder.
+    const auto hashes = g.all_gather("config_hash", cfg.hash);
+    for (std::size_t r = 0; r < hashes.size(); ++r)
+      if (hashes[r] != cfg.hash)
+        throw Error(Errc::distributed, "rank " + std::to_string(g.rank()), "config",
+                    "rank " + std::to_string(r) + " runs config " + hashes[r].substr(0, 12) + ", this rank " +
+                        cfg.hash.substr(0, 12) + ": every rank must be given the same run config and options");
+    std::optional<RunFolder> folder;  // rank 0's: locked; a resume is proven to be this config's run folder
+    if (g.leader()) {
+      folder.emplace(out_dir, cfg);
+      folder->sweep(temp_names(cfg));  // left by a run killed between writing a temp file and renaming it
+    }
     report::Results res;
     res.notice = cfg.notice;
     res.run = {cfg.hash.substr(0, 12), report::utc_now_iso8601(), "", cfg.hash, cfg.models.front().mode, std::string(Protocol::name),
-               std::string(Ex::name)};
+               std::string(Ex::name), g.world_size()};
     res.provenance = provenance(cfg);
     // Datasets and their verification are shared by every model.
     std::vector<Dataset> splits;
@@ -94,10 +131,15 @@ class Pipeline {
     for (auto& d : splits) cfg.allow_duplicate_ids ? separate_duplicate_ids(d) : refuse_duplicate_ids(d);
     RunSummary summary;
     for (const auto& m : cfg.models)
-      res.models.push_back(run_model(cfg, m, splits, verification, folder, renderer, res.provenance, summary));
-    res.run.finished_at = report::utc_now_iso8601();
+      res.models.push_back(run_model(cfg, m, splits, verification, out_dir, folder ? &*folder : nullptr, renderer,
+                                     res.provenance, summary, g));
     summary.out_dir = out_dir;
     summary.results = out_dir / "results.json";
+    if (!g.leader()) {  // rank 0 writes results.json, the submission and the dashboards
+      g.finish();
+      return summary;
+    }
+    res.run.finished_at = report::utc_now_iso8601();
     report::write_results(summary.results, res);
     summary.files.push_back(summary.results.string());
 #if defined(CUREBENCH_WITH_REPORTS)
@@ -107,10 +149,10 @@ class Pipeline {
     }
 #endif
     summary.results_data = std::move(res);
+    g.finish();
     return summary;
   }
 
- private:
   // The temp names of every file a run writes, by folder (core/interrupt.hpp TempName): what a resume may sweep.
   static std::vector<std::pair<std::filesystem::path, std::vector<TempName>>> temp_names(const RunConfig& cfg) {
     std::vector<std::pair<std::filesystem::path, std::vector<TempName>>> out{{"", {{"run_config.json"}, {"results.json"}}}};
@@ -139,12 +181,13 @@ class Pipeline {
 
   // Finished records of this run's questions that no longer describe them: the question record (text, options,
   // answer, type) or the rendered prompt changed since. Returns ((split, id), what changed) in dataset order.
-  static std::vector<std::pair<std::pair<std::string, std::string>, std::string>> changed_questions(
+  using Changes = std::vector<std::pair<std::pair<std::string, std::string>, std::string>>;
+  static Changes changed_questions(
       const report::SamplesLog& log, const std::vector<Dataset>& splits, const std::string& mode, const Protocol& protocol,
       const ChatRenderer& render) {
     std::map<std::pair<std::string, std::string>, const SampleRecord*> logged;
     for (auto& s : log.finished()) logged[{s.split, s.id}] = &s;
-    std::vector<std::pair<std::pair<std::string, std::string>, std::string>> changed;
+    Changes changed;
     std::set<std::pair<std::string, std::string>> compared;  // a duplicated id: its first record only, as it ran
     for (const auto& d : splits)
       for (const auto& q : d.questions) {
@@ -195,15 +238,52 @@ class Pipeline {
     return tok.decode(v, /*skip_special_tokens=*/true);
   }
 
+  // One rank's measurements of one model, as gathered by rank 0 (a flat list of numbers through the store).
+  struct Counters {
+    double prefill_tokens = 0, prefill_s = 0, decode_tokens = 0, decode_s = 0, questions = 0, batches_s = 0, scored_tokens = 0;
+    double truncated = 0, peak_gpu_bytes = -1, peak_rss_bytes = 0;  // peak_gpu_bytes -1: no GPU
+    std::vector<double> values() const {
+      return {prefill_tokens, prefill_s, decode_tokens, decode_s, questions, batches_s, scored_tokens, truncated, peak_gpu_bytes, peak_rss_bytes};
+    }
+    static Counters from(const std::vector<double>& v) {
+      if (v.size() != 10) throw Error(Errc::distributed, "", "counters", "a rank sent " + std::to_string(v.size()) + " counters, expected 10");
+      return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]};
+    }
+  };
+
+  // Dataset order of every question of the run: the order merged samples logs are written in.
+  static std::map<report::SampleKey, std::size_t> dataset_order(const std::vector<Dataset>& splits) {
+    std::map<report::SampleKey, std::size_t> order;
+    for (const auto& d : splits)
+      for (const auto& q : d.questions) order.emplace(report::SampleKey{d.split, q.id}, order.size());
+    return order;
+  }
+
+  // What a question costs to answer, for the deal: its prompt (about 4 bytes a token) and what is generated or scored.
+  static std::uint64_t question_cost(const RunConfig& cfg, const std::string& mode, const Protocol& protocol,
+                                     const ChatRenderer& render, const Question& q) {
+    if (mode != "loglikelihood") return render(protocol.first(q)).size() / 4 + static_cast<std::uint64_t>(cfg.max_new_tokens);
+    if (q.type == QuestionType::open_ended || !q.options || q.options->empty()) return 1;
+    return (render(protocol.loglikelihood(q).messages).size() / 4 + 8) * q.options->size();
+  }
+
+  // "cuda" on a rank of a data-parallel run is the rank's own GPU (its local rank, modulo the GPUs it can see: a
+  // launcher that gives each task one visible GPU leaves it cuda:0).
+  static std::string rank_device(const std::string& device, const dist::Group& g) {
+    if (!g.distributed() || device != "cuda" || !compat::cuda_available()) return device;
+    const auto n = static_cast<int>(at::getNumGPUs());
+    return n > 1 ? "cuda:" + std::to_string(g.launch().local_rank % n) : device;
+  }
+
   static report::ModelResult run_model(const RunConfig& cfg, const ModelConfig& mc, const std::vector<Dataset>& splits,
-                                       const nlohmann::json& verification, RunFolder& folder, const ChatRenderer& renderer,
-                                       report::Provenance& prov, RunSummary& summary) {
-    const auto& out_dir = folder.dir();
+                                       const nlohmann::json& verification, const std::filesystem::path& out_dir,
+                                       RunFolder* folder, const ChatRenderer& renderer, report::Provenance& prov,
+                                       RunSummary& summary, dist::Group& g) {
     const std::string where = "model " + mc.name;
     auto info = loader::inspect_checkpoint(mc.path);
     std::int64_t longest_prompt = 1024;
     loader::LoadRequest req;
-    req.device = model::parse_device_name(mc.device);
+    req.device = model::parse_device_name(rank_device(mc.device, g));
     if (!mc.dtype.empty()) req.dtype = model::parse_dtype_name(mc.dtype);
     req.budget = {mc.gpu_budget, mc.cpu_budget};
     req.workload = {.batch = cfg.batch_size, .context = longest_prompt + cfg.max_new_tokens};
@@ -250,12 +330,18 @@ class Pipeline {
     r.verification = verification;
 
     const auto model_dir = out_dir / "models" / mc.name;
-    folder.claim();  // the model loaded and the prompts can be rendered: the run starts writing here
-    report::SamplesLog log(model_dir / "samples.jsonl");
+    const auto order = dataset_order(splits);
     Protocol protocol;
     Ex extractor;
-    // Resume: a finished question that changed since it was answered is answered again (its record dropped).
-    if (auto changed = changed_questions(log, splits, mc.mode, protocol, render); !changed.empty()) {
+    // Rank 0 (or the one process) owns samples.jsonl: it merges what ranks of an interrupted run left, then drops
+    // the records of questions that changed, before any rank reads which questions are done.
+    std::optional<report::SamplesLog> main_log;
+    if (folder) {
+      folder->claim();  // the model loaded and the prompts can be rendered: the run starts writing here
+      report::merge_rank_logs(model_dir, order);
+      main_log.emplace(model_dir / "samples.jsonl");
+    }
+    if (auto changed = main_log ? changed_questions(*main_log, splits, mc.mode, protocol, render) : Changes{}; !changed.empty()) {
       std::set<std::pair<std::string, std::string>> keys;
       std::string ids;
       for (const auto& [key, what] : changed) {
@@ -265,10 +351,31 @@ class Pipeline {
         prov.rerun.push_back({{"model", mc.name}, {"split", key.first}, {"id", key.second}, {"changed", what}});
       }
       if (keys.size() > 20) ids += ", ... (" + std::to_string(keys.size() - 20) + " more in results.json provenance.rerun)";
-      log.drop(keys);
-      std::cerr << "curebench: " << dump_json(nlohmann::json(log.path().string())) << ": " << keys.size()
+      main_log->drop(keys);
+      std::cerr << "curebench: " << dump_json(nlohmann::json(main_log->path().string())) << ": " << keys.size()
                 << " finished question(s) changed since they were answered; running them again: " << ids << std::endl;
     }
+    g.barrier("ready/" + mc.name);
+    // Which questions are done: samples.jsonl as rank 0 left it. A rank that cannot see rank 0's run folder (on
+    // another machine, --out not on a shared filesystem) would answer everything again into a folder nobody merges.
+    std::set<report::SampleKey> finished;
+    if (main_log) {
+      for (const auto& s : main_log->finished()) finished.insert({s.split, s.id});
+    } else {
+      const auto rc = out_dir / "run_config.json";
+      std::error_code ec;
+      nlohmann::json claimed;
+      if (std::filesystem::exists(std::filesystem::symlink_status(rc, ec))) claimed = read_json_file(rc.string());
+      if (!claimed.is_object() || claimed.value("hash", std::string()) != cfg.hash)
+        throw Error(Errc::distributed, rc.string(), "hash",
+                    "rank " + std::to_string(g.rank()) + " does not see the run folder rank 0 writes: with ranks on several "
+                    "machines, --out must be on a filesystem they all share");
+      for (const auto& s : report::read_sample_records(model_dir / "samples.jsonl")) finished.insert({s.split, s.id});
+    }
+    // Where this process appends: samples.jsonl alone, or its own rank log (merged by rank 0 at the end).
+    std::optional<report::SamplesLog> rank_log;
+    if (g.distributed()) rank_log.emplace(report::rank_log_path(model_dir, g.rank()));
+    report::SamplesLog& log = rank_log ? *rank_log : *main_log;
     std::vector<std::int64_t> eos(dec.spec().eos_ids.begin(), dec.spec().eos_ids.end());
     for (auto id : tok.eos_ids())
       if (std::find(eos.begin(), eos.end(), id) == eos.end()) eos.push_back(id);
@@ -280,10 +387,30 @@ class Pipeline {
       throw Error(Errc::config, where, "max_new_tokens", std::to_string(cfg.max_new_tokens) + " new tokens leave no room in a context of " + std::to_string(max_context));
     std::size_t truncated = 0;
     std::size_t total = 0, done = 0, tokens = 0;
-    for (auto& d : splits) total += d.questions.size();
     const bool scoring = mc.mode == "loglikelihood";
+    // This rank's questions per split: those not done yet (one per id: a repeated id was refused or separated in
+    // run()), dealt over the ranks by cost. One process takes them all.
+    std::vector<std::vector<const Question*>> todo_by_split;
+    for (const auto& split : splits) {
+      std::vector<const Question*> todo;
+      std::set<std::string> queued;
+      for (auto& q : split.questions)
+        if (!finished.count({split.split, q.id}) && queued.insert(q.id).second) todo.push_back(&q);
+      if (g.distributed()) {
+        std::vector<std::uint64_t> cost;
+        for (auto* q : todo) cost.push_back(question_cost(cfg, mc.mode, protocol, render, *q));
+        const auto deal = dist::deal_by_cost(cost, g.world_size());
+        std::vector<const Question*> mine;
+        for (auto i : deal[static_cast<std::size_t>(g.rank())]) mine.push_back(todo[i]);
+        todo = std::move(mine);
+      }
+      total += todo.size();
+      todo_by_split.push_back(std::move(todo));
+    }
     // Loglikelihood generates nothing: its speed is questions and scored (context + continuation) tokens per second.
-    telemetry::Progress progress(mc.name + " (" + mc.mode + ")", total, scoring ? "scored tokens/s" : "output tokens/s");
+    telemetry::Progress progress(mc.name + " (" + mc.mode + ")" +
+                                     (g.distributed() ? " rank " + std::to_string(g.rank()) + "/" + std::to_string(g.world_size()) : ""),
+                                 total, scoring ? "scored tokens/s" : "output tokens/s");
     double prefill_tokens = 0, prefill_s = 0, decode_tokens = 0, decode_s = 0;
     double questions_run = 0, batches_s = 0, scored_tokens = 0;
 
@@ -308,14 +435,12 @@ class Pipeline {
       }
     };
 
-    for (const auto& split : splits) {
-      std::vector<const Question*> todo;
-      std::set<std::string> queued;  // one record per id (a repeated id was refused or separated in run())
-      for (auto& q : split.questions)
-        if (!log.done(split.split, q.id) && queued.insert(q.id).second) todo.push_back(&q);
-        else ++done;
+    for (std::size_t si = 0; si < splits.size(); ++si) {
+      const auto& split = splits[si];
+      const auto& todo = todo_by_split[si];
       for (std::size_t first = 0; first < todo.size(); first += static_cast<std::size_t>(cfg.batch_size)) {
-        // Safe point for SIGINT/SIGTERM: every sample finished so far is appended and synced.
+        // Safe point for SIGINT/SIGTERM and for a failed or vanished peer: every sample finished so far is saved.
+        g.check();
         if (interrupt_requested())
           throw Interrupted(interrupt_requested(), log.path().string() + ": stopped after " + std::to_string(done) + " of " +
                                                        std::to_string(total) + " samples of model " + mc.name +
@@ -340,6 +465,7 @@ class Pipeline {
           rec.question_sha256 = question_sha256(q);
           rec.correct = score(q, rec.answer);
           rec.latency_ms = per_sample_ms;
+          if (g.distributed()) rec.rank = g.rank();
           measure_output(rec);
           log.append(rec);
           tokens += rec.output_tokens;
@@ -349,27 +475,56 @@ class Pipeline {
       }
     }
     progress.finish();
+    // Every rank's measurements (gathering them is also the point where all ranks are done); rank 0 reports the
+    // group: rates are the sum of the ranks' rates, memory the largest rank's.
+    auto gpu = gpu_memory();
+    const Counters own{prefill_tokens, prefill_s, decode_tokens, decode_s, questions_run, batches_s, scored_tokens,
+                       static_cast<double>(truncated), gpu.available ? static_cast<double>(gpu.allocated_peak_bytes) : -1.0,
+                       static_cast<double>(host_memory().peak_rss_bytes)};
+    const auto gathered = g.all_gather("counters/" + mc.name, nlohmann::json(own.values()).dump());
+    if (rank_log) summary.files.push_back(rank_log->path().string());
+    if (!g.leader()) return r;
+    std::vector<Counters> ranks;
+    for (const auto& text : gathered) ranks.push_back(Counters::from(nlohmann::json::parse(text).get<std::vector<double>>()));
+    if (g.distributed()) {
+      rank_log.reset();
+      main_log.reset();  // its descriptor would point at the samples.jsonl the merge replaces
+      report::merge_rank_logs(model_dir, order);
+      main_log.emplace(model_dir / "samples.jsonl");
+    }
+    const report::SamplesLog& merged = *main_log;
 
     // Metrics over this run's questions only (the log may hold samples of questions no longer selected).
     std::map<std::pair<std::string, std::string>, const SampleRecord*> logged;
-    for (auto& s : log.finished()) logged[{s.split, s.id}] = &s;
+    for (auto& s : merged.finished()) logged[{s.split, s.id}] = &s;
     std::vector<SampleRecord> mine;
     for (auto& d : splits)
       for (auto& q : d.questions)
         if (auto it = logged.find({d.split, q.id}); it != logged.end()) mine.push_back(*it->second);
     report::summarize_splits<SplitM>(r, mine);
-    r.context = {{"max_tokens", max_context}, {"prompts_truncated", truncated}, {"chat_template", chat},
+    double truncated_all = 0, peak_gpu = -1, peak_rss = 0;
+    for (const auto& c : ranks) {
+      truncated_all += c.truncated;
+      peak_gpu = std::max(peak_gpu, c.peak_gpu_bytes);
+      peak_rss = std::max(peak_rss, c.peak_rss_bytes);
+    }
+    r.context = {{"max_tokens", max_context}, {"prompts_truncated", static_cast<std::size_t>(truncated_all)}, {"chat_template", chat},
                  {"max_new_tokens", cfg.max_new_tokens},
                  {"enable_thinking", enable_thinking(cfg) ? nlohmann::json(*enable_thinking(cfg)) : nlohmann::json()}};
-    auto rate = [](double n, double secs) { return secs > 0 && n > 0 ? nlohmann::json(n / secs) : nlohmann::json(); };
-    r.throughput = {{"prefill_tokens_per_second", rate(prefill_tokens, prefill_s)},
-                    {"decode_tokens_per_second", rate(decode_tokens, decode_s)},
-                    {"questions_per_second", rate(questions_run, batches_s)},
-                    {"scored_tokens_per_second", scoring ? rate(scored_tokens, batches_s) : nlohmann::json()}};
-    auto gpu = gpu_memory();
-    r.memory = {{"peak_gpu_bytes", gpu.available ? nlohmann::json(gpu.allocated_peak_bytes) : nlohmann::json()},
-                {"peak_rss_bytes", host_memory().peak_rss_bytes}};
-    summary.files.push_back(log.path().string());
+    auto rate = [&](double Counters::*n, double Counters::*secs) {
+      double sum = 0;
+      for (const auto& c : ranks)
+        if (c.*secs > 0 && c.*n > 0) sum += c.*n / c.*secs;
+      return sum > 0 ? nlohmann::json(sum) : nlohmann::json();
+    };
+    r.throughput = {{"prefill_tokens_per_second", rate(&Counters::prefill_tokens, &Counters::prefill_s)},
+                    {"decode_tokens_per_second", rate(&Counters::decode_tokens, &Counters::decode_s)},
+                    {"questions_per_second", rate(&Counters::questions, &Counters::batches_s)},
+                    {"scored_tokens_per_second", scoring ? rate(&Counters::scored_tokens, &Counters::batches_s) : nlohmann::json()}};
+    if (g.distributed()) r.throughput["ranks"] = g.world_size();
+    r.memory = {{"peak_gpu_bytes", peak_gpu >= 0 ? nlohmann::json(static_cast<std::uint64_t>(peak_gpu)) : nlohmann::json()},
+                {"peak_rss_bytes", static_cast<std::uint64_t>(peak_rss)}};
+    summary.files.push_back(merged.path().string());
 
     // The submission package covers the unlabelled-style "test" split when the run has one. A loglikelihood run
     // writes none: it has no free-text answer (open_ended rows would be empty) and no two-step trace, so it could not

@@ -9,11 +9,12 @@
 
 namespace curebench::eval {
 
-inline RunSummary run_pipeline_for(const RunConfig& cfg, const std::filesystem::path& out) {
+// `group`: this process's place in a data-parallel run (dist/group.hpp); none is one process.
+inline RunSummary run_pipeline_for(const RunConfig& cfg, const std::filesystem::path& out, dist::Group* group = nullptr) {
   auto with_protocol = [&]<class Ex>() {
     using Chain = loader::DefaultChain;
-    return cfg.protocol == "official" ? Pipeline<Chain, Ex, OfficialKitProtocol>::run(cfg, out)
-                                      : Pipeline<Chain, Ex, CurebenchProtocol>::run(cfg, out);
+    return cfg.protocol == "official" ? Pipeline<Chain, Ex, OfficialKitProtocol>::run(cfg, out, nullptr, group)
+                                      : Pipeline<Chain, Ex, CurebenchProtocol>::run(cfg, out, nullptr, group);
   };
   return cfg.policy == "kit"    ? with_protocol.operator()<extract::KitRule>()
          : cfg.policy == "seed" ? with_protocol.operator()<extract::SeedRegex>()

@@ -39,6 +39,7 @@ struct SampleRecord {
   std::string stop_reason;                  // eos | stop_string | max_new_tokens | error
   std::vector<ChatMessage> messages;        // the whole conversation(s), assistant turns included
   std::optional<std::string> error;         // generation failed: the record still counts (as wrong if scored)
+  std::optional<int> rank;                  // the rank that answered it, in a data-parallel run (dist/); else absent
 };
 
 // Code points of UTF-8 text: counts every byte that is not a continuation byte (10xxxxxx).
@@ -88,6 +89,7 @@ inline void to_json(nlohmann::json& j, const SampleRecord& r) {
                      {"output_chars", r.output_chars}, {"output_bytes", r.output_bytes},
                      {"latency_ms", r.latency_ms}, {"stop_reason", r.stop_reason}, {"messages", r.messages},
                      {"error", r.error ? nlohmann::json(*r.error) : nlohmann::json(nullptr)}};
+  if (r.rank) j["rank"] = *r.rank;  // one-process logs stay as they were
 }
 
 // Reads a samples.jsonl record back (resume, `curebench report`); `where` labels errors ("file: line N").
@@ -154,6 +156,10 @@ inline SampleRecord sample_from_json(const nlohmann::json& j, const std::string&
   if (auto it = j.find("error"); it != j.end() && !it->is_null()) {
     if (!it->is_string()) throw fail("error", "expected a string or null");
     r.error = it->get<std::string>();
+  }
+  if (auto it = j.find("rank"); it != j.end()) {
+    if (!it->is_number_unsigned() || it->get<std::uint64_t>() > (1u << 16)) throw fail("rank", "expected a rank (0..65536)");
+    r.rank = it->get<int>();
   }
   return r;
 }

@@ -40,10 +40,11 @@ struct RunInfo {
   std::string mode = "generate";       // generate | loglikelihood
   std::string protocol = "curebench";  // curebench | official
   std::string policy = "curebench";    // the answer extractor: curebench | seed | kit
+  int world_size = 1;                  // processes that answered the questions (data-parallel ranks, dist/)
 };
 inline void to_json(nlohmann::json& j, const RunInfo& r) {
   j = {{"id", r.id}, {"started_at", r.started_at}, {"finished_at", r.finished_at}, {"config_hash", r.config_hash},
-       {"mode", r.mode}, {"protocol", r.protocol}, {"policy", r.policy}};
+       {"mode", r.mode}, {"protocol", r.protocol}, {"policy", r.policy}, {"world_size", r.world_size}};
 }
 
 struct Provenance {
