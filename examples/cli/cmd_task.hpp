@@ -14,6 +14,7 @@
 #include "curebench/core/timer.hpp"
 #include "curebench/eval/pipeline.hpp"
 #include "curebench/eval/sha256.hpp"
+#include "curebench/eval/tasks/bootstrap.hpp"
 #include "curebench/eval/tasks/model_generator.hpp"
 #include "curebench/eval/tasks/task.hpp"
 #include "curebench/loader/default_chain.hpp"
@@ -41,7 +42,8 @@ inline const TaskDataset kTaskDatasets[] = {
 struct TaskArgs {
   std::string dataset, data, examples, model, tokenizer, out, quant = "none", device = "cpu", dtype;
   std::size_t shots = 0, limit = 0, batch_size = 8;
-  std::uint64_t seed = 0;
+  std::uint64_t seed = 0, bootstrap_seed = 0;
+  std::size_t bootstrap = 1000;
   std::int64_t max_new_tokens = 32;
 };
 
@@ -80,7 +82,9 @@ nlohmann::json run_study_task(const Task& task, std::vector<typename Task::Item>
     prompting = {{"method", "few-shot"}, {"k", a.shots}, {"seed", a.seed}, {"examples_from", a.examples},
                  {"pool_size", method.pool().size()}};
   }
-  return {{"task", std::string(Task::name)}, {"items", items.size()}, {"prompting", prompting}, {"score", score.to_json()}};
+  auto score_json = score.to_json();
+  tasks::add_intervals(score_json, score.f1, {a.bootstrap, a.bootstrap_seed});
+  return {{"task", std::string(Task::name)}, {"items", items.size()}, {"prompting", prompting}, {"score", score_json}};
 }
 
 inline void add_task(CLI::App& app, Context& ctx) {
@@ -104,6 +108,9 @@ inline void add_task(CLI::App& app, Context& ctx) {
   sub->add_option("--max-new-tokens", a->max_new_tokens, "Tokens to generate at most per item (default 32)")
       ->check(CLI::PositiveNumber);
   sub->add_option("--batch-size", a->batch_size, "Items per generate call (default 8)")->check(CLI::PositiveNumber);
+  sub->add_option("--bootstrap", a->bootstrap,
+                  "Bootstrap resamples for the 95 % intervals of every F1 (default 1000, at least 1000; 0: none)");
+  sub->add_option("--bootstrap-seed", a->bootstrap_seed, "Bootstrap seed (default 0; --seed is the few-shot draw's)");
   sub->add_option("--out", a->out, "Folder for results.json, predictions.jsonl (+ predictions.conll for NER)")->required();
   add_json_flag(sub, ctx);
   sub->callback([a, &ctx] {
@@ -114,6 +121,9 @@ inline void add_task(CLI::App& app, Context& ctx) {
       if (a->dataset == d.name) ds = &d;
     if (a->shots > 0 && a->examples.empty())
       throw cb::Error(cb::Errc::invalid_argument, "", "--examples", "--shots > 0 needs --examples FILE (the train or dev split)");
+    if (a->bootstrap > 0 && a->bootstrap < 1000)
+      throw cb::Error(cb::Errc::invalid_argument, "", "--bootstrap",
+                      "use at least 1000 resamples (or 0 for no intervals), found " + std::to_string(a->bootstrap));
     if (a->shots == 0 && !a->examples.empty())
       throw cb::Error(cb::Errc::invalid_argument, "", "--shots", "--examples given without --shots K");
     const bool ner = std::string(ds->task) == "ner";
@@ -162,12 +172,17 @@ inline void add_task(CLI::App& app, Context& ctx) {
     cb::atomic_write(out / "results.json", cb::dump_json(r, 2) + "\n");
     if (ctx.json) return print_json(r);
     const auto& s = r["score"];
+    auto ci = [&](const char* figure) -> std::string {  // " [lo, hi]" when the run has that interval
+      if (!s.contains("ci") || !s["ci"].contains(figure)) return "";
+      return " [" + s["ci"][figure]["lo"].dump() + ", " + s["ci"][figure]["hi"].dump() + "]";
+    };
     std::cout << a->dataset << " (" << r["items"] << " items, " << r["prompting"]["method"].get<std::string>() << "): ";
     if (ner)
-      std::cout << "entity F1 " << s["f1"] << " (P " << s["precision"] << ", R " << s["recall"] << "), "
+      std::cout << "entity F1 " << s["f1"] << ci("f1") << " (P " << s["precision"] << ", R " << s["recall"] << "), "
                 << s["unmatched_mentions"] << " of " << s["mentions"] << " mentions not in the sentence\n";
     else
-      std::cout << "micro F1 " << s["micro_f1"] << " (without " << s["negative"] << "), macro F1 " << s["macro_f1"] << ", "
+      std::cout << "micro F1 " << s["micro_f1"] << ci("micro_f1") << " (without " << s["negative"] << "), macro F1 "
+                << s["macro_f1"] << ci("macro_f1") << ", "
                 << s["parse_failures"] << " answers without a label\n";
     std::cout << "wrote " << (out / "results.json").string() << "\n";
   });

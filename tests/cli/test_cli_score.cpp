@@ -2,8 +2,11 @@
 // tests/fixtures/make_study_score_fixtures.py (conlleval's counting and scikit-learn's definitions, ported to
 // python3), conlleval-shaped text output, and errors that name file, line and field with exit 1.
 #include "cli/run_cli.hpp"
+#include "curebench/eval/tasks/bootstrap.hpp"
+#include "curebench/eval/tasks/score_files.hpp"
 
 #include <cmath>
+#include <sstream>
 #include <string>
 
 namespace {
@@ -100,6 +103,76 @@ TEST(CliScore, WrongInputOptionForTheTaskIsRefused) {
   EXPECT_EQ(r.exit_code, 105);  // CLI11's ValidationError exit code: the value is not one of ner, re, multilabel
   EXPECT_NE(r.err.find("--task"), std::string::npos) << r.err;
   EXPECT_EQ(run_cli("score --task re --jsonl /nonexistent/preds.jsonl").exit_code, 1);
+}
+
+TEST(CliScore, IntervalsWithTheirOptionsAndDefaults) {
+  // Defaults: 1,000 resamples, seed 0, the library's figures (eval/tasks/bootstrap.hpp) on the same file.
+  const auto file = data("study/score_re.jsonl");
+  auto r = run_cli("score --task re --jsonl " + file + " --negative false --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  namespace t = curebench::eval::tasks;
+  auto lib = t::score_intervals(t::score_label_jsonl(file, "false"), {1000, 0});
+  EXPECT_EQ(j["ci"], lib["ci"]);
+  EXPECT_EQ(j["bootstrap"]["resamples"], 1000);
+  EXPECT_EQ(j["bootstrap"]["seed"], 0);
+  for (const char* f : {"micro_f1", "macro_f1", "accuracy"}) {
+    EXPECT_LE(j["ci"][f]["lo"].get<double>(), j[f].get<double>()) << f;
+    EXPECT_GE(j["ci"][f]["hi"].get<double>(), j[f].get<double>()) << f;
+  }
+  r = run_cli("score --task re --jsonl " + file + " --negative false --bootstrap 2000 --seed 9 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["ci"], t::score_intervals(t::score_label_jsonl(file, "false"), {2000, 9})["ci"]);
+  r = run_cli("score --task multilabel --jsonl " + data("study/score_multilabel.jsonl") + " --bootstrap 0 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(nlohmann::json::parse(r.out).contains("ci"));
+  r = run_cli("score --task ner --conll " + data("study/score_ner.conll") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["bootstrap"]["unit"], "sentence");
+  EXPECT_LT(j["ci"]["f1"]["lo"].get<double>(), j["f1"].get<double>());
+  r = run_cli("score --task ner --conll " + data("study/score_ner.conll") + " --bootstrap 999");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--bootstrap"), std::string::npos) << r.err;
+}
+
+TEST(CliScore, PairedBaseline) {
+  // A file against itself: every difference 0, interval [0, 0]; the baseline's own figures are shown.
+  const auto file = data("study/score_multilabel.jsonl");
+  auto r = run_cli("score --task multilabel --jsonl " + file + " --baseline " + file + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  for (const char* f : {"micro_f1", "macro_f1", "exact_match"})
+    for (const char* k : {"value", "lo", "hi"}) EXPECT_EQ(j["paired"]["delta"][f][k].get<double>(), 0.0) << f;
+  EXPECT_EQ(j["paired"]["baseline_score"]["micro_f1"], j["micro_f1"]);
+  // RE: the baseline says `false` everywhere; the delta on the data is the two files' difference.
+  const auto re = data("study/score_re.jsonl");
+  std::string base_lines;
+  std::istringstream in(slurp(re));
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    auto l = nlohmann::json::parse(line);
+    l["pred"] = "false";
+    base_lines += l.dump() + "\n";
+  }
+  auto base = scratch_file("paired_base.jsonl", base_lines);
+  r = run_cli("score --task re --jsonl " + re + " --negative false --baseline " + base + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  const auto& d = j["paired"]["delta"]["macro_f1"];
+  EXPECT_NEAR(d["value"].get<double>(), j["macro_f1"].get<double>() - j["paired"]["baseline_score"]["macro_f1"].get<double>(), 1e-12);
+  EXPECT_LT(d["lo"].get<double>(), d["value"].get<double>());
+  EXPECT_GT(d["hi"].get<double>(), d["value"].get<double>());
+  r = run_cli("score --task re --jsonl " + re + " --baseline " + base);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("paired with baseline"), std::string::npos) << r.out;
+  // Not the same items: named in the baseline file.
+  auto other = scratch_file("paired_other.conll", "a B-D B-D\n\nb O O\n");
+  r = run_cli("score --task ner --conll " + data("study/score_ner.conll") + " --baseline " + other);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(other + ": sentences"), std::string::npos) << r.err;
+  r = run_cli("score --task re --jsonl " + re + " --baseline " + base + " --bootstrap 0");
+  EXPECT_EQ(r.exit_code, 1);
 }
 
 // `curebench task` end to end on the real stories260K model (chance-level by construction: it knows children's

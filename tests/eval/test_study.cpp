@@ -6,6 +6,7 @@
 // (a line-by-line port of conlleval's counting and scikit-learn's precision/recall path):
 //     python3 tests/fixtures/make_study_score_fixtures.py tests/data/study
 #include "curebench/eval/tasks/bionlp_data.hpp"
+#include "curebench/eval/tasks/bootstrap.hpp"
 #include "curebench/eval/tasks/entity_f1.hpp"
 #include "curebench/eval/tasks/iob2.hpp"
 #include "curebench/eval/tasks/label_f1.hpp"
@@ -16,6 +17,7 @@
 
 #include "eval/eval_test_util.hpp"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -297,6 +299,245 @@ TEST(ScoreFiles, MalformedLinesNameFileLineAndField) {
     auto p = test::write_temp(c.name, c.bytes).string();
     auto e = error_of([&] { score_multilabel_jsonl(p); });
     EXPECT_EQ(e.code(), Errc::dataset) << c.name;
+    EXPECT_EQ(e.field(), c.field) << c.name << ": " << e.what();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- bootstrap
+
+TEST(Bootstrap, PercentileIsLinearBetweenOrderStatistics) {
+  // numpy's default (type 7): h = (B - 1) p. B = 1001 values 1..1001: h = 25 and 975 exactly -> 26 and 976.
+  // B = 1000 values 1..1000: h = 24.975 -> 25 + 0.975 = 25.975; h = 974.025 -> 975.025. Order does not matter.
+  std::vector<double> v;
+  for (int i = 1001; i >= 1; --i) v.push_back(i);
+  auto i1 = percentile_interval(v);
+  EXPECT_NEAR(i1.lo, 26.0, 1e-9);  // 0.025 and 0.975 are not exact in binary: h is 25 within 1e-14
+  EXPECT_NEAR(i1.hi, 976.0, 1e-9);
+  v.erase(v.begin());  // 1000 .. 1
+  auto i2 = percentile_interval(v);
+  EXPECT_NEAR(i2.lo, 25.975, 1e-9);
+  EXPECT_NEAR(i2.hi, 975.025, 1e-9);
+  EXPECT_DOUBLE_EQ(percentile_interval({0.5}).lo, 0.5);
+}
+
+TEST(Bootstrap, IntervalCollapsesWhenEveryResampleGivesTheSameF1) {
+  // NER: every sentence has gold 2, predicted 2, correct 1 -> any resample has F1 = 2C/(G+P) = 1/2.
+  EntityF1 ner;
+  for (int i = 0; i < 7; ++i)
+    ner.add_tags(tags({"B-D", "O", "B-D", "O"}), tags({"B-D", "B-D", "O", "O"}));
+  auto j = score_intervals(ner, {1000, 3});
+  EXPECT_DOUBLE_EQ(j["ci"]["f1"]["lo"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(j["ci"]["f1"]["hi"].get<double>(), 0.5);
+  EXPECT_EQ(j["bootstrap"]["unit"], "sentence");
+  EXPECT_EQ(j["bootstrap"]["resamples"], 1000);
+  // RE: 10 items, all right -> micro = macro = 1 in every resample; accuracy 10/10 is Wilson's:
+  // k = n: lo = 1 / (1 + z^2/n) = 1 / (1 + 0.384146/1) ... with n = 10: 1 / 1.3841459 = 0.722467, hi = 1.
+  SingleLabelF1 re;
+  for (int i = 0; i < 10; ++i) re.add("A", "A");
+  j = score_intervals(re, {});
+  EXPECT_DOUBLE_EQ(j["ci"]["micro_f1"]["lo"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(j["ci"]["macro_f1"]["hi"].get<double>(), 1.0);
+  const double z2 = eval::z95 * eval::z95;
+  EXPECT_NEAR(j["ci"]["accuracy"]["lo"].get<double>(), 1.0 / (1.0 + z2 / 10.0), 1e-12);
+  EXPECT_NEAR(j["ci"]["accuracy"]["lo"].get<double>(), 0.722467, 1e-6);
+  EXPECT_EQ(j["ci"]["accuracy"]["method"], "wilson");
+  // Multi-label: every document gold {a}, pred {a, b} -> a: F1 1, b: F1 0 in every resample: micro 2n/3n = 2/3,
+  // macro 1/2; exact match 0 of 5: Wilson hi = (z^2/n) / (1 + z^2/n).
+  MultiLabelF1 ml;
+  for (int i = 0; i < 5; ++i) ml.add({"a"}, {"a", "b"});
+  j = score_intervals(ml, {});
+  EXPECT_NEAR(j["ci"]["micro_f1"]["lo"].get<double>(), 2.0 / 3.0, 1e-15);
+  EXPECT_NEAR(j["ci"]["micro_f1"]["hi"].get<double>(), 2.0 / 3.0, 1e-15);
+  EXPECT_DOUBLE_EQ(j["ci"]["macro_f1"]["lo"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(j["ci"]["macro_f1"]["hi"].get<double>(), 0.5);
+  EXPECT_EQ(j["ci"]["exact_match"]["lo"].get<double>(), 0.0);
+  EXPECT_NEAR(j["ci"]["exact_match"]["hi"].get<double>(), (z2 / 5) / (1 + z2 / 5), 1e-12);
+  EXPECT_EQ(j["bootstrap"]["unit"], "document");
+}
+
+TEST(Bootstrap, SameSeedSameIntervalsAnotherSeedOthers) {
+  auto s = score_label_jsonl(study_data("score_re.jsonl"), "false");
+  auto a = score_intervals(s, {1000, 11}), b = score_intervals(s, {1000, 11}), c = score_intervals(s, {1000, 12});
+  EXPECT_EQ(a, b);  // bit for bit
+  EXPECT_NE(a["ci"]["micro_f1"], c["ci"]["micro_f1"]);
+  for (const char* f : {"micro_f1", "macro_f1", "accuracy"}) {
+    const double v = s.to_json()[f].get<double>();
+    EXPECT_LT(a["ci"][f]["lo"].get<double>(), v) << f;
+    EXPECT_GT(a["ci"][f]["hi"].get<double>(), v) << f;
+  }
+  // resamples = 0: no intervals, the JSON unchanged.
+  auto j = s.to_json();
+  add_intervals(j, s, {0, 0});
+  EXPECT_EQ(j, s.to_json());
+}
+
+// Three RE items (gold A pred A, gold A pred B, gold B pred B): the 27 equally likely draws of 3 indices,
+// enumerated and scored with SingleLabelF1 itself, give the exact distribution of micro and macro F1; 200,000
+// seeded resamples must match it (each value's frequency within 5 standard errors) and hit no other value.
+TEST(Bootstrap, ThreeItemsMatchTheEnumeratedExactDistribution) {
+  const std::pair<const char*, const char*> items[] = {{"A", "A"}, {"A", "B"}, {"B", "B"}};
+  std::map<double, double> exact_micro, exact_macro;
+  auto key = [](double v) { return std::round(v * 1e9) / 1e9; };
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 3; ++k) {
+        SingleLabelF1 s;
+        for (int x : {i, j, k}) s.add(items[x].first, items[x].second);
+        exact_micro[key(s.micro_f1())] += 1.0 / 27;
+        exact_macro[key(macro_f1(s.per_label))] += 1.0 / 27;
+      }
+  SingleLabelF1 all;
+  for (auto [g, p] : items) all.add(g, p);
+  auto t = count_table(all);
+  const std::size_t B = 200000;
+  auto f = bootstrap_figures({&t}, {B, 5})[0];
+  ASSERT_EQ(f.size(), B);
+  std::map<double, double> micro, macro;
+  for (const auto& x : f) micro[key(x.micro_f1)] += 1.0 / B, macro[key(x.macro_f1)] += 1.0 / B;
+  for (auto [exact, seen] : {std::pair{&exact_micro, &micro}, std::pair{&exact_macro, &macro}}) {
+    for (const auto& [v, freq] : *seen) EXPECT_TRUE(exact->count(v)) << "a value no draw can give: " << v;
+    for (const auto& [v, p] : *exact)
+      EXPECT_NEAR((*seen)[v], p, 5 * std::sqrt(p * (1 - p) / B)) << "F1 " << v << " exact probability " << p;
+  }
+  // e.g. micro F1 = accuracy here: 1 only when item 2 is never drawn, (2/3)^3 = 8/27.
+  EXPECT_NEAR(exact_micro[1.0], 8.0 / 27, 1e-12);
+}
+
+// The fast path (weighted per-label totals) against the metric classes on each resample made real: item i
+// added w_i times.
+TEST(Bootstrap, WeightedTotalsEqualTheMetricOnTheMaterializedResample) {
+  auto ner = score_conll_file(study_data("score_ner.conll"));
+  auto re = score_label_jsonl(study_data("score_re.jsonl"), "false");
+  auto ml = score_multilabel_jsonl(study_data("score_multilabel.jsonl"));
+  auto tn = count_table(ner), tr = count_table(re), tm = count_table(ml);
+  int checked = 0;
+  for_each_resample(re.items.size(), {40, 9}, [&](const std::vector<std::uint32_t>& w) {
+    SingleLabelF1 s;
+    s.negative = "false";
+    for (std::size_t i = 0; i < w.size(); ++i)
+      for (std::uint32_t r = 0; r < w[i]; ++r) s.add(re.items[i].first, re.items[i].second);
+    auto fig = figures_of(tr, w);
+    EXPECT_NEAR(fig.micro_f1, s.micro_f1(), 1e-12);
+    EXPECT_NEAR(fig.macro_f1, macro_f1(s.per_label), 1e-12);
+    EXPECT_NEAR(fig.accuracy, s.accuracy(), 1e-12);
+    ++checked;
+  });
+  for_each_resample(ml.docs.size(), {40, 9}, [&](const std::vector<std::uint32_t>& w) {
+    MultiLabelF1 s;
+    for (std::size_t i = 0; i < w.size(); ++i)
+      for (std::uint32_t r = 0; r < w[i]; ++r) s.add(ml.docs[i].first, ml.docs[i].second);
+    auto fig = figures_of(tm, w);
+    EXPECT_NEAR(fig.micro_f1, s.micro_f1(), 1e-12);
+    EXPECT_NEAR(fig.macro_f1, macro_f1(s.per_label), 1e-12);
+    EXPECT_NEAR(fig.accuracy, s.to_json()["exact_match"].get<double>(), 1e-12);
+    ++checked;
+  });
+  for_each_resample(ner.per_sentence.size(), {40, 9}, [&](const std::vector<std::uint32_t>& w) {
+    EntityCounts c;
+    for (std::size_t i = 0; i < w.size(); ++i)
+      c.gold += w[i] * ner.per_sentence[i].gold, c.predicted += w[i] * ner.per_sentence[i].predicted,
+          c.correct += w[i] * ner.per_sentence[i].correct;
+    EXPECT_NEAR(figures_of(tn, w).micro_f1, c.f1(), 1e-12);
+    ++checked;
+  });
+  EXPECT_EQ(checked, 120);
+  // All weights 1: the data's own figures.
+  EXPECT_NEAR(figures_of(tn, std::vector<std::uint32_t>(tn.items.size(), 1)).micro_f1, ner.all.f1(), 1e-15);
+  EXPECT_EQ(ner.per_sentence.size(), ner.sentences);
+}
+
+TEST(PairedBootstrap, RunWithItselfIsZero) {
+  auto re = score_label_jsonl(study_data("score_re.jsonl"), "false");
+  auto j = paired_intervals(re, re, {1000, 0});
+  for (const char* f : {"micro_f1", "macro_f1", "accuracy"})
+    for (const char* k : {"value", "lo", "hi"}) EXPECT_EQ(j["delta"][f][k].get<double>(), 0.0) << f << "." << k;
+  auto ner = score_conll_file(study_data("score_ner.conll"));
+  j = paired_intervals(ner, ner, {1000, 0});
+  EXPECT_EQ(j["delta"]["f1"]["lo"].get<double>(), 0.0);
+  EXPECT_EQ(j["delta"]["f1"]["hi"].get<double>(), 0.0);
+  auto ml = score_multilabel_jsonl(study_data("score_multilabel.jsonl"));
+  j = paired_intervals(ml, ml, {1000, 0});
+  EXPECT_EQ(j["delta"]["exact_match"]["hi"].get<double>(), 0.0);
+  EXPECT_EQ(j["delta"]["macro_f1"]["lo"].get<double>(), 0.0);
+}
+
+TEST(PairedBootstrap, HandComputedDifferences) {
+  // NER, every sentence: the baseline finds its one entity with a wrong boundary (F1 0), the run finds it
+  // (F1 1): every resample's difference is 1 -> [1, 1].
+  EntityF1 base, run;
+  for (int i = 0; i < 4; ++i) {
+    base.add_tags(tags({"B-D", "I-D", "O"}), tags({"B-D", "O", "O"}));
+    run.add_tags(tags({"B-D", "I-D", "O"}), tags({"B-D", "I-D", "O"}));
+  }
+  auto j = paired_intervals(base, run, {1000, 1});
+  EXPECT_EQ(j["delta"]["f1"]["value"].get<double>(), 1.0);
+  EXPECT_EQ(j["delta"]["f1"]["lo"].get<double>(), 1.0);
+  EXPECT_EQ(j["delta"]["f1"]["hi"].get<double>(), 1.0);
+  // RE, two items: the run is right on item 1 only, the baseline on item 2 only. A resample draws item 1
+  // w times of 2: accuracy difference (w - (2 - w)) / 2 = w - 1, with w = 0, 1, 2 at probability 1/4, 1/2, 1/4:
+  // the 2.5th and 97.5th percentiles of 1,000 draws are -1 and 1 (each end holds about 250 of them); on the
+  // data the difference is 0.
+  SingleLabelF1 b2, r2;
+  b2.add("A", "B"), b2.add("B", "B");
+  r2.add("A", "A"), r2.add("B", "A");
+  j = paired_intervals(b2, r2, {1000, 1});
+  EXPECT_EQ(j["delta"]["accuracy"]["value"].get<double>(), 0.0);
+  EXPECT_EQ(j["delta"]["accuracy"]["lo"].get<double>(), -1.0);
+  EXPECT_EQ(j["delta"]["accuracy"]["hi"].get<double>(), 1.0);
+  // Different golds are not the same items.
+  SingleLabelF1 other;
+  other.add("B", "B"), other.add("B", "B");
+  EXPECT_EQ(error_of([&] { paired_intervals(b2, other, {1000, 1}); }).code(), Errc::invalid_argument);
+  SingleLabelF1 shorter;
+  shorter.add("A", "A");
+  EXPECT_EQ(error_of([&] { paired_intervals(b2, shorter, {1000, 1}); }).code(), Errc::invalid_argument);
+}
+
+TEST(PairedBootstrap, FilesArePairedByIdWhateverTheirOrder) {
+  // The baseline file in reverse line order pairs to the same figures; a missing id, a duplicate id and another
+  // gold are errors naming the baseline file, line and field.
+  auto run_path = test::write_temp("pair_run.jsonl",
+                                   "{\"id\": 1, \"gold\": \"A\", \"pred\": \"A\"}\n{\"id\": 2, \"gold\": \"B\", \"pred\": \"A\"}\n"
+                                   "{\"id\": \"3\", \"gold\": \"B\", \"pred\": \"B\"}\n").string();
+  auto base_path = test::write_temp("pair_base.jsonl",
+                                    "{\"id\": \"3\", \"gold\": \"B\", \"pred\": \"A\"}\n{\"id\": 2, \"gold\": \"B\", \"pred\": \"B\"}\n"
+                                    "{\"id\": 1, \"gold\": \"A\", \"pred\": \"A\"}\n").string();
+  ItemKeys rk, bk;
+  auto run = score_label_jsonl(run_path, std::nullopt, &rk);
+  auto base = score_label_jsonl(base_path, std::nullopt, &bk);
+  auto aligned = align_by_id(run, rk, run_path, base, bk, base_path);
+  ASSERT_EQ(aligned.items.size(), 3u);
+  EXPECT_EQ(aligned.items[0], std::make_pair(std::string("A"), std::string("A")));  // id 1
+  EXPECT_EQ(aligned.items[1], std::make_pair(std::string("B"), std::string("B")));  // id 2
+  EXPECT_EQ(aligned.items[2], std::make_pair(std::string("B"), std::string("A")));  // id "3"
+  auto j = paired_intervals(aligned, run, {1000, 0});
+  EXPECT_EQ(j["delta"]["accuracy"]["value"].get<double>(), 0.0);  // 2/3 each
+  struct Case {
+    const char* name;
+    const char* bytes;
+    std::string field;
+  } bad[] = {
+      {"pair_missing.jsonl", "{\"id\": 1, \"gold\": \"A\", \"pred\": \"A\"}\n{\"id\": 2, \"gold\": \"B\", \"pred\": \"B\"}\n", "id"},
+      {"pair_int3.jsonl",  // 3 is not "3"
+       "{\"id\": 3, \"gold\": \"B\", \"pred\": \"A\"}\n{\"id\": 2, \"gold\": \"B\", \"pred\": \"B\"}\n{\"id\": 1, \"gold\": \"A\", \"pred\": \"A\"}\n",
+       "id"},
+      {"pair_extra.jsonl",
+       "{\"id\": 1, \"gold\": \"A\", \"pred\": \"A\"}\n{\"id\": 2, \"gold\": \"B\", \"pred\": \"B\"}\n{\"id\": \"3\", \"gold\": \"B\", \"pred\": \"A\"}\n{\"id\": 4, \"gold\": \"B\", \"pred\": \"A\"}\n",
+       "line 4: id"},
+      {"pair_dup.jsonl",
+       "{\"id\": 1, \"gold\": \"A\", \"pred\": \"A\"}\n{\"id\": 1, \"gold\": \"A\", \"pred\": \"A\"}\n{\"id\": 2, \"gold\": \"B\", \"pred\": \"B\"}\n{\"id\": \"3\", \"gold\": \"B\", \"pred\": \"A\"}\n",
+       "line 2: id"},
+      {"pair_gold.jsonl",
+       "{\"id\": 1, \"gold\": \"A\", \"pred\": \"A\"}\n{\"id\": 2, \"gold\": \"A\", \"pred\": \"B\"}\n{\"id\": \"3\", \"gold\": \"B\", \"pred\": \"A\"}\n",
+       "line 2: gold"},
+  };
+  for (const auto& c : bad) {
+    auto p = test::write_temp(c.name, c.bytes).string();
+    ItemKeys k;
+    auto b = score_label_jsonl(p, std::nullopt, &k);
+    auto e = error_of([&] { align_by_id(run, rk, run_path, b, k, p); });
+    EXPECT_EQ(e.code(), Errc::dataset) << c.name;
+    EXPECT_EQ(e.path(), p) << c.name;
     EXPECT_EQ(e.field(), c.field) << c.name << ": " << e.what();
   }
 }

@@ -32,6 +32,7 @@ struct EntityCounts {
 struct EntityF1 {
   EntityCounts all;
   std::map<std::string, EntityCounts> per_type;
+  std::vector<EntityCounts> per_sentence;  // in add() order: what the bootstrap resamples (bootstrap.hpp)
   std::size_t sentences = 0, tokens = 0, tokens_correct = 0;  // tokens_correct: gold tag == predicted tag
 
   // One sentence's entities. Spans from spans_from_tags are distinct, so a sorted intersection counts matches.
@@ -44,6 +45,7 @@ struct EntityF1 {
     std::vector<Span> both;
     std::set_intersection(gold.begin(), gold.end(), pred.begin(), pred.end(), std::back_inserter(both));
     for (const auto& s : both) ++all.correct, ++per_type[s.type].correct;
+    per_sentence.push_back({gold.size(), pred.size(), both.size()});
   }
 
   // One sentence as two tag columns of equal length.

@@ -14,6 +14,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace curebench::eval::tasks {
 
@@ -55,9 +57,11 @@ struct SingleLabelF1 {
   std::optional<std::string> negative;  // excluded from micro_f1 only
   PerLabel per_label;
   std::size_t n = 0, agree = 0;
+  std::vector<std::pair<std::string, std::string>> items;  // (gold, pred) in add() order, for bootstrap.hpp
 
   void add(const std::string& gold, const std::string& pred) {
     ++n;
+    items.emplace_back(gold, pred);
     if (gold == pred) {
       ++agree;
       ++per_label[gold].tp;
@@ -91,9 +95,11 @@ struct SingleLabelF1 {
 struct MultiLabelF1 {
   PerLabel per_label;
   std::size_t n = 0, exact = 0;
+  std::vector<std::pair<std::set<std::string>, std::set<std::string>>> docs;  // (gold, pred), for bootstrap.hpp
 
   void add(const std::set<std::string>& gold, const std::set<std::string>& pred) {
     ++n;
+    docs.emplace_back(gold, pred);
     exact += gold == pred;
     for (const auto& g : gold) ++(pred.count(g) ? per_label[g].tp : per_label[g].fn);
     for (const auto& p : pred)

@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -133,23 +134,74 @@ inline std::set<std::string> label_set_field(const nlohmann::json& j, std::strin
   return labels;
 }
 
-inline SingleLabelF1 score_label_jsonl(const std::string& path, std::optional<std::string> negative = std::nullopt) {
+// Where each scored item came from: its id (as JSON text, so 1 and "1" differ) and line, in add() order.
+struct ItemKeys {
+  std::vector<std::string> ids;
+  std::vector<std::size_t> lines;
+  void add(const nlohmann::json& j, std::size_t line_no) {
+    ids.push_back(j.at("id").dump());
+    lines.push_back(line_no);
+  }
+};
+
+inline SingleLabelF1 score_label_jsonl(const std::string& path, std::optional<std::string> negative = std::nullopt,
+                                       ItemKeys* keys = nullptr) {
   SingleLabelF1 score;
   score.negative = std::move(negative);
   for_each_jsonl_object(path, [&](std::size_t line_no, const nlohmann::json& j) {
     auto gold = label_field(j, "gold", path, line_no);
     score.add(gold, label_field(j, "pred", path, line_no));
+    if (keys) keys->add(j, line_no);
   });
   return score;
 }
 
-inline MultiLabelF1 score_multilabel_jsonl(const std::string& path) {
+inline MultiLabelF1 score_multilabel_jsonl(const std::string& path, ItemKeys* keys = nullptr) {
   MultiLabelF1 score;
   for_each_jsonl_object(path, [&](std::size_t line_no, const nlohmann::json& j) {
     auto gold = label_set_field(j, "gold", path, line_no);
     score.add(gold, label_set_field(j, "pred", path, line_no));
+    if (keys) keys->add(j, line_no);
   });
   return score;
+}
+
+// For a paired comparison (bootstrap.hpp paired_intervals): the baseline's items re-added in the run's order,
+// matched by id. Both files must hold the same ids, each once, with the same gold; the first mismatch is an
+// Errc::dataset error naming the file, line and field.
+template <class Score>
+Score align_by_id(const Score& run, const ItemKeys& run_keys, const std::string& run_path, const Score& baseline,
+                  const ItemKeys& base_keys, const std::string& base_path) {
+  auto item = [](const Score& s, std::size_t k) -> const auto& {
+    if constexpr (requires { s.docs; }) return s.docs[k];
+    else return s.items[k];
+  };
+  std::map<std::string, std::size_t> where;
+  for (std::size_t i = 0; i < base_keys.ids.size(); ++i)
+    require(where.emplace(base_keys.ids[i], i).second, Errc::dataset, base_path, line_field(base_keys.lines[i], "id"),
+            "id " + base_keys.ids[i] + " appears twice (a paired comparison matches items by id)");
+  std::set<std::string> run_ids;
+  for (std::size_t i = 0; i < run_keys.ids.size(); ++i) {
+    require(run_ids.insert(run_keys.ids[i]).second, Errc::dataset, run_path, line_field(run_keys.lines[i], "id"),
+            "id " + run_keys.ids[i] + " appears twice (a paired comparison matches items by id)");
+    require(where.count(run_keys.ids[i]), Errc::dataset, base_path, "id",
+            "has no item with id " + run_keys.ids[i] + " (" + run_path + " line " + std::to_string(run_keys.lines[i]) +
+                "): a paired comparison needs the same items in both files");
+  }
+  for (std::size_t i = 0; i < base_keys.ids.size(); ++i)
+    require(run_ids.count(base_keys.ids[i]), Errc::dataset, base_path, line_field(base_keys.lines[i], "id"),
+            "id " + base_keys.ids[i] + " is not in " + run_path + ": a paired comparison needs the same items in both files");
+  Score out;
+  if constexpr (requires { out.negative; }) out.negative = baseline.negative;
+  for (std::size_t i = 0; i < run_keys.ids.size(); ++i) {
+    const std::size_t k = where.at(run_keys.ids[i]);
+    const auto& [gold, pred] = item(baseline, k);
+    require(gold == item(run, i).first, Errc::dataset, base_path, line_field(base_keys.lines[k], "gold"),
+            "differs from the gold of id " + run_keys.ids[i] + " in " + run_path + " (line " +
+                std::to_string(run_keys.lines[i]) + "): a paired comparison needs the same items");
+    out.add(gold, pred);
+  }
+  return out;
 }
 
 }  // namespace curebench::eval::tasks
