@@ -19,10 +19,11 @@
 #include <thread>
 
 #include "cli/run_cli.hpp"
+#include "cli/run_files.hpp"
+#include "cli/spawn_cli.hpp"
 #include "curebench/core/interrupt.hpp"
 #include "curebench/core/run_lock.hpp"
 
-extern char** environ;
 
 namespace {
 namespace fs = std::filesystem;
@@ -53,55 +54,8 @@ std::string write_config(const fs::path& dir, const std::string& val = src("data
   return p;
 }
 
-// Lines of the samples log; `complete` is false when the last one has no newline (a torn record).
-struct LogLines {
-  std::vector<std::string> lines;
-  bool complete = true;
-};
-LogLines read_lines(const fs::path& p) {
-  LogLines r;
-  std::string text = slurp(p.string());
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    auto nl = text.find('\n', pos);
-    if (nl == std::string::npos) {
-      r.complete = false;
-      r.lines.push_back(text.substr(pos));
-      break;
-    }
-    r.lines.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return r;
-}
-
-struct Child {
-  pid_t pid = -1;
-  std::string out, err;
-};
-
 Child spawn_eval(const std::string& config, const fs::path& out_dir, const fs::path& logs, const std::string& tag) {
-  Child c;
-  c.out = (logs / (tag + ".stdout")).string();
-  c.err = (logs / (tag + ".stderr")).string();
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, c.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, c.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::string exe = CUREBENCH_CLI, out = out_dir.string();
-  std::vector<char*> argv{exe.data(), const_cast<char*>("eval"), const_cast<char*>("--config"), const_cast<char*>(config.c_str()),
-                          const_cast<char*>("--out"), out.data(), nullptr};
-  int rc = posix_spawn(&c.pid, exe.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) c.pid = -1;
-  return c;
-}
-
-int wait_status(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return status;
+  return spawn_cli({"eval", "--config", config, "--out", out_dir.string()}, logs, tag);
 }
 
 // (split, id) -> the record's answer-bearing fields; timings are left out on purpose.
@@ -112,27 +66,6 @@ std::map<std::pair<std::string, std::string>, nlohmann::json> answers(const fs::
     out[{j["split"].get<std::string>(), j["id"].get<std::string>()}] = {j["output"], j["answer"], j["rule"], j["gold"], j["correct"], j["prompt_sha256"], j["output_tokens"]};
   }
   return out;
-}
-
-// Timings inside the per-split metrics: measured, so they differ between any two runs.
-void drop_timings(nlohmann::json& j) {
-  if (j.is_object()) {
-    j.erase("latency_ms_mean");
-    j.erase("tokens_per_second");
-  }
-  if (j.is_structured())
-    for (auto& v : j) drop_timings(v);
-}
-
-// results.json without what legitimately differs between runs (times, speeds, memory, load attempts).
-nlohmann::json comparable_results(const fs::path& results) {
-  auto r = nlohmann::json::parse(slurp(results.string()));
-  nlohmann::json models = nlohmann::json::array();
-  for (auto& m : r["models"]) {
-    drop_timings(m["splits"]);
-    models.push_back({m["name"], m["splits"], m["generalization_gap"], m["quant"], m["parameters"]});
-  }
-  return {{"config_hash", r["run"]["config_hash"]}, {"models", models}};
 }
 
 std::vector<std::string> temp_files(const fs::path& dir) {

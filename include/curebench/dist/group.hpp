@@ -160,10 +160,22 @@ class Group {
     return s;
   }
 
+  // A store call from the main thread; a lost store (rank 0 gone) becomes Errc::distributed, not libtorch's error.
   template <class F>
   auto locked(F&& f) -> decltype(f()) {
     std::lock_guard<std::mutex> g(store_mu_);
-    return f();
+    try {
+      return f();
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error(Errc::distributed, "rank " + std::to_string(launch_.rank), "", lost_store(e.what()));
+    }
+  }
+
+  std::string lost_store(const std::string& what) const {
+    return "lost contact with rank 0's rendezvous store at " + launch_.master_addr + ":" + std::to_string(launch_.master_port) +
+           " (rank 0 ended or is unreachable): " + first_line(what) + stop_hint();
   }
 
   void wait_count(const std::string& name, std::int64_t n, std::chrono::milliseconds limit) {
@@ -218,10 +230,7 @@ class Group {
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
     } catch (const std::exception& e) {
-      if (!stop_)
-        set_failure("lost contact with rank 0's rendezvous store at " + launch_.master_addr + ":" +
-                    std::to_string(launch_.master_port) + " (rank 0 ended or is unreachable): " + first_line(e.what()) +
-                    stop_hint());
+      if (!stop_) set_failure(lost_store(e.what()));
     }
   }
 

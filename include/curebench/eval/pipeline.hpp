@@ -486,10 +486,18 @@ class Pipeline {
     if (!g.leader()) return r;
     std::vector<Counters> ranks;
     for (const auto& text : gathered) ranks.push_back(Counters::from(nlohmann::json::parse(text).get<std::vector<double>>()));
-    if (g.distributed()) {
+    // samples.jsonl ends in dataset order, as an uninterrupted one-process run leaves it: the rank logs merged, and a
+    // resume's records (appended after the old ones) put in their place.
+    auto position = [&](const SampleRecord& s) {
+      auto it = order.find({s.split, s.id});
+      return it == order.end() ? order.size() : it->second;
+    };
+    const bool in_order = std::is_sorted(main_log->finished().begin(), main_log->finished().end(),
+                                         [&](const auto& a, const auto& b) { return position(a) < position(b); });
+    if (g.distributed() || !in_order) {
       rank_log.reset();
       main_log.reset();  // its descriptor would point at the samples.jsonl the merge replaces
-      report::merge_rank_logs(model_dir, order);
+      report::merge_rank_logs(model_dir, order, /*reorder=*/true);
       main_log.emplace(model_dir / "samples.jsonl");
     }
     const report::SamplesLog& merged = *main_log;

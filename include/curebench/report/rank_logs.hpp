@@ -4,8 +4,8 @@
 // the start of any later run of the folder (a run interrupted with 3 ranks resumes with 2, or with one process).
 //   - The merge writes samples.jsonl whole (atomic_write), then removes the rank logs: a kill in between leaves
 //     records in both, and the next merge keeps one of each (samples.jsonl's first, then rank order).
-//   - Records come out in the run's dataset order (split order, then question order), which is the order a
-//     one-process run appends them in; records of questions no longer selected keep their place at the end.
+//   - Records come out in the run's dataset order (split order, then question order), which is the order an
+//     uninterrupted one-process run appends them in; records of questions no longer selected go last, in their order.
 //   - A rank log's torn last line (a rank killed mid-write) is left out, as SamplesLog does on resume.
 #include <algorithm>
 #include <filesystem>
@@ -64,10 +64,13 @@ inline std::vector<eval::SampleRecord> read_sample_records(const std::filesystem
 }
 
 // Merges the rank logs of `model_dir` into its samples.jsonl (see the top of this file). `order` gives each
-// (split, id) of the run its position. Returns how many rank logs were merged (0: nothing was touched).
-inline std::size_t merge_rank_logs(const std::filesystem::path& model_dir, const std::map<SampleKey, std::size_t>& order) {
+// (split, id) of the run its position. Without rank logs, samples.jsonl is left as it is unless `reorder` (a resumed
+// run appended its new records after the old ones: the end of the run puts them in dataset order). Returns how many
+// rank logs were merged.
+inline std::size_t merge_rank_logs(const std::filesystem::path& model_dir, const std::map<SampleKey, std::size_t>& order,
+                                   bool reorder = false) {
   const auto ranks = rank_log_paths(model_dir);
-  if (ranks.empty()) return 0;
+  if (ranks.empty() && !reorder) return 0;
   const auto main = model_dir / "samples.jsonl";
   std::vector<eval::SampleRecord> all;
   std::set<SampleKey> seen;
