@@ -82,6 +82,36 @@ TEST(DistLaunch, TorchrunVariables) {
   EXPECT_EQ(l.source, "torchrun");
 }
 
+TEST(DistLaunch, UnderTorchrunsAgentStoreRankZeroJoinsIt) {
+  auto l = cd::detect_launch(env_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                                     {"TORCHELASTIC_RESTART_COUNT", "2"}}));
+  EXPECT_TRUE(l.agent_store);
+  EXPECT_EQ(l.restart_count, 2);
+  EXPECT_FALSE(cd::detect_launch(env_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}})).agent_store);
+}
+
+TEST(DistGroup, RankZeroJoinsAStoreSomeoneElseHosts) {
+  // torchrun's agent: a TCPStore server that is no rank. Rank 0 must connect to it, not open the port again.
+  const auto port = free_port();
+  c10d::TCPStoreOptions o;
+  o.port = port;
+  o.isServer = true;
+  o.waitWorkers = false;
+  c10d::TCPStore agent("127.0.0.1", o);
+  std::vector<std::vector<std::string>> got(2);
+  std::vector<std::thread> ranks;
+  for (int r = 0; r < 2; ++r)
+    ranks.emplace_back([&, r] {
+      auto l = launch_of(r, 2, port);
+      l.agent_store = true;
+      cd::Group g(l, {std::chrono::seconds(20), std::chrono::milliseconds(100)});
+      got[static_cast<std::size_t>(r)] = g.all_gather("x", std::to_string(r));
+      g.finish();
+    });
+  for (auto& t : ranks) t.join();
+  for (auto& v : got) EXPECT_EQ(v, (std::vector<std::string>{"0", "1"}));
+}
+
 TEST(DistLaunch, SlurmOnlyInsideAJobStep) {
   std::map<std::string, std::string> batch_shell{{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}, {"SLURM_LOCALID", "0"}};
   EXPECT_EQ(cd::detect_launch(env_of(batch_shell)).world_size, 1) << "the sbatch script's own shell is one process";

@@ -41,7 +41,7 @@ class Group {
     if (!launch_.distributed()) return;
     const std::string where = launch_.master_addr + ":" + std::to_string(launch_.master_port);
     try {
-      main_ = connect(launch_.leader(), opt_.timeout);
+      main_ = connect(launch_.leader() && !launch_.agent_store, opt_.timeout);
     } catch (const std::exception& e) {
       throw Error(Errc::distributed, where, "MASTER_ADDR/MASTER_PORT",
                   std::string(launch_.leader() ? "rank 0 cannot open the rendezvous store (is the port in use?): "
@@ -145,7 +145,7 @@ class Group {
   }
 
  private:
-  static std::string key(const std::string& k) { return "curebench/" + k; }
+  std::string key(const std::string& k) const { return "curebench/" + std::to_string(launch_.restart_count) + "/" + k; }
   static std::vector<std::uint8_t> bytes(const std::string& s) { return {s.begin(), s.end()}; }
   static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 

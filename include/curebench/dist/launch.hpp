@@ -27,6 +27,10 @@ struct Launch {
   std::string master_addr = "127.0.0.1";
   std::uint16_t master_port = 29500;  // torchrun's default
   std::string source = "single";      // flags | torchrun | slurm | openmpi | single
+  // torchrun's agent already hosts a TCPStore at MASTER_ADDR:MASTER_PORT (TORCHELASTIC_USE_AGENT_STORE=True): rank 0
+  // joins it as a client instead of opening the port again; keys are per restart (TORCHELASTIC_RESTART_COUNT).
+  bool agent_store = false;
+  int restart_count = 0;
 
   bool distributed() const noexcept { return world_size > 1; }
   bool leader() const noexcept { return rank == 0; }
@@ -80,6 +84,10 @@ inline Launch detect_launch(const EnvLookup& env, std::optional<int> flag_rank =
     l.rank = static_cast<int>(parse_env_int(env, "RANK", 0, l.world_size - 1));
     l.source = "torchrun";
     local("LOCAL_RANK", "LOCAL_WORLD_SIZE");
+    const char* agent = env("TORCHELASTIC_USE_AGENT_STORE");
+    l.agent_store = agent && std::string(agent) == "True";
+    if (has(env, "TORCHELASTIC_RESTART_COUNT"))
+      l.restart_count = static_cast<int>(parse_env_int(env, "TORCHELASTIC_RESTART_COUNT", 0, 1 << 20));
   } else if (has(env, "SLURM_STEP_ID") && has(env, "SLURM_PROCID")) {
     l.world_size = static_cast<int>(parse_env_int(env, "SLURM_NTASKS", 1, kMaxWorld));
     l.rank = static_cast<int>(parse_env_int(env, "SLURM_PROCID", 0, l.world_size - 1));
