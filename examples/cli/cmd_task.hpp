@@ -1,12 +1,16 @@
 #pragma once
 // `curebench task --dataset NAME --data FILE --model DIR --out DIR [--examples FILE --shots K --seed S]`: one
-// study task (NER or relation extraction, issue 21) on one model, zero- or few-shot, greedy generation.
+// study task (NER, relation extraction or multi-label classification, issue 21) on one model, zero- or few-shot,
+// greedy generation. `--task multilabel --data FILE.jsonl` runs a user's own multi-label set (the project's
+// multi-label JSONL, e.g. from `curebench convert --from hoc`), its labels from --labels FILE or the data.
 // Writes into --out (atomically, nothing else touched): results.json, predictions.jsonl (RE lines are
 // `curebench score --task re` input), and for NER predictions.conll (`curebench score --task ner` input), so the
 // score can be recomputed from the files. Not resumable yet: a second run overwrites these three files.
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli_common.hpp"
@@ -24,11 +28,12 @@ namespace cli {
 // The shipped sets by name: which reader, and what the prompt asks for.
 struct TaskDataset {
   const char* name;
-  const char* task;  // "ner" | "re"
+  const char* task;  // "ner" | "re" | "multilabel"
   const char* type;  // NER: the IOB2 type and the prompt's noun
   const char* noun;
   const curebench::eval::tasks::RelationLabels& (*labels)();
   const curebench::eval::tasks::RelationPromptTable& (*table)();
+  const std::vector<std::string>& (*label_set)() = nullptr;  // multi-label: the labels the prompt lists
 };
 
 inline const TaskDataset kTaskDatasets[] = {
@@ -37,10 +42,11 @@ inline const TaskDataset kTaskDatasets[] = {
     {"bc5cdr-chem", "ner", "Chemical", "chemical", nullptr, nullptr},
     {"chemprot", "re", "", "", curebench::eval::tasks::chemprot_labels, curebench::eval::tasks::chemprot_prompt},
     {"gad", "re", "", "", curebench::eval::tasks::gad_labels, curebench::eval::tasks::gad_prompt},
+    {"hoc", "multilabel", "", "abstract", nullptr, nullptr, curebench::eval::tasks::hoc_labels},
 };
 
 struct TaskArgs {
-  std::string dataset, data, examples, model, tokenizer, out, quant = "none", device = "cpu", dtype;
+  std::string task, dataset, data, examples, labels, model, tokenizer, out, quant = "none", device = "cpu", dtype;
   std::size_t shots = 0, limit = 0, batch_size = 8;
   std::uint64_t seed = 0, bootstrap_seed = 0;
   std::size_t bootstrap = 1000;
@@ -87,15 +93,50 @@ nlohmann::json run_study_task(const Task& task, std::vector<typename Task::Item>
   return {{"task", std::string(Task::name)}, {"items", items.size()}, {"prompting", prompting}, {"score", score_json}};
 }
 
+// --labels FILE: one label a line (blank lines skipped, surrounding whitespace dropped, none twice).
+inline std::vector<std::string> read_label_set(const std::string& path) {
+  std::vector<std::string> labels;
+  std::set<std::string> seen;
+  curebench::eval::for_each_line(
+      path,
+      [&](std::size_t line_no, std::string_view text) {
+        const auto l = curebench::eval::tasks::trim(text);
+        if (l.empty()) return;
+        curebench::require(seen.insert(std::string(l)).second, curebench::Errc::dataset, path,
+                           curebench::eval::line_field(line_no, "label"), "label '" + std::string(l) + "' listed twice");
+        labels.emplace_back(l);
+      },
+      std::size_t{1} << 16);
+  curebench::require(!labels.empty(), curebench::Errc::dataset, path, "", "no labels (one label a line)");
+  return labels;
+}
+
+// A gold label the prompt does not list could never be predicted: refused, naming the document's file.
+inline void require_labels_known(const std::vector<std::string>& labels,
+                                 const std::vector<curebench::eval::tasks::MultiLabelItem>& docs, const std::string& path,
+                                 const std::string& from) {
+  const std::set<std::string> known(labels.begin(), labels.end());
+  for (const auto& d : docs)
+    for (const auto& l : d.labels)
+      curebench::require(known.count(l), curebench::Errc::dataset, path, "labels",
+                         "document " + d.id + " has the label '" + l + "', which is not in the label set of " + from);
+}
+
 inline void add_task(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<TaskArgs>();
-  auto* sub = app.add_subcommand("task", "Run a study task (NER, relation extraction) on one model, zero- or few-shot");
+  auto* sub = app.add_subcommand("task", "Run a study task (NER, relation extraction, multi-label) on one model, zero- or few-shot");
   std::vector<std::string> names;
   for (const auto& d : kTaskDatasets) names.push_back(d.name);
-  sub->add_option("--dataset", a->dataset, "ncbi-disease | bc5cdr-disease | bc5cdr-chem (NER), chemprot | gad (RE)")
-      ->required()
+  sub->add_option("--task", a->task, "ner | re | multilabel (implied by --dataset; multilabel alone: any label set)")
+      ->check(CLI::IsMember({"ner", "re", "multilabel"}));
+  sub->add_option("--dataset", a->dataset,
+                  "ncbi-disease | bc5cdr-disease | bc5cdr-chem (NER), chemprot | gad (RE), hoc (multi-label)")
       ->check(CLI::IsMember(names));
-  sub->add_option("--data", a->data, "The evaluated split in its shipped format (IOB2 .tsv, ChemProt .tsv, GAD .json)")->required();
+  sub->add_option("--data", a->data,
+                  "The evaluated split: IOB2 .tsv, ChemProt .tsv, GAD .json as shipped; multi-label JSONL")->required();
+  sub->add_option("--labels", a->labels,
+                  "multilabel: the label set, one label a line (default: hoc's 10 hallmarks with --dataset hoc, else "
+                  "every label of --data and --examples)");
   sub->add_option("--examples", a->examples, "Few-shot pool: the train or dev split of the same set (never the test split)");
   sub->add_option("--shots", a->shots, "Few-shot examples per prompt (0 = zero-shot, the default)");
   sub->add_option("--seed", a->seed, "Few-shot draw seed (hash rank of the pool ids)");
@@ -119,6 +160,15 @@ inline void add_task(CLI::App& app, Context& ctx) {
     const TaskDataset* ds = nullptr;
     for (const auto& d : kTaskDatasets)
       if (a->dataset == d.name) ds = &d;
+    if (!ds && a->task != "multilabel")
+      throw cb::Error(cb::Errc::invalid_argument, "", "--dataset",
+                      "name the data set (--dataset), or run your own multi-label set with --task multilabel");
+    if (ds && !a->task.empty() && a->task != ds->task)
+      throw cb::Error(cb::Errc::invalid_argument, "", "--task",
+                      "--dataset " + a->dataset + " is a " + ds->task + " set, not " + a->task);
+    const std::string task = ds ? ds->task : a->task;
+    if (!a->labels.empty() && task != "multilabel")
+      throw cb::Error(cb::Errc::invalid_argument, "", "--labels", "only --task multilabel takes a label set");
     if (a->shots > 0 && a->examples.empty())
       throw cb::Error(cb::Errc::invalid_argument, "", "--examples", "--shots > 0 needs --examples FILE (the train or dev split)");
     if (a->bootstrap > 0 && a->bootstrap < 1000)
@@ -126,16 +176,30 @@ inline void add_task(CLI::App& app, Context& ctx) {
                       "use at least 1000 resamples (or 0 for no intervals), found " + std::to_string(a->bootstrap));
     if (a->shots == 0 && !a->examples.empty())
       throw cb::Error(cb::Errc::invalid_argument, "", "--shots", "--examples given without --shots K");
-    const bool ner = std::string(ds->task) == "ner";
+    const bool ner = task == "ner", multilabel = task == "multilabel";
     // Read the data before loading the model: a bad file fails fast.
     std::vector<tasks::NerSentence> sentences, sentence_pool;
     std::vector<tasks::RelationItem> pairs, pair_pool;
+    std::vector<tasks::MultiLabelItem> docs, doc_pool;
+    tasks::MultiLabelTask ml_task;
     auto read_re = [&](const std::string& path) {
       return a->dataset == "gad" ? tasks::read_gad_jsonl(path) : tasks::read_chemprot_tsv(path);
     };
     if (ner) {
       sentences = tasks::read_iob2_tokens(a->data);
       if (!a->examples.empty()) sentence_pool = tasks::read_iob2_tokens(a->examples);
+    } else if (multilabel) {
+      docs = tasks::read_multilabel_jsonl(a->data);
+      if (!a->examples.empty()) doc_pool = tasks::read_multilabel_jsonl(a->examples);
+      if (ds) ml_task.noun = ds->noun;
+      if (!a->labels.empty()) ml_task.labels = read_label_set(a->labels);
+      else if (ds) ml_task.labels = ds->label_set();
+      else ml_task.labels = tasks::label_union({&docs, &doc_pool});
+      require_labels_known(ml_task.labels, docs, a->data, a->labels.empty() ? "--dataset" : a->labels);
+      require_labels_known(ml_task.labels, doc_pool, a->examples, a->labels.empty() ? "--dataset" : a->labels);
+      if (ml_task.labels.empty())
+        throw cb::Error(cb::Errc::invalid_argument, a->data, "labels",
+                        "no document has a label: pass the label set with --labels FILE");
     } else {
       pairs = read_re(a->data);
       if (!a->examples.empty()) pair_pool = read_re(a->examples);
@@ -151,13 +215,17 @@ inline void add_task(CLI::App& app, Context& ctx) {
     auto generate = tasks::model_generator(loaded.model.decoder, tok, a->model, a->max_new_tokens, stats);
     std::string predictions, conll;
     cb::Timer timer;
-    nlohmann::json r = ner ? run_study_task(tasks::NerTask{ds->type, ds->noun}, std::move(sentences), std::move(sentence_pool),
-                                            *a, generate, predictions, conll)
-                           : run_study_task(tasks::RelationTask{&ds->labels(), &ds->table()}, std::move(pairs),
-                                            std::move(pair_pool), *a, generate, predictions, conll);
+    nlohmann::json r =
+        ner ? run_study_task(tasks::NerTask{ds->type, ds->noun}, std::move(sentences), std::move(sentence_pool), *a,
+                             generate, predictions, conll)
+        : multilabel
+            ? run_study_task(ml_task, std::move(docs), std::move(doc_pool), *a, generate, predictions, conll)
+            : run_study_task(tasks::RelationTask{&ds->labels(), &ds->table()}, std::move(pairs), std::move(pair_pool),
+                             *a, generate, predictions, conll);
+    if (multilabel) r["labels"] = ml_task.labels;
     double load_seconds = 0;
     for (const auto& at : loaded.attempts) load_seconds += at.seconds;
-    r["dataset"] = a->dataset;
+    r["dataset"] = a->dataset.empty() ? nlohmann::json(nullptr) : nlohmann::json(a->dataset);
     r["data"] = {{"path", a->data}, {"sha256", cb::eval::sha256_hex(cb::read_text_file(a->data))}};
     r["model"] = {{"path", a->model}, {"quant", a->quant}, {"strategy", loaded.strategy},
                   {"dtype", cb::model::dtype_short_name(loaded.model.decoder.dtype())}, {"load_seconds", load_seconds},
@@ -176,10 +244,14 @@ inline void add_task(CLI::App& app, Context& ctx) {
       if (!s.contains("ci") || !s["ci"].contains(figure)) return "";
       return " [" + s["ci"][figure]["lo"].dump() + ", " + s["ci"][figure]["hi"].dump() + "]";
     };
-    std::cout << a->dataset << " (" << r["items"] << " items, " << r["prompting"]["method"].get<std::string>() << "): ";
+    std::cout << (a->dataset.empty() ? task : a->dataset) << " (" << r["items"] << " items, " << r["prompting"]["method"].get<std::string>() << "): ";
     if (ner)
       std::cout << "entity F1 " << s["f1"] << ci("f1") << " (P " << s["precision"] << ", R " << s["recall"] << "), "
                 << s["unmatched_mentions"] << " of " << s["mentions"] << " mentions not in the sentence\n";
+    else if (multilabel)
+      std::cout << "micro F1 " << s["micro_f1"] << ci("micro_f1") << ", macro F1 " << s["macro_f1"] << ci("macro_f1")
+                << " (" << s["labels"] << " labels), exact match " << s["exact_match"] << ", "
+                << s["answers_without_a_label"] << " answers without a label\n";
     else
       std::cout << "micro F1 " << s["micro_f1"] << ci("micro_f1") << " (without " << s["negative"] << "), macro F1 "
                 << s["macro_f1"] << ci("macro_f1") << ", "

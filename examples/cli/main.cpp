@@ -6,6 +6,7 @@
 #include "curebench/core/interrupt.hpp"
 #include "cmd_eval.hpp"
 #include "cmd_chat.hpp"
+#include "cmd_convert.hpp"
 #include "cmd_extract.hpp"
 #include "cmd_generate.hpp"
 #include "cmd_inspect.hpp"
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   cli::add_report(app, ctx);
   cli::add_score(app, ctx);
   cli::add_task(app, ctx);
+  cli::add_convert(app, ctx);
   cli::add_eval(app, ctx);
   cli::add_tokenize(app, ctx);
   cli::add_chat(app, ctx);

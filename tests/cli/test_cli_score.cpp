@@ -234,3 +234,52 @@ TEST(CliTask, BadArgumentsAndFilesAreRefusedBeforeTheModelLoads) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(bad + ": line 2: label"), std::string::npos) << r.err;  // the data is read first
 }
+
+// `curebench convert --from hoc` and `curebench task --task multilabel` on the project's synthetic HoC-shaped set.
+TEST(CliTask, MultiLabelFromAConvertedHocFile) {
+  auto dir = scratch_dir("multilabel");
+  std::filesystem::create_directories(dir);
+  auto r = run_cli("convert --from hoc --data " + data("study/multilabel_synthetic_hoc_test.tsv") + " --out " + dir +
+                   "/test.jsonl --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto c = nlohmann::json::parse(r.out);
+  EXPECT_EQ(c["documents"], 8);
+  EXPECT_EQ(c["documents_with_a_label"], 7);
+  EXPECT_EQ(c["labels"], 11);
+  EXPECT_EQ(slurp(dir + "/test.jsonl"), slurp(data("study/multilabel_synthetic_test.jsonl")));
+  // zero-shot, the label set from the data (the 10 hallmarks all occur in it)
+  auto out = dir + "/run";
+  r = run_cli("task --task multilabel --data " + dir + "/test.jsonl --model " + kModel +
+                  " --dtype f32 --max-new-tokens 8 --out " + out + " --json",
+              300);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["task"], "multilabel");
+  EXPECT_EQ(j["items"], 8);
+  EXPECT_EQ(j["labels"].size(), 10u);
+  EXPECT_EQ(j["score"]["bootstrap"]["unit"], "document");
+  auto s = run_cli("score --task multilabel --jsonl " + out + "/predictions.jsonl --json");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  auto back = nlohmann::json::parse(s.out);
+  for (const char* key : {"micro_f1", "macro_f1", "exact_match", "n", "per_label", "ci"})
+    EXPECT_EQ(back[key], j["score"][key]) << key;
+  // --dataset hoc: HoC's 10 hallmarks, 2-shot from the dev documents; --labels FILE: the user's set.
+  r = run_cli("task --dataset hoc --data " + dir + "/test.jsonl --examples " + data("study/multilabel_synthetic_dev.jsonl") +
+                  " --shots 2 --model " + kModel + " --dtype f32 --max-new-tokens 4 --out " + out + " --json",
+              300);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["prompting"]["pool_size"], 4);
+  auto labels = scratch_file("ml_labels.txt", "resisting cell death\n\ninducing angiogenesis\n");
+  r = run_cli("task --task multilabel --data " + dir + "/test.jsonl --labels " + labels + " --model " + kModel +
+              " --out " + out);
+  EXPECT_EQ(r.exit_code, 1);  // the data has labels the set does not list: refused before the model loads
+  EXPECT_NE(r.err.find("not in the label set of " + labels), std::string::npos) << r.err;
+  r = run_cli("task --dataset gad --task multilabel --data " + dir + "/test.jsonl --model " + kModel + " --out " + out);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--task"), std::string::npos) << r.err;
+  auto bad = scratch_file("hoc_bad.tsv", "pmid\ttext\tlabels\n1\tsome text\tcuring cancer\n");
+  r = run_cli("convert --from hoc --data " + bad + " --out " + dir + "/bad.jsonl");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(bad + ": line 2: labels"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bad.jsonl"));
+}

@@ -10,6 +10,8 @@
 #include "curebench/eval/tasks/entity_f1.hpp"
 #include "curebench/eval/tasks/iob2.hpp"
 #include "curebench/eval/tasks/label_f1.hpp"
+#include "curebench/eval/tasks/multilabel_data.hpp"
+#include "curebench/eval/tasks/multilabel_task.hpp"
 #include "curebench/eval/tasks/score_files.hpp"
 #include "curebench/eval/tasks/task.hpp"
 
@@ -540,6 +542,146 @@ TEST(PairedBootstrap, FilesArePairedByIdWhateverTheirOrder) {
     EXPECT_EQ(e.path(), p) << c.name;
     EXPECT_EQ(e.field(), c.field) << c.name << ": " << e.what();
   }
+}
+
+// ---------------------------------------------------------------------------------------------- multi-label
+
+TEST(MultiLabelData, HocConverterOnTheProjectsSyntheticSet) {
+  // tests/data/study/multilabel_synthetic_hoc_{test,dev}.tsv: HoC's TSV shape, documents written for this project.
+  auto docs = read_hoc_tsv(study_data("multilabel_synthetic_hoc_test.tsv"));
+  ASSERT_EQ(docs.size(), 8u);
+  EXPECT_EQ(docs[0].id, "900001");
+  EXPECT_EQ(docs[2].labels, (std::set<std::string>{"inducing angiogenesis", "resisting cell death"}));
+  EXPECT_TRUE(docs[3].labels.empty());  // an empty labels column: no hallmark
+  std::set<std::string> all;
+  for (const auto& d : docs) all.insert(d.labels.begin(), d.labels.end());
+  EXPECT_EQ(all, std::set<std::string>(hoc_labels().begin(), hoc_labels().end()));  // every hallmark occurs once at least
+  // The committed JSONL is the converter's output, byte for byte, and reads back to the same documents.
+  std::ifstream in(study_data("multilabel_synthetic_test.jsonl"), std::ios::binary);
+  const std::string committed((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(multilabel_jsonl(docs), committed);
+  auto back = read_multilabel_jsonl(study_data("multilabel_synthetic_test.jsonl"));
+  ASSERT_EQ(back.size(), docs.size());
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    EXPECT_EQ(back[i].id, docs[i].id);
+    EXPECT_EQ(back[i].text, docs[i].text);
+    EXPECT_EQ(back[i].labels, docs[i].labels);
+  }
+  EXPECT_EQ(read_multilabel_jsonl(study_data("multilabel_synthetic_dev.jsonl")).size(), 4u);
+  // CRLF line ends (a file saved on Windows) convert to the same documents.
+  std::ifstream tsv(study_data("multilabel_synthetic_hoc_test.tsv"), std::ios::binary);
+  std::string crlf;
+  for (std::string line; std::getline(tsv, line);) crlf += line + "\r\n";
+  auto p = test::write_temp("hoc_crlf.tsv", crlf).string();
+  EXPECT_EQ(multilabel_jsonl(read_hoc_tsv(p)), committed);
+}
+
+TEST(MultiLabelData, MalformedFilesNameLineAndField) {
+  const std::string head = "pmid\ttext\tlabels\n";
+  struct Case {
+    const char* name;
+    std::string bytes, field;
+  } hoc[] = {
+      {"h_header.tsv", "id\ttext\tlabels\n1\tx\tresisting cell death\n", "line 1: header"},
+      {"h_unknown.tsv", head + "1\tx\tresisting cell death;curing cancer\n", "line 2: labels"},
+      {"h_twice.tsv", head + "1\tx\tresisting cell death; resisting cell death\n", "line 2: labels"},
+      {"h_cols.tsv", head + "1\tx\n", "line 2: columns"},
+      {"h_four.tsv", head + "1\tx\tresisting cell death\textra\n", "line 2: columns"},
+      {"h_pmid.tsv", head + "\tx\t\n", "line 2: pmid"},
+      {"h_text.tsv", head + "1\t \t\n", "line 2: text"},
+      {"h_utf8.tsv", head + "1\tok\t\n2\tbad \xff byte\t\n", "line 3: byte 7"},
+      {"h_empty.tsv", head, ""},
+  };
+  for (const auto& c : hoc) {
+    auto p = test::write_temp(c.name, c.bytes).string();
+    auto e = error_of([&] { read_hoc_tsv(p); });
+    EXPECT_EQ(e.code(), Errc::dataset) << c.name;
+    EXPECT_EQ(e.path(), p) << c.name;
+    EXPECT_EQ(e.field(), c.field) << c.name << ": " << e.what();
+  }
+  Case jsonl[] = {
+      {"m_text.jsonl", "{\"id\": 1, \"labels\": []}\n", "line 1: text"},
+      {"m_labels.jsonl", "{\"id\": 1, \"text\": \"t\", \"labels\": \"a\"}\n", "line 1: labels"},
+      {"m_dup.jsonl", "{\"id\": 1, \"text\": \"t\", \"labels\": []}\n{\"id\": 2, \"text\": \"t\", \"labels\": [\"a\", \"a\"]}\n",
+       "line 2: labels[1]"},
+      {"m_id.jsonl", "{\"id\": 1.5, \"text\": \"t\", \"labels\": []}\n", "line 1: id"},
+      {"m_elem.jsonl", "{\"id\": 1, \"text\": \"t\", \"labels\": [\"\"]}\n", "line 1: labels[0]"},
+  };
+  for (const auto& c : jsonl) {
+    auto p = test::write_temp(c.name, c.bytes).string();
+    auto e = error_of([&] { read_multilabel_jsonl(p); });
+    EXPECT_EQ(e.code(), Errc::dataset) << c.name;
+    EXPECT_EQ(e.field(), c.field) << c.name << ": " << e.what();
+  }
+}
+
+TEST(MultiLabelAnswerParser, WholePhrasesLongestWinsNoneAndFailures) {
+  const std::vector<std::string> labels{"Resisting cell death", "inducing angiogenesis", "cancer", "lung cancer"};
+  using S = std::set<std::string>;
+  struct Case {
+    const char* output;
+    S want;
+    bool parsed, none;
+  } cases[] = {
+      {"resisting  CELL\tdeath\n- Inducing angiogenesis", {"Resisting cell death", "inducing angiogenesis"}, true, false},
+      {"1. inducing angiogenesis; inducing angiogenesis.", {"inducing angiogenesis"}, true, false},  // once is a set
+      {"lung cancer", {"lung cancer"}, true, false},                    // the longer overlapping label wins
+      {"cancer, and lung cancer", {"cancer", "lung cancer"}, true, false},  // apart: both
+      {"cancers of the lung", {}, false, false},                         // whole phrases only
+      {"None.", {}, true, true},
+      {" n/a ", {}, true, true},
+      {"none of them apply", {}, false, false},                           // not a bare "none": nothing found
+      {"\n\ninducing angiogenesis\n\nresisting cell death", {"inducing angiogenesis"}, true, false},  // blank line ends
+      {"cancer\nTask: choose every label\nlung cancer", {"cancer"}, true, false},  // a new Task: line ends it
+      {"I do not know", {}, false, false},
+  };
+  for (const auto& c : cases) {
+    auto p = parse_multilabel_answer(c.output, labels);
+    EXPECT_EQ(p.labels, c.want) << c.output;
+    EXPECT_EQ(p.parsed, c.parsed) << c.output;
+    EXPECT_EQ(p.said_none, c.none) << c.output;
+  }
+}
+
+TEST(StudyTasks, MultiLabelOracleConstantAndPrompts) {
+  auto docs = read_multilabel_jsonl(study_data("multilabel_synthetic_test.jsonl"));
+  auto pool = read_multilabel_jsonl(study_data("multilabel_synthetic_dev.jsonl"));
+  MultiLabelTask task{hoc_labels(), "abstract"};
+  // The prompt lists every label, one "- " line each, and ends with "Answer:"; few-shot answers are the gold sets.
+  auto q = task.prompt(docs[0], {})[0].content;
+  for (const auto& l : hoc_labels()) EXPECT_NE(q.find("\n- " + l + "\n"), std::string::npos) << l;
+  EXPECT_NE(q.find("\nText: Cells of the fictional line XR-7"), std::string::npos);
+  EXPECT_EQ(q.substr(q.size() - 7), "Answer:");
+  EXPECT_EQ(task.answer(pool[2]), "None");
+  EXPECT_EQ(task.answer(pool[3]), "activating invasion and metastasis\nsustaining proliferative signaling");
+  // An oracle answering the gold set as few-shot examples show it scores 1 (the "None" document included).
+  auto oracle = [&](const std::vector<Conversation>& prompts) {
+    std::vector<std::string> out;
+    for (const auto& c : prompts)
+      for (const auto& d : docs)
+        if (c.back().content == task.question(d)) out.push_back(task.answer(d));
+    return out;
+  };
+  FewShot<MultiLabelItem> two(pool, docs, 2, 0);
+  auto s = run_task(task, docs, two, oracle, 3);
+  EXPECT_DOUBLE_EQ(s.f1.micro_f1(), 1.0);
+  EXPECT_DOUBLE_EQ(macro_f1(s.f1.per_label), 1.0);
+  EXPECT_EQ(s.to_json()["exact_match"], 1.0);
+  EXPECT_EQ(s.unparsed, 0u);
+  // Always "sustaining proliferative signaling": gold has it in 900001 and 900008 -> TP 2, FP 6, FN 0:
+  // F1 4 / (4 + 6) = 0.4; the other 9 hallmarks TP 0 -> 0; macro over the 10 that occur = 0.04. Micro: TP 2, FP 6, FN = 11 gold
+  // labels - 2 = 9 -> 4 / (4 + 6 + 9) = 4/19. Exact match: 900001 only -> 1/8.
+  auto constant = [](const std::vector<Conversation>& p) {
+    return std::vector<std::string>(p.size(), "Sustaining proliferative signaling.");
+  };
+  auto c = run_task(task, docs, ZeroShot{}, constant, 8);
+  EXPECT_DOUBLE_EQ(c.f1.per_label.at("sustaining proliferative signaling").f1(), 0.4);
+  EXPECT_DOUBLE_EQ(macro_f1(c.f1.per_label), 0.04);
+  EXPECT_DOUBLE_EQ(c.f1.micro_f1(), 4.0 / 19.0);
+  EXPECT_DOUBLE_EQ(c.to_json()["exact_match"].get<double>(), 1.0 / 8.0);
+  // A few-shot example is never a test document (ids 8xxxxx vs 9xxxxx, and the pool is filtered anyway).
+  for (const auto& d : docs)
+    for (const auto* e : two.examples(d)) EXPECT_EQ(e->id[0], '8') << e->id;
 }
 
 // ---------------------------------------------------------------------------------------------- bionlp readers

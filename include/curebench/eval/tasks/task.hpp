@@ -2,9 +2,11 @@
 // The StudyTask concept (prompt + answer parser + metric for one task family) and run_task, which drives one
 // over a split with a prompting method and any text generator. The generator is a function from prompts to
 // outputs, so this header needs no model: the CLI plugs in runtime::generate, the tests an oracle.
-// Tasks: NerTask (ner_task.hpp), RelationTask (relation_task.hpp); methods: ZeroShot, FewShot (prompting.hpp).
+// Tasks: NerTask (ner_task.hpp), RelationTask (relation_task.hpp), MultiLabelTask (multilabel_task.hpp); methods:
+// ZeroShot, FewShot (prompting.hpp).
 #include "curebench/core/error.hpp"
 #include "curebench/eval/chat_message.hpp"
+#include "curebench/eval/tasks/multilabel_task.hpp"
 #include "curebench/eval/tasks/ner_task.hpp"
 #include "curebench/eval/tasks/prompting.hpp"
 #include "curebench/eval/tasks/relation_task.hpp"
@@ -35,8 +37,10 @@ concept StudyTask = requires(const T& t, const typename T::Item& item, const std
 };
 static_assert(StudyTask<NerTask>);
 static_assert(StudyTask<RelationTask>);
+static_assert(StudyTask<MultiLabelTask>);
 static_assert(PromptingMethod<ZeroShot, NerSentence> && PromptingMethod<FewShot<NerSentence>, NerSentence>);
 static_assert(PromptingMethod<ZeroShot, RelationItem> && PromptingMethod<FewShot<RelationItem>, RelationItem>);
+static_assert(PromptingMethod<ZeroShot, MultiLabelItem> && PromptingMethod<FewShot<MultiLabelItem>, MultiLabelItem>);
 
 // What one item produced: the prompt, the raw output and the parsed prediction (as prediction_json writes it).
 struct TaskRecord {
