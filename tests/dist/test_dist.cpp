@@ -258,6 +258,30 @@ TEST(DistGroup, ASilentRankIsDeclaredGoneWithinTheTimeout) {
   EXPECT_LT(waited_s, 10.0);
 }
 
+TEST(DistGroup, ASecondProcessClaimingATakenRankIsRefused) {
+  // The same job started twice on one MASTER_PORT: the second rank 1 must not count as arrived or pass barriers.
+  const auto port = free_port();
+  std::string refused;
+  std::thread r0([&] {
+    cd::Group g(launch_of(0, 2, port), {std::chrono::seconds(20), std::chrono::milliseconds(50)});
+    g.barrier("both");
+    g.finish();
+  });
+  std::thread r1([&] {
+    cd::Group g(launch_of(1, 2, port), {std::chrono::seconds(20), std::chrono::milliseconds(50)});
+    try {
+      cd::Group twin(launch_of(1, 2, port), {std::chrono::seconds(2), std::chrono::milliseconds(50)});
+    } catch (const curebench::Error& e) {
+      refused = e.what();
+    }
+    g.barrier("both");
+    g.finish();
+  });
+  r0.join();
+  r1.join();
+  EXPECT_NE(refused.find("already joined the store at this address as rank 1"), std::string::npos) << refused;
+}
+
 TEST(DistGroup, RendezvousGivesUpNamingTheMissingRanks) {
   const auto port = free_port();
   try {

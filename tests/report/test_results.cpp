@@ -83,7 +83,7 @@ TEST(Results, DocumentHasTheSchemaShapeAndIsWrittenAtomically) {
   auto j = nlohmann::json::parse(read_text_file((dir / "results.json").string()));
   EXPECT_EQ(j["schema_version"], 1);
   EXPECT_TRUE(j["notice"].is_null());
-  EXPECT_EQ(keys(j["run"]), (std::vector<std::string>{"config_hash", "finished_at", "id", "mode", "policy", "protocol", "started_at"}));
+  EXPECT_EQ(keys(j["run"]), (std::vector<std::string>{"config_hash", "finished_at", "id", "mode", "policy", "protocol", "started_at", "world_size"}));
   EXPECT_EQ(keys(j["provenance"]), (std::vector<std::string>{"cuda", "curebench_version", "datasets", "git_commit", "gpu",
                                                              "host", "libtorch", "seeds"}));
   const auto& model = j["models"][0];

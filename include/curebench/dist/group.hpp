@@ -48,6 +48,12 @@ class Group {
                                                : "cannot reach rank 0's rendezvous store within the timeout: ") +
                       first_line(e.what()));
     }
+    // Each rank claims its slot first: a second process with this rank at this store (the same job started twice, or
+    // another job on the same MASTER_PORT whose rank 0 could not open it) is refused before it counts as arrived.
+    if (main_->add(key("claim/" + std::to_string(launch_.rank)), 1) != 1)
+      throw Error(Errc::distributed, where, "RANK",
+                  "another process already joined the store at this address as rank " + std::to_string(launch_.rank) +
+                      ": is a second run using the same MASTER_PORT?");
     // Arrival: every rank adds one; wait until all world_size are in (bounded).
     const auto deadline = std::chrono::steady_clock::now() + opt_.timeout;
     std::int64_t arrived = main_->add(key("arrived"), 1);
@@ -118,7 +124,13 @@ class Group {
         main_->set(key("failed/" + std::to_string(launch_.rank)), bytes(message));
         return main_->add(key("failed"), 1);
       });
-      if (launch_.leader()) wait_count("failure_seen", launch_.world_size - 1, std::chrono::seconds(5));
+      // Rank 0 waits (bounded) until every other rank has read a failure or failed itself.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      for (int r = 1; launch_.leader() && r < launch_.world_size && std::chrono::steady_clock::now() < deadline;) {
+        const auto rs = std::to_string(r);
+        if (locked([&] { return main_->check({key("failure_seen/" + rs)}) || main_->check({key("failed/" + rs)}); })) ++r;
+        else std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
     } catch (...) {
       // The store is gone too: the others find out through their heartbeat.
     }
@@ -212,7 +224,7 @@ class Group {
         }
         if (failed_ && !reported_seen) {
           reported_seen = true;
-          store->add(key("failure_seen"), 1);
+          store->set(key("failure_seen/" + std::to_string(launch_.rank)), bytes("1"));
         }
         const auto now = std::chrono::steady_clock::now();
         for (int r = 0; r < launch_.world_size && !failed_; ++r) {

@@ -14,6 +14,7 @@
 // results.json, the submission and the dashboards - the files a one-process run writes, timings and the records'
 // `rank` aside.
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -245,8 +246,15 @@ class Pipeline {
     std::vector<double> values() const {
       return {prefill_tokens, prefill_s, decode_tokens, decode_s, questions, batches_s, scored_tokens, truncated, peak_gpu_bytes, peak_rss_bytes};
     }
-    static Counters from(const std::vector<double>& v) {
-      if (v.size() != 10) throw Error(Errc::distributed, "", "counters", "a rank sent " + std::to_string(v.size()) + " counters, expected 10");
+    // What came through the store (unauthenticated, like torchrun's) is checked, not trusted.
+    static Counters from(const std::string& text) {
+      std::vector<double> v;
+      try {
+        v = nlohmann::json::parse(text).get<std::vector<double>>();
+      } catch (const nlohmann::json::exception&) {
+      }
+      if (v.size() != 10 || std::any_of(v.begin(), v.end(), [](double x) { return !std::isfinite(x) || x < -1; }))
+        throw Error(Errc::distributed, "", "counters", "a rank sent counters that are not 10 finite numbers");
       return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]};
     }
   };
@@ -485,7 +493,7 @@ class Pipeline {
     if (rank_log) summary.files.push_back(rank_log->path().string());
     if (!g.leader()) return r;
     std::vector<Counters> ranks;
-    for (const auto& text : gathered) ranks.push_back(Counters::from(nlohmann::json::parse(text).get<std::vector<double>>()));
+    for (const auto& text : gathered) ranks.push_back(Counters::from(text));
     // samples.jsonl ends in dataset order, as an uninterrupted one-process run leaves it: the rank logs merged, and a
     // resume's records (appended after the old ones) put in their place.
     auto position = [&](const SampleRecord& s) {
