@@ -41,6 +41,39 @@ TEST(StoriesReference, BatchedEqualsOneAtATime) {
   }
 }
 
+// Batch invariance (issue 18): lm-eval's most reported bug is a score that moves with the batch size. On the CPU in
+// f32, each request's loglikelihood is bit-identical whatever the batch size (1, 3, 8) and so whatever padding its
+// batch-mates bring; so is its greedy flag. (Before right padding to a multiple of 64 columns, request 1 moved by
+// 3.4e-7 in batches of 3 and 8.)
+TEST(StoriesReference, LoglikelihoodsAreBitIdenticalAcrossBatchSizes) {
+  auto model = cb::model::load_hf_model(kStories + "/hf", {.dtype = at::kFloat});
+  auto refs = cb::read_json_file(kStories + "/greedy_references.json");
+  std::vector<cb::runtime::ScoreRequest> reqs;
+  for (auto& c : refs["cases"]) {
+    auto prompt = json_ids(c["prompt_ids"]);
+    auto cont = json_ids(c["output_ids"]);
+    // Contexts and continuations of different lengths, so every batch of several is padded.
+    for (std::size_t k : {std::size_t{1}, std::size_t{5}}) reqs.push_back({prompt, {cont.begin(), cont.begin() + static_cast<std::ptrdiff_t>(std::min(k + reqs.size() % 3, cont.size()))}});
+  }
+  // One request longer than 64 tokens: the batches holding it are wider (192 columns) than the others (64).
+  std::vector<std::int64_t> long_context;
+  for (auto& r : reqs) {
+    long_context.insert(long_context.end(), r.context.begin(), r.context.end());
+    long_context.insert(long_context.end(), r.continuation.begin(), r.continuation.end());
+  }
+  while (long_context.size() < 150) long_context.insert(long_context.end(), long_context.begin(), long_context.begin() + 20);
+  reqs.insert(reqs.begin() + 2, {long_context, reqs[1].continuation});
+  ASSERT_GE(reqs.size(), 8u);
+  auto one = cb::runtime::score(model.decoder, reqs, 1);
+  for (std::int64_t bs : {3, 8}) {
+    auto batched = cb::runtime::score(model.decoder, reqs, bs);
+    for (std::size_t i = 0; i < reqs.size(); ++i) {
+      EXPECT_EQ(batched[i].sum_logprob, one[i].sum_logprob) << "request " << i << ", batch size " << bs;
+      EXPECT_EQ(batched[i].greedy, one[i].greedy) << "request " << i << ", batch size " << bs;
+    }
+  }
+}
+
 TEST(StoriesReference, StopsOnEosPerSequenceWithoutDisturbingOthers) {
   auto model = cb::model::load_hf_model(kStories + "/hf", {.dtype = at::kFloat});
   auto refs = cb::read_json_file(kStories + "/greedy_references.json");

@@ -111,6 +111,8 @@ class Group {
       auto v = locked([&] { return main_->get(key("gather/" + name + "/" + std::to_string(r))); });
       out.emplace_back(v.begin(), v.end());
     }
+    // No rank leaves (rank 0 taking the store with it) before every rank has read the values.
+    barrier("gather-read/" + name);
     return out;
   }
 

@@ -1,6 +1,11 @@
 #pragma once
 // Loglikelihood scoring for multiple choice (lm-evaluation-harness style): the log-probability of each
 // continuation given its context, summed over the continuation's tokens, with no tokens generated.
+// Batch invariant on the CPU (issue 18; lm-eval's most reported bug is a score that moves with the batch size):
+// rows are padded on the right, so a request's tokens sit at the same columns (0..n-1) in any batch and every
+// attention row it computes holds the same non-masked entries at the same places; a request's loglikelihood is then
+// bit-identical whatever its batch-mates (tests/runtime/test_generate.cpp). Left padding, which generation needs,
+// shifted them and moved the last bits.
 #include <ATen/ATen.h>
 
 #include <cmath>
@@ -35,6 +40,9 @@ inline std::vector<ScoreResult> score(const model::Decoder& model, const std::ve
         throw Error(Errc::invalid_argument, "", "score request " + std::to_string(i), "context and continuation must be non-empty");
       longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(r.context.size() + r.continuation.size()));
     }
+    // Every batch is as wide as a multiple of 64 columns: the attention rows of a request then have the same length
+    // (and the same vector/tail split in softmax and the matmuls' reductions) alone and beside longer batch-mates.
+    longest = (longest + 63) / 64 * 64;
     auto ids = at::full({B, longest}, pad, at::kLong);
     auto real = at::zeros({B, longest}, at::kBool);
     for (std::int64_t b = 0; b < B; ++b) {
@@ -42,10 +50,10 @@ inline std::vector<ScoreResult> score(const model::Decoder& model, const std::ve
       std::vector<std::int64_t> all(r.context);
       all.insert(all.end(), r.continuation.begin(), r.continuation.end());
       const auto n = static_cast<std::int64_t>(all.size());
-      ids[b].narrow(0, longest - n, n).copy_(at::tensor(all, at::kLong));
-      real[b].narrow(0, longest - n, n).fill_(true);
+      ids[b].narrow(0, 0, n).copy_(at::tensor(all, at::kLong));
+      real[b].narrow(0, 0, n).fill_(true);
       // Column where this row's first continuation token is predicted from.
-      shortest_context = std::min<std::int64_t>(shortest_context, longest - static_cast<std::int64_t>(r.continuation.size()) - 1);
+      shortest_context = std::min<std::int64_t>(shortest_context, static_cast<std::int64_t>(r.context.size()) - 1);
     }
     auto cache = model.make_cache(B, longest);
     // Forward in column chunks (bounded attention memory); keep logits from column shortest_context on.
@@ -65,7 +73,7 @@ inline std::vector<ScoreResult> score(const model::Decoder& model, const std::ve
       res.num_tokens = m;
       res.greedy = true;
       for (std::int64_t j = 0; j < m; ++j) {
-        const auto col = longest - m - 1 + j - shortest_context;  // predicts continuation[j]
+        const auto col = static_cast<std::int64_t>(r.context.size()) - 1 + j - shortest_context;  // predicts continuation[j]
         auto row = logprobs[b][col];
         res.sum_logprob += row[r.continuation[j]].item<double>();
         res.greedy = res.greedy && row.argmax().item<std::int64_t>() == r.continuation[j];
