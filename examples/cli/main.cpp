@@ -14,6 +14,7 @@
 #include "cmd_quantize.hpp"
 #include "cmd_report.hpp"
 #include "cmd_score.hpp"
+#include "cmd_study.hpp"
 #include "cmd_task.hpp"
 #include "cmd_tokenize.hpp"
 #include "cmd_verify.hpp"
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   cli::add_report(app, ctx);
   cli::add_score(app, ctx);
   cli::add_task(app, ctx);
+  cli::add_study(app, ctx);
   cli::add_convert(app, ctx);
   cli::add_eval(app, ctx);
   cli::add_tokenize(app, ctx);
