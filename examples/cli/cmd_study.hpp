@@ -6,7 +6,8 @@
 // DIR/study_config.json holds its canonical form and hash (data files' bytes included); another config's DIR, or a
 // non-empty folder that holds no study, is refused. At the end: DIR/results.json (every cell's score with its
 // intervals, the paired-bootstrap delta against the same model's baseline-precision cell, peak memory, load time,
-// tokens/s) and DIR/study.md (eval/tasks/study.hpp's table).
+// tokens/s), DIR/study.md (eval/tasks/study.hpp's table) and, where gnuplot is installed, DIR/figures/<task>.png/.svg
+// (report/study_figures.hpp: peak memory vs score, one point per precision, per model and method).
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -23,6 +24,9 @@
 #include "curebench/core/timer.hpp"
 #include "curebench/eval/tasks/score_files.hpp"
 #include "curebench/eval/tasks/study.hpp"
+#if defined(CUREBENCH_WITH_REPORTS)
+#include "curebench/report/study_figures.hpp"
+#endif
 
 namespace cli {
 
@@ -291,6 +295,19 @@ inline void add_study(CLI::App& app, Context& ctx) {
                                {"method", "paired bootstrap (the same draws for both cells), cell - baseline cell"}};
     res["cells_run"] = ran;
     res["cells_skipped"] = skipped;
+    // Figures (memory vs score per task) where gnuplot is there; a study without them is still a study.
+    res["figures"] = nlohmann::json::array();
+#if defined(CUREBENCH_WITH_REPORTS)
+    try {
+      for (const auto& f : cb::report::draw_study_figures(res, out))
+        res["figures"].push_back(fs::relative(f, out).string());
+    } catch (const cb::Error& e) {
+      res["figures_error"] = e.what();
+      std::cerr << "curebench: no figures: " << e.what() << std::endl;
+    }
+#else
+    res["figures_error"] = "this curebench was built with CUREBENCH_WITH_REPORTS=OFF: no figures";
+#endif
     cb::atomic_write(out / "results.json", cb::dump_json(res, 2) + "\n");
     cb::atomic_write(out / "study.md", tasks::study_markdown(res));
     if (ctx.json)

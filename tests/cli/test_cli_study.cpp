@@ -92,10 +92,19 @@ TEST(CliStudy, RunScoresBackAndResumes) {
   EXPECT_NE(md.find("ncbi entity F1"), std::string::npos) << md;
   EXPECT_NE(md.find("chemprot macro F1"), std::string::npos) << md;
   EXPECT_NE(md.find("; Δ "), std::string::npos) << md;
+  // Figures where gnuplot is installed (memory vs score per task): whole files, listed in results.json.
+  if (!res.contains("figures_error")) {
+    EXPECT_EQ(res["figures"], nlohmann::json({"figures/ncbi.png", "figures/ncbi.svg", "figures/chemprot.png",
+                                              "figures/chemprot.svg"}));
+    EXPECT_EQ(slurp((out / "figures" / "ncbi.png").string()).substr(1, 3), "PNG");
+    EXPECT_NE(md.find("![figures/chemprot.png](figures/chemprot.png)"), std::string::npos) << md;
+  } else {
+    std::cout << "no figures: " << res["figures_error"] << std::endl;
+  }
 
   // Resume: nothing to do, no cell file rewritten.
   std::map<std::string, fs::file_time_type> mtimes;
-  for (const auto& e : fs::recursive_directory_iterator(out / "cells"))
+  for (const auto& e : fs::recursive_directory_iterator(out / "cells"))  // figures/ are redrawn on every run
     if (e.is_regular_file()) mtimes[e.path().string()] = fs::last_write_time(e.path());
   ASSERT_EQ(mtimes.size(), 4u * 2 + 2);  // cell.json + predictions.jsonl per cell, + predictions.conll for NER
   r = run_cli("study --config " + config + " --out " + out.string() + " --json");

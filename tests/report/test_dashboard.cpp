@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "curebench/report/dashboard.hpp"
+#include "curebench/report/study_figures.hpp"
 
 namespace fs = std::filesystem;
 using namespace curebench;
@@ -216,6 +217,32 @@ TEST(DashboardScript, StringsAreEscapedForGnuplot) {
   EXPECT_EQ(gp::num(-0.0001, 2), "0");
   EXPECT_EQ(gp::wrap_name("llama-3-8b-nf4", 10), "llama-3-\n8b-nf4");
   EXPECT_EQ(gp::wrap_name("short", 10), "short");
+}
+
+// `curebench study`'s figures: every text from the config reaches gnuplot through gp::str (the CLI also restricts
+// the names; this proves the script would stay inert if it did not), numbers through datablocks.
+TEST(DashboardScript, StudyFigureQuotesConfigText) {
+  const std::string model = "m'x`touch /tmp/pwn`", method = "@macro\nnl", precision = "nf4'";
+  nlohmann::json cell = {{"task", "t1"}, {"model", model}, {"method", method}, {"precision", precision},
+                         {"peak_memory_bytes", 3.0 * 1024 * 1024},
+                         {"score", {{"f1", 0.25}, {"ci", {{"f1", {{"lo", 0.125}, {"hi", 0.5}}}}}}}};
+  nlohmann::json results = {{"memory_kind", "rss"}, {"tasks", {{{"name", "t1"}, {"family", "ner"}}}}, {"cells", {cell}}};
+  gp::Script s;
+  study_figure_body(s, results, results["tasks"][0]);
+  const auto& t = s.text();
+  EXPECT_NE(t.find("title " + gp::str(model + " / " + method)), std::string::npos) << t;
+  EXPECT_NE(t.find("set label " + gp::str(precision) + " at 3,0.25"), std::string::npos) << t;
+  EXPECT_NE(t.find("\n3 0.25 0.125 0.5\n"), std::string::npos) << t;  // x (MiB), score, CI
+  // The raw names occur only inside those quoted strings.
+  std::string rest = t;
+  for (const auto& q : {gp::str(model + " / " + method), gp::str(precision)})
+    for (auto at = rest.find(q); at != std::string::npos; at = rest.find(q)) rest.erase(at, q.size());
+  EXPECT_EQ(rest.find("touch"), std::string::npos) << rest;
+  EXPECT_EQ(rest.find("@macro"), std::string::npos) << rest;
+  // No cell of the task: a visible "no data" panel, not an empty plot.
+  gp::Script empty;
+  study_figure_body(empty, results, nlohmann::json{{"name", "t2"}, {"family", "re"}});
+  EXPECT_NE(empty.text().find("no data"), std::string::npos);
 }
 
 TEST(DashboardScript, UnlabelledSplitIsLabelledNotDrawnAsABar) {

@@ -340,6 +340,12 @@ inline std::string study_markdown(const nlohmann::json& r) {
   md += "\nItems per task:";
   for (const auto& t : tasks) md += " " + t.at("name").get<std::string>() + " " + t.at("items").dump() + ";";
   md += " every cell's predictions and score are under cells/<model>/<precision>/<task>/<method>/.\n";
+  if (r.contains("figures") && r["figures"].is_array() && !r["figures"].empty()) {
+    md += "\n## Peak memory against score, per task\n\n";
+    for (const auto& f : r["figures"])
+      if (f.get<std::string>().size() > 4 && f.get<std::string>().substr(f.get<std::string>().size() - 4) == ".png")
+        md += "![" + f.get<std::string>() + "](" + f.get<std::string>() + ")\n";
+  }
   return md;
 }
 
