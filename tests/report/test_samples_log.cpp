@@ -1,4 +1,5 @@
 // samples.jsonl: append, read back on resume, a torn last line (killed run) is dropped and cut off.
+#include "curebench/report/rank_logs.hpp"
 #include "curebench/report/samples_log.hpp"
 
 #include "report_test_util.hpp"
@@ -101,6 +102,69 @@ TEST(SamplesLog, TruncatedLastLineFromAKilledRunIsIgnoredAndCut) {
   ASSERT_EQ(resumed.finished().size(), 2u);
   EXPECT_EQ(resumed.finished()[1].id, "q2");
   EXPECT_EQ(slurp(path), whole);  // byte-identical to the uninterrupted run
+}
+
+TEST(SamplesLog, APlantedSymlinkIsRefusedAndItsTargetUntouched) {
+  auto dir = test::report_temp_dir("log_symlink");
+  const auto victim = dir / "victim.txt";
+  std::ofstream(victim, std::ios::binary) << "export PATH=/usr/bin\nalias ll='ls -l'";  // no final newline: "torn"
+  std::filesystem::create_symlink(victim, dir / "samples.jsonl");
+  try {
+    SamplesLog log(dir / "samples.jsonl");
+    FAIL() << "a symlinked samples log was opened";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::io);
+    EXPECT_NE(std::string(e.what()).find("symlink"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(slurp(victim), "export PATH=/usr/bin\nalias ll='ls -l'");
+}
+
+// Data-parallel runs (report/rank_logs.hpp): rank logs merged into samples.jsonl in dataset order, one record per
+// (split, id) (samples.jsonl's first, then rank order), a rank's torn last line left out, the rank logs removed.
+TEST(RankLogs, MergeKeepsDatasetOrderAndOneRecordPerQuestion) {
+  namespace rl = curebench::report;
+  auto dir = test::report_temp_dir("rank_merge");
+  {
+    SamplesLog main(dir / "samples.jsonl");
+    main.append(sample("q3"));
+  }
+  auto with_output = [](std::string id, std::string out, int rank) {
+    auto r = sample(std::move(id));
+    r.output = std::move(out);
+    r.rank = rank;
+    return r;
+  };
+  {
+    SamplesLog r0(rl::rank_log_path(dir, 0));
+    r0.append(with_output("q2", "from rank 0", 0));
+    r0.append(with_output("q3", "second copy", 0));  // q3 is already in samples.jsonl: that one stays
+    SamplesLog r2(rl::rank_log_path(dir, 2));
+    r2.append(with_output("q1", "from rank 2", 2));
+    r2.append(with_output("q0", "not in this run", 2));
+  }
+  std::ofstream(rl::rank_log_path(dir, 2), std::ios::app | std::ios::binary) << "{\"id\": \"q4\", \"spl";  // torn
+  const std::map<rl::SampleKey, std::size_t> order{{{"val", "q1"}, 0}, {{"val", "q2"}, 1}, {{"val", "q3"}, 2}, {{"val", "q4"}, 3}};
+  EXPECT_EQ(rl::merge_rank_logs(dir, order), 2u);
+  EXPECT_TRUE(rl::rank_log_paths(dir).empty());
+  SamplesLog merged(dir / "samples.jsonl");
+  std::vector<std::string> ids, outputs;
+  for (auto& r : merged.finished()) ids.push_back(r.id), outputs.push_back(r.output);
+  EXPECT_EQ(ids, (std::vector<std::string>{"q1", "q2", "q3", "q0"}));
+  EXPECT_EQ(outputs[0], "from rank 2");
+  EXPECT_EQ(outputs[2], sample("q3").output);
+  EXPECT_EQ(merged.finished()[0].rank, 2);
+  EXPECT_FALSE(merged.finished()[2].rank.has_value());
+  EXPECT_EQ(rl::merge_rank_logs(dir, order), 0u) << "nothing left to merge";
+}
+
+TEST(RankLogs, ASymlinkedRankLogIsRefused) {
+  namespace rl = curebench::report;
+  auto dir = test::report_temp_dir("rank_symlink");
+  const auto victim = dir / "victim.txt";
+  std::ofstream(victim) << "keep me\n";
+  std::filesystem::create_symlink(victim, rl::rank_log_path(dir, 1));
+  EXPECT_THROW(rl::merge_rank_logs(dir, {}), Error);
+  EXPECT_EQ(slurp(victim), "keep me\n");
 }
 
 TEST(SamplesLog, CorruptCompleteLineIsAnErrorWithItsLine) {

@@ -34,6 +34,11 @@ class SamplesLog {
   explicit SamplesLog(std::filesystem::path path, std::size_t max_line_bytes = eval::kMaxSampleLineBytes)
       : path_(std::move(path)), max_line_bytes_(max_line_bytes) {
     if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path());
+    // The log is appended to and cut in place: a symlink planted in its name would make a resume truncate or
+    // append to the file it points at (a torn-looking last line of ~/.bashrc cut off). Refused, not followed.
+    std::error_code ec;
+    if (std::filesystem::is_symlink(std::filesystem::symlink_status(path_, ec)))
+      throw Error(Errc::io, path_.string(), "", "a symlink in place of the samples log: refused (it is written in place)");
     if (std::filesystem::exists(path_)) recover();
     open_for_append();
   }
@@ -93,7 +98,7 @@ class SamplesLog {
 
  private:
   void open_for_append() {
-    fd_ = open_regular_file(path_.string(), O_WRONLY | O_CREAT | O_APPEND, 0644, "cannot open for appending");
+    fd_ = open_regular_file(path_.string(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644, "cannot open for appending");
   }
 
   void recover() {
