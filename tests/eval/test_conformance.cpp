@@ -8,16 +8,26 @@
 //                   or 2; loglikelihood() has one continuation per option letter, in option order.
 //   Metric          default-constructed to_json() is an object; observing samples keeps it an object; an
 //                   unlabelled sample never becomes a score.
+//   StudyTask       (eval/tasks/task.hpp) the prompt ends with a user turn holding the item's text, each example
+//                   as a (user, assistant) pair before it; the gold answer written back as a model would (with
+//                   list markers, case and whitespace noise) parses to the gold labels; gold vs gold scores 1.0
+//                   and a wrong answer less; any bytes parse without an exception.
+//   PromptingMethod (eval/tasks/prompting.hpp) zero-shot shows nothing; few-shot shows exactly k examples, never
+//                   an item of the evaluated split (by id or by text) nor the item itself, the same ones for the
+//                   same seed whatever the pool's order.
 // A new policy is added to the type list of its suite. The compile-fail half (a type that does not model its
 // concept is refused with the concept's name) is tests/eval/compile_fail/, run by ctest as conformance.*.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "curebench/eval/extract.hpp"
 #include "curebench/eval/metrics.hpp"
 #include "curebench/eval/prompt.hpp"
+#include "curebench/eval/tasks/task.hpp"
 
 namespace cb = curebench;
 namespace ex = curebench::eval::extract;
@@ -137,6 +147,208 @@ TYPED_TEST(MetricConformance, ReportsAnObjectBeforeAndAfterSamples) {
   EXPECT_TRUE(j.is_object());
   // Where a metric reports accuracy, the unlabelled sample is not scored: 1 of 2, not 1 of 3 or 2 of 3.
   if (j.contains("accuracy")) EXPECT_DOUBLE_EQ(j["accuracy"].get<double>(), 0.5) << j.dump();
+}
+
+// Per task: a task instance, the i-th distinct item (every one with a gold label that is not "none"), the gold
+// answer as a model writes it back, and the score's headline keys.
+namespace tk = cb::eval::tasks;
+template <class T>
+struct TaskCase;
+template <>
+struct TaskCase<tk::NerTask> {
+  static tk::NerTask task() { return {"Disease", "disease"}; }
+  static tk::NerSentence item(int i) {  // "<i> patients with familial breast cancer and ataxia - telangiectasia ."
+    tk::NerSentence s;
+    s.line = static_cast<std::size_t>(i);
+    s.tokens = {"Case", std::to_string(i), ":", "familial", "breast", "cancer", "and", "ataxia", "-", "telangiectasia", "."};
+    s.gold = {{4, 6, "Disease"}, {7, 10, "Disease"}};
+    return s;
+  }
+  static tk::NerSentence with_other_id(tk::NerSentence s) { return s.line += 1000, s; }  // the id is the text
+  static std::string model_answer(const tk::NerTask&, const tk::NerSentence&) {
+    return "1. Breast  Cancer.\n- \"ataxia-telangiectasia\"\n\nSentence: a continuation the parser must ignore";
+  }
+  static std::vector<std::string> headline() { return {"f1", "precision", "recall"}; }
+};
+template <>
+struct TaskCase<tk::RelationTask> {
+  static tk::RelationTask task() { return {}; }
+  static tk::RelationItem item(int i) {
+    return {"pair" + std::to_string(i), "Case " + std::to_string(i) + ": @CHEMICAL$ strongly inhibits @GENE$ .",
+            i % 2 ? "CPR:4" : "CPR:6"};
+  }
+  static tk::RelationItem with_other_id(tk::RelationItem r) { return r.id += ".copy", r; }
+  static std::string model_answer(const tk::RelationTask&, const tk::RelationItem& r) {
+    std::string l = r.label;
+    std::transform(l.begin(), l.end(), l.begin(), [](char c) { return char(std::tolower(static_cast<unsigned char>(c))); });
+    return " The label is " + l + ".\n";
+  }
+  static std::vector<std::string> headline() { return {"micro_f1", "macro_f1", "accuracy"}; }
+};
+template <>
+struct TaskCase<tk::MultiLabelTask> {
+  static tk::MultiLabelTask task() { return {tk::hoc_labels(), "abstract"}; }
+  static tk::MultiLabelItem item(int i) {
+    tk::MultiLabelItem d{"doc" + std::to_string(i), "Case " + std::to_string(i) + ": VEGF drives vessel growth in tumours.", {}};
+    d.labels = i % 2 ? std::set<std::string>{"inducing angiogenesis"}
+                     : std::set<std::string>{"inducing angiogenesis", "resisting cell death"};
+    return d;
+  }
+  static tk::MultiLabelItem with_other_id(tk::MultiLabelItem d) { return d.id += ".copy", d; }
+  static std::string model_answer(const tk::MultiLabelTask&, const tk::MultiLabelItem& d) {
+    std::string out;
+    for (const auto& l : d.labels) {
+      std::string up = l;
+      std::transform(up.begin(), up.end(), up.begin(), [](char c) { return char(std::toupper(static_cast<unsigned char>(c))); });
+      out = "- " + up + "\n" + out;  // reversed order, upper case, list markers
+    }
+    return out;
+  }
+  static std::vector<std::string> headline() { return {"micro_f1", "macro_f1", "exact_match"}; }
+};
+
+template <class T>
+std::vector<typename T::Item> task_items(int first, int n) {
+  std::vector<typename T::Item> v;
+  for (int i = first; i < first + n; ++i) v.push_back(TaskCase<T>::item(i));
+  return v;
+}
+
+template <class T>
+class StudyTaskConformance : public ::testing::Test {};
+using StudyTasks = ::testing::Types<tk::NerTask, tk::RelationTask, tk::MultiLabelTask>;
+TYPED_TEST_SUITE(StudyTaskConformance, StudyTasks);
+
+TYPED_TEST(StudyTaskConformance, PromptShowsTheItemAfterItsExamples) {
+  static_assert(tk::StudyTask<TypeParam>);
+  using C = TaskCase<TypeParam>;
+  EXPECT_FALSE(std::string_view(TypeParam::name).empty());
+  const auto task = C::task();
+  const auto items = task_items<TypeParam>(100, 3);
+  const auto zero = task.prompt(items[0], {});
+  ASSERT_EQ(zero.size(), 1u);
+  EXPECT_EQ(zero[0].role, "user");
+  EXPECT_NE(zero[0].content.find(tk::item_text(items[0])), std::string::npos) << zero[0].content;
+  const auto two = task.prompt(items[0], {&items[1], &items[2]});
+  ASSERT_EQ(two.size(), 5u);
+  for (std::size_t i = 0; i < 4; i += 2) {
+    EXPECT_EQ(two[i].role, "user");
+    EXPECT_EQ(two[i + 1].role, "assistant");
+    EXPECT_NE(two[i].content.find(tk::item_text(items[1 + i / 2])), std::string::npos);
+    // The shown answer is the example's gold: it parses back to its labels.
+    const auto shown = tk::item_text(items[1 + i / 2]);
+    const auto p = task.parse(items[1 + i / 2], two[i + 1].content);
+    const auto j = nlohmann::json(task.prediction_json(items[1 + i / 2], p));
+    EXPECT_EQ(j["pred"], j["gold"]) << shown;
+  }
+  EXPECT_EQ(two.back().content, zero[0].content);  // the item's turn does not depend on the examples
+}
+
+TYPED_TEST(StudyTaskConformance, GoldWrittenBackParsesToGoldAndScoresOne) {
+  using C = TaskCase<TypeParam>;
+  const auto task = C::task();
+  const auto items = task_items<TypeParam>(100, 4);
+  // What the oracle model says: found by the item's own prompt, so a prompt that lost its item fails here too.
+  auto oracle = [&](const std::vector<cb::eval::Conversation>& prompts) {
+    std::vector<std::string> out;
+    for (const auto& c : prompts)
+      for (const auto& it : items)
+        if (c.back().content == task.prompt(it, {}).back().content) out.push_back(C::model_answer(task, it));
+    return out;
+  };
+  std::vector<nlohmann::json> records;
+  auto score = tk::run_task(task, items, tk::ZeroShot{}, oracle, 3,
+                            [&](const tk::TaskRecord& r) { records.push_back(r.prediction); });
+  ASSERT_EQ(records.size(), items.size());
+  for (const auto& r : records) EXPECT_EQ(r["pred"], r["gold"]) << r.dump();
+  const nlohmann::json j = std::as_const(score).to_json();
+  ASSERT_TRUE(j.is_object());
+  for (const std::string& key : C::headline()) EXPECT_DOUBLE_EQ(j.at(key).get<double>(), 1.0) << key << ": " << j.dump();
+
+  // A model that answers nothing usable scores below 1 (every item has a gold label), and is not an exception.
+  auto silent = [](const std::vector<cb::eval::Conversation>& p) { return std::vector<std::string>(p.size(), "None"); };
+  const auto silent_score = tk::run_task(task, items, tk::ZeroShot{}, silent, 3);
+  const nlohmann::json k = silent_score.to_json();
+  for (const std::string& key : C::headline()) EXPECT_LT(k.at(key).get<double>(), 1.0) << key << ": " << k.dump();
+}
+
+TYPED_TEST(StudyTaskConformance, AnyBytesParseWithoutAnException) {
+  const auto task = TaskCase<TypeParam>::task();
+  const auto item = TaskCase<TypeParam>::item(1);
+  auto score = task.score();
+  for (const auto& out : kOutputs) {
+    typename TypeParam::Prediction p;
+    ASSERT_NO_THROW(p = task.parse(item, out)) << out.substr(0, 60);
+    ASSERT_NO_THROW(score.add(item, p));
+    EXPECT_TRUE(nlohmann::json(task.prediction_json(item, p)).is_object());
+  }
+  EXPECT_TRUE(nlohmann::json(std::as_const(score).to_json()).is_object());
+}
+
+// The prompting methods, over each task's item type.
+template <class T>
+class PromptingMethodConformance : public ::testing::Test {};
+TYPED_TEST_SUITE(PromptingMethodConformance, StudyTasks);
+
+template <class Item>
+std::vector<std::string> ids_of(const std::vector<const Item*>& v) {
+  std::vector<std::string> out;
+  for (const auto* e : v) out.push_back(tk::item_id(*e));
+  return out;
+}
+
+TYPED_TEST(PromptingMethodConformance, ZeroShotShowsNothing) {
+  using Item = typename TypeParam::Item;
+  static_assert(tk::PromptingMethod<tk::ZeroShot, Item>);
+  const auto item = TaskCase<TypeParam>::item(1);
+  EXPECT_TRUE(tk::ZeroShot{}.examples(item).empty());
+  EXPECT_FALSE(tk::ZeroShot{}.name().empty());
+}
+
+TYPED_TEST(PromptingMethodConformance, FewShotDrawsKSeededExamplesOutsideTheEvaluatedSplit) {
+  using C = TaskCase<TypeParam>;
+  using Item = typename TypeParam::Item;
+  static_assert(tk::PromptingMethod<tk::FewShot<Item>, Item>);
+  const auto evaluated = task_items<TypeParam>(100, 4);
+  auto pool = task_items<TypeParam>(0, 12);
+  // Evaluated items slipped into the pool, by id and by text under another id: never shown.
+  pool.push_back(evaluated[0]);
+  pool.push_back(C::with_other_id(evaluated[1]));
+  std::set<std::string> ids, texts;
+  for (const auto& e : evaluated) ids.insert(tk::item_id(e)), texts.insert(tk::item_text(e));
+  const std::size_t k = 3;
+  const tk::FewShot<Item> shots(pool, evaluated, k, 7);
+  EXPECT_EQ(shots.pool().size(), 12u);
+  EXPECT_FALSE(shots.name().empty());
+  for (const auto& item : evaluated) {
+    const auto ex = shots.examples(item);
+    ASSERT_EQ(ex.size(), k);
+    for (const auto* e : ex) {
+      EXPECT_FALSE(ids.count(tk::item_id(*e))) << tk::item_id(*e);
+      EXPECT_FALSE(texts.count(tk::item_text(*e))) << tk::item_id(*e);
+    }
+    // Every item of a split sees the same examples.
+    EXPECT_EQ(ids_of(ex), ids_of(shots.examples(evaluated[0])));
+  }
+  // An item of the pool itself (the caller forgot it in `evaluated`) is never its own example.
+  for (const auto* e : shots.examples(pool[0])) EXPECT_NE(tk::item_text(*e), tk::item_text(pool[0]));
+  EXPECT_EQ(shots.examples(pool[0]).size(), k);
+  // Same seed, same examples, whatever the pool's order; another seed draws others.
+  auto reversed = pool;
+  std::reverse(reversed.begin(), reversed.end());
+  const tk::FewShot<Item> again(reversed, evaluated, k, 7);
+  EXPECT_EQ(ids_of(again.examples(evaluated[2])), ids_of(shots.examples(evaluated[2])));
+  bool other = false;
+  for (std::uint64_t seed = 8; seed < 16 && !other; ++seed)
+    other = ids_of(tk::FewShot<Item>(pool, evaluated, k, seed).examples(evaluated[0])) != ids_of(shots.examples(evaluated[0]));
+  EXPECT_TRUE(other) << "eight other seeds all drew the seed-7 examples";
+  // Too small a pool once the evaluated items are dropped: a typed error naming k.
+  try {
+    tk::FewShot<Item>(pool, evaluated, 13, 7);
+    ADD_FAILURE() << "13 examples from a pool of 12";
+  } catch (const cb::Error& e) {
+    EXPECT_EQ(e.field(), "k");
+  }
 }
 
 }  // namespace

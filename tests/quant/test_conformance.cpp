@@ -5,10 +5,14 @@
 //     dequantize shows, so fidelity reports and the decoder see the same weight);
 //   - to(device) keeps the values bit for bit; bytes() counts what is held (a 4-bit format holds less than a
 //     quarter of float32's bytes).
-// A new format is added to the type list with a factory in make_weight. GPTQ and AWQ are built from their packed
-// fixtures in tests/quant/test_gptq_awq.cpp and are not listed here yet.
+// A new format is added to the type list with a factory in make_weight. GPTQ and AWQ have no quantizer in the
+// library (checkpoints arrive packed); their factories here round the source to 4-bit codes per group and pack
+// them as the headers document the checkpoint layouts (GPTQ: act-order g_idx, classic zero - 1; AWQ: gemm
+// interleave), so a packing the reader does not share fails "close to the source" below. Bit-exactness against
+// AutoGPTQ/AutoAWQ-style packing is tests/quant/test_gptq_awq.cpp's.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
 
 #include "curebench/quant/weight.hpp"
@@ -47,9 +51,64 @@ q::GGUFBlock make_weight(const at::Tensor& w) {  // F32 blocks, as a GGUF file s
   return b;
 }
 
+// Asymmetric 4-bit round-to-nearest of w [out, in] over groups of inputs: group[i] is input i's group. Returns
+// codes [in, out], zeros [groups, out] (int32) and f16 scales [groups, out]; w ~ s * (q - z).
+struct Rtn4 {
+  at::Tensor codes, zeros, scales;
+};
+Rtn4 rtn4(const at::Tensor& w, const at::Tensor& group, std::int64_t groups) {
+  const auto wt = w.t().contiguous();  // [in, out]
+  auto lo = at::zeros({groups, w.size(0)}), hi = at::zeros({groups, w.size(0)});
+  for (std::int64_t g = 0; g < groups; ++g) {
+    auto rows = wt.index_select(0, at::nonzero(group == g).flatten());
+    lo[g].copy_(at::minimum(std::get<0>(rows.min(0)), at::zeros({w.size(0)})));
+    hi[g].copy_(at::maximum(std::get<0>(rows.max(0)), at::zeros({w.size(0)})));
+  }
+  const auto scales = ((hi - lo) / 15.0).clamp_min(1e-6).to(at::kHalf);
+  const auto s = scales.to(at::kFloat);
+  const auto zeros = at::round(-lo / s).clamp(0, 15).to(at::kInt);
+  const auto g = group.to(at::kLong);
+  const auto codes = at::round(wt / s.index_select(0, g) + zeros.index_select(0, g).to(at::kFloat)).clamp(0, 15).to(at::kInt);
+  return {codes, zeros, scales};
+}
+// Packs int32 fields of 4 bits along the last dimension: 8 per word, field j at bit 4j; order[j] is the
+// column of the group of 8 that field j holds.
+at::Tensor pack_last(const at::Tensor& v, const std::array<int, 8>& order) {
+  auto grouped = at::bitwise_and(v, 15).reshape({v.size(0), v.size(1) / 8, 8});
+  auto word = at::zeros({v.size(0), v.size(1) / 8}, at::kInt);
+  for (int j = 0; j < 8; ++j) word = at::bitwise_or(word, at::__lshift__(grouped.select(2, order[static_cast<std::size_t>(j)]), 4 * j));
+  return word;
+}
+constexpr std::array<int, 8> kIdentity = {0, 1, 2, 3, 4, 5, 6, 7};
+
+template <>
+q::GPTQ make_weight(const at::Tensor& w) {  // 4-bit, group 32, act-order: input i in group (i * 5) % 8
+  const std::int64_t in = w.size(1), groups = in / 32;
+  const auto g_idx = at::remainder(at::arange(in, at::kLong) * 5, groups).to(at::kInt);
+  const auto r = rtn4(w, g_idx, groups);
+  q::GPTQ out;
+  out.qweight = pack_last(r.codes.t().contiguous(), kIdentity).t().contiguous();  // [in / 8, out], along the input
+  out.qzeros = pack_last(r.zeros - 1, kIdentity);                              // classic format stores zero - 1
+  out.scales = r.scales;
+  out.g_idx = g_idx;
+  out.bits = 4, out.zeros_minus_one = true, out.out = w.size(0), out.in = in;
+  return out;
+}
+template <>
+q::AWQ make_weight(const at::Tensor& w) {  // gemm layout, group 64
+  const std::int64_t in = w.size(1), group = 64;
+  const auto r = rtn4(w, at::div(at::arange(in, at::kLong), group, "floor"), in / group);
+  q::AWQ out;
+  out.qweight = pack_last(r.codes, q::kAwqOrder);  // [in, out / 8], interleaved along the output
+  out.qzeros = pack_last(r.zeros, q::kAwqOrder);
+  out.scales = r.scales;
+  out.group_size = group, out.out = w.size(0), out.in = in;
+  return out;
+}
+
 template <class W>
 class QuantWeightConformance : public ::testing::Test {};
-using Formats = ::testing::Types<q::Dense, q::NF4, q::FP4, q::Int8, q::Int4, q::GGUFBlock>;
+using Formats = ::testing::Types<q::Dense, q::NF4, q::FP4, q::Int8, q::Int4, q::GGUFBlock, q::GPTQ, q::AWQ>;
 TYPED_TEST_SUITE(QuantWeightConformance, Formats);
 
 TYPED_TEST(QuantWeightConformance, KeepsTheContract) {
@@ -77,7 +136,8 @@ TYPED_TEST(QuantWeightConformance, KeepsTheContract) {
   const at::Tensor moved_values = moved.dequantize(at::kFloat);
   EXPECT_TRUE(at::equal(moved_values, d));
   EXPECT_GT(w.bytes(), 0);
-  if constexpr (std::is_same_v<TypeParam, q::NF4> || std::is_same_v<TypeParam, q::FP4> || std::is_same_v<TypeParam, q::Int4>)
+  if constexpr (std::is_same_v<TypeParam, q::NF4> || std::is_same_v<TypeParam, q::FP4> || std::is_same_v<TypeParam, q::Int4> ||
+                std::is_same_v<TypeParam, q::GPTQ> || std::is_same_v<TypeParam, q::AWQ>)
     EXPECT_LT(w.bytes(), kOut * kIn * 4 / 4);
 }
 
