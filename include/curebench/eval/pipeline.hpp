@@ -415,6 +415,12 @@ class Pipeline {
       total += todo.size();
       todo_by_split.push_back(std::move(todo));
     }
+    if (!g.distributed()) {  // one process counts the whole run, a resume starting where it stopped
+      std::size_t all = 0;
+      for (const auto& d : splits) all += d.questions.size();
+      done = all - total;
+      total = all;
+    }
     // Loglikelihood generates nothing: its speed is questions and scored (context + continuation) tokens per second.
     telemetry::Progress progress(mc.name + " (" + mc.mode + ")" +
                                      (g.distributed() ? " rank " + std::to_string(g.rank()) + "/" + std::to_string(g.world_size()) : ""),
