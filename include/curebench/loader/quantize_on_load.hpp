@@ -32,6 +32,19 @@ struct QuantizeOnLoad {
       v.reason = "checkpoint is " + to_string(c.kind) + "; QuantizeOnLoad reads unquantized safetensors";
       return v;
     }
+    // A grouped format needs every linear's input dimension (hidden, heads x head_dim, intermediate) to be a
+    // multiple of its group: say no here rather than fail in load() with a shape error after reading the weights.
+    if constexpr (requires { Q::group_size; }) {
+      const auto& s = c.spec;
+      for (auto [what, n] : {std::pair<const char*, std::int64_t>{"hidden_size", s.hidden_size},
+                             {"num_heads x head_dim", s.q_dim()}, {"intermediate_size", s.intermediate_size}})
+        if (n % Q::group_size != 0) {
+          v.ok = false;
+          v.reason = std::string(what) + " " + std::to_string(n) + " is not a multiple of " + config.name() +
+                     "'s group of " + std::to_string(Q::group_size);
+          return v;
+        }
+    }
     v.plan = plan_memory_bits(c.spec, config.bits_per_weight(), 2, r.workload);
     if (auto b = device_budget(r); b && peak_bytes(c, r) > *b) {
       v.ok = false;

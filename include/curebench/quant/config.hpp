@@ -55,6 +55,7 @@ struct Int8Config {
 template <int Group = 128>
 struct Int4Config {
   static_assert(valid_int4_group(Group), "Int4 group size must be 32, 64, 128 or 256 (tinygemm's qGroupSize)");
+  static constexpr std::int64_t group_size = Group;  // every quantized input dimension must be a multiple of it
   static std::string name() { return "int4-g" + std::to_string(Group); }
   static Weight quantize(const at::Tensor& w) { return quantize_int4(w, Group); }
   static constexpr double bits_per_weight() { return 4.0 + 32.0 / Group; }
