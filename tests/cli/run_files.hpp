@@ -3,11 +3,21 @@
 // without what legitimately differs between two runs of one config.
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "cli/run_cli.hpp"
+
+// An empty folder of this test process under $TMPDIR: <prefix>.<pid>.<name> (left over from an earlier run, emptied).
+inline std::filesystem::path fresh_scratch_dir(const std::string& prefix, const std::string& name) {
+  auto d = std::filesystem::temp_directory_path() / (prefix + "." + std::to_string(::getpid()) + "." + name);
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
 
 // Lines of the samples log; `complete` is false when the last one has no newline (a torn record).
 struct LogLines {

@@ -3,9 +3,7 @@
 // samples in the same order, the same results and submission - timings and the records' `rank` aside. A killed rank
 // (a follower, or rank 0 which hosts the store) stops the others with a clear error within the timeout, and a
 // restart with another number of ranks resumes to the one-process result.
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 
 #include <chrono>
 #include <set>
@@ -14,6 +12,7 @@
 #include "cli/run_cli.hpp"
 #include "cli/run_files.hpp"
 #include "cli/spawn_cli.hpp"
+#include "dist/free_port.hpp"
 
 namespace {
 namespace fs = std::filesystem;
@@ -22,12 +21,7 @@ constexpr std::size_t kQuestions = 16;  // 10 val + 6 test
 
 std::string src(const std::string& rel) { return std::string(CUREBENCH_SOURCE_DIR) + "/" + rel; }
 
-fs::path scratch_dir(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("curebench_dist." + std::to_string(::getpid()) + "." + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path scratch_dir(const std::string& name) { return fresh_scratch_dir("curebench_dist", name); }
 
 // Batches of 2: a rank's batches hold other questions than the one process's, so equal outputs also say the
 // generation does not depend on which questions share a batch.
@@ -44,17 +38,6 @@ std::string write_config(const fs::path& dir) {
   return p;
 }
 
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // Starts `world` ranks of one eval (torchrun's variables), `extra` appended to every rank's arguments.
 std::vector<Child> start_ranks(int world, const std::string& config, const fs::path& out, const fs::path& logs,

@@ -32,12 +32,7 @@ constexpr std::size_t kVal = 10, kTest = 6;  // questions per split; batch size 
 
 std::string src(const std::string& rel) { return std::string(CUREBENCH_SOURCE_DIR) + "/" + rel; }
 
-fs::path scratch_dir(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("curebench_interrupt." + std::to_string(::getpid()) + "." + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path scratch_dir(const std::string& name) { return fresh_scratch_dir("curebench_interrupt", name); }
 
 // A small real config: one model, generate mode, greedy, both splits cut to their first records.
 std::string write_config(const fs::path& dir, const std::string& val = src("datasets/default/val.jsonl"), std::size_t n_val = kVal,

@@ -1,10 +1,6 @@
 // include/curebench/dist/: who a process is (launch.hpp), what it answers (deal.hpp), and the group of ranks over
 // c10d's TCPStore (group.hpp), the latter with real stores on localhost, one thread per rank.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -15,6 +11,7 @@
 #include "curebench/dist/deal.hpp"
 #include "curebench/dist/group.hpp"
 #include "curebench/dist/launch.hpp"
+#include "dist/free_port.hpp"
 
 namespace cd = curebench::dist;
 
@@ -37,19 +34,6 @@ std::string error_field(const std::function<void()>& f) {
   return "(no error)";
 }
 
-// A port nobody listens on now (the kernel's pick for port 0).
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 cd::Launch launch_of(int rank, int world, std::uint16_t port) {
   cd::Launch l;
