@@ -246,3 +246,48 @@ TEST(BudgetPlanner, PredictionsForKnownShapes) {
   auto nf4 = ld::plan_memory(s, ld::WeightFormat::nf4_double_quant, {.batch = 1, .context = 8192});
   EXPECT_NEAR(nf4.weight_bytes / 1e9, 5.70, 0.02);        // unsloth bnb-4bit: 5.70 GB (embeddings + lm_head in bf16)
 }
+
+// A tiny Llama by hand: hidden 4, one head of 4, one kv head, intermediate 8, vocab 16, 4 layers, f32, context 8.
+TEST(BudgetPlanner, SplitCostsByHand) {
+  auto s = cb::model::spec_from_hf_config(nlohmann::json::parse(R"({"architectures":["LlamaForCausalLM"],"hidden_size":4,
+    "intermediate_size":8,"num_hidden_layers":4,"num_attention_heads":1,"num_key_value_heads":1,"vocab_size":16})"), "c");
+  auto c = cb::loader::split_costs(s, 32, 4, {.batch = 1, .context = 8});
+  EXPECT_EQ(c.embed, 16 * 4 * 4);
+  // linears 4x(4+4+4) + 4x4 + 3x4x8 = 160 weights x 4 bytes, norms 4 x 4 x 4, k and v: 2 x 4 x 8 tokens x 2 bytes
+  EXPECT_EQ(c.layer, 160 * 4 + 64 + 128);
+  EXPECT_EQ(c.head, 4 * 4 + 16 * 4 * 4);
+  EXPECT_GT(c.reserve, 0);
+}
+
+// device_map="auto"'s sequential fill on given free memory (costs: embeddings 256, layer 832, head 272, 100 reserved
+// per device used).
+TEST(BudgetPlanner, LayerSplitFillsDevicesInOrder) {
+  namespace ld = cb::loader;
+  const ld::SplitCosts c{.embed = 256, .layer = 832, .head = 272, .reserve = 100};
+  auto one = ld::split_layers(c, 4, {10000, 10000});  // fits on the first: the second stays unused
+  EXPECT_EQ(one.layer_device, (std::vector<int>{0, 0, 0, 0}));
+  EXPECT_EQ(one.used_bytes, (std::vector<std::int64_t>{100 + 256 + 4 * 832 + 272, 0}));
+  EXPECT_EQ(one.devices_used(), 1);
+
+  // 356 + 832 = 1188; + 832 > 2000: next device 100 + 2 x 832 = 1764; then 100 + 832 + 272 = 1204 on the third.
+  auto three = ld::split_layers(c, 4, {2000, 2000, 2000});
+  EXPECT_EQ(three.embed_device, 0);
+  EXPECT_EQ(three.layer_device, (std::vector<int>{0, 1, 1, 2}));
+  EXPECT_EQ(three.head_device, 2);
+  EXPECT_EQ(three.used_bytes, (std::vector<std::int64_t>{1188, 1764, 1204}));
+  EXPECT_EQ(three.devices_used(), 3);
+
+  auto skip = ld::split_layers(c, 4, {300, 5000});  // 100 + 256 > 300: even the embeddings go to the second
+  EXPECT_EQ(skip.embed_device, 1);
+  EXPECT_EQ(skip.layer_device, (std::vector<int>{1, 1, 1, 1}));
+  EXPECT_EQ(skip.used_bytes, (std::vector<std::int64_t>{0, 3956}));
+
+  try {
+    ld::split_layers(c, 4, {1000, 1000});  // layer 0 -> device 1 (932), layer 1 fits nowhere
+    ADD_FAILURE() << "no error";
+  } catch (const cb::Error& e) {
+    EXPECT_EQ(e.code(), cb::Errc::out_of_memory);
+    EXPECT_EQ(e.field(), "free_bytes");
+    EXPECT_NE(e.message().find("layer 1 does not fit"), std::string::npos) << e.message();
+  }
+}

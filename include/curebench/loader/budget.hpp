@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "curebench/core/error.hpp"
 #include "curebench/model/spec.hpp"
 
 namespace curebench::loader {
@@ -101,6 +103,76 @@ inline MemoryPlan plan_memory(const model::ModelSpec& s, WeightFormat format, co
 inline nlohmann::json to_json_plan(const MemoryPlan& p) {
   return {{"weight_bytes", p.weight_bytes}, {"kv_cache_bytes", p.kv_cache_bytes}, {"activation_bytes", p.activation_bytes},
           {"total_bytes", p.total()}};
+}
+
+// ---- Layer split across devices (plan only) ----
+// When one GPU cannot hold the model, device_map="auto" (accelerate's infer_auto_device_map) fills the visible GPUs
+// in order: the embeddings first, then each layer on the current device while it fits, else on the next one, then
+// the final norm and lm_head after the last layer. This is that plan, as data. Executing it needs a per-layer device
+// in model::Decoder, which it does not have (its only per-layer seam is host offload to one compute device): the plan
+// is not run by any loader yet.
+
+// What each piece costs on its device, in bytes.
+struct SplitCosts {
+  std::int64_t embed = 0;    // embedding table
+  std::int64_t layer = 0;    // one layer: linears, norms, and its share of the KV cache
+  std::int64_t head = 0;     // final norm + lm_head (a tied lm_head on another device than the embeddings is a copy)
+  std::int64_t reserve = 0;  // per device used: the peak activations of a forward (plan_memory_bits' activations)
+};
+
+inline SplitCosts split_costs(const model::ModelSpec& s, double linear_bits, int dense_bytes, const Workload& w = {},
+                              bool quantize_lm_head = false) {
+  const auto H = s.hidden_size;
+  const auto per_layer_linear = H * (s.q_dim() + 2 * s.kv_dim()) + s.q_dim() * H + 3 * H * s.intermediate_size;
+  const auto emb = s.vocab_size * H;
+  SplitCosts c;
+  c.embed = emb * dense_bytes;
+  c.layer = static_cast<std::int64_t>(static_cast<double>(per_layer_linear) * linear_bits / 8.0) + 4 * H * dense_bytes +
+            2 * s.kv_dim() * w.context * w.batch * 2;  // norms (and biases, roughly), then k and v in 16 bits
+  c.head = H * dense_bytes + (quantize_lm_head ? static_cast<std::int64_t>(static_cast<double>(emb) * linear_bits / 8.0)
+                                               : emb * dense_bytes);
+  c.reserve = plan_memory_bits(s, linear_bits, dense_bytes, w, quantize_lm_head).activation_bytes;
+  return c;
+}
+
+struct LayerSplit {
+  int embed_device = 0, head_device = 0;
+  std::vector<int> layer_device;        // per layer
+  std::vector<std::int64_t> used_bytes;  // per visible device (0: unused)
+  int devices_used() const {
+    return static_cast<int>(std::count_if(used_bytes.begin(), used_bytes.end(), [](std::int64_t b) { return b > 0; }));
+  }
+};
+
+// Sequential fill of `free_bytes` (per visible device, in order). A device in use holds `reserve` besides its pieces.
+// Throws Errc::out_of_memory when the devices together cannot hold the model this way.
+inline LayerSplit split_layers(const SplitCosts& c, std::int64_t num_layers, const std::vector<std::int64_t>& free_bytes) {
+  LayerSplit p;
+  p.used_bytes.assign(free_bytes.size(), 0);
+  std::size_t dev = 0;
+  auto place = [&](std::int64_t bytes, const std::string& what) -> int {
+    for (; dev < free_bytes.size(); ++dev) {
+      const auto used = p.used_bytes[dev] > 0 ? p.used_bytes[dev] : c.reserve;
+      if (used + bytes <= free_bytes[dev]) {
+        p.used_bytes[dev] = used + bytes;
+        return static_cast<int>(dev);
+      }
+    }
+    std::int64_t total = 0;
+    for (auto f : free_bytes) total += f;
+    throw Error(Errc::out_of_memory, "", "free_bytes",
+                "the " + std::to_string(free_bytes.size()) + " devices (" + std::to_string(total) +
+                    " bytes free in all) cannot hold the model split by layers: " + what + " does not fit");
+  };
+  p.embed_device = place(c.embed, "the embeddings");
+  for (std::int64_t i = 0; i < num_layers; ++i) p.layer_device.push_back(place(c.layer, "layer " + std::to_string(i)));
+  p.head_device = place(c.head, "the final norm and lm_head");
+  return p;
+}
+
+inline nlohmann::json to_json_split(const LayerSplit& p) {
+  return {{"embed_device", p.embed_device}, {"layer_device", p.layer_device}, {"head_device", p.head_device},
+          {"used_bytes", p.used_bytes}, {"devices_used", p.devices_used()}};
 }
 
 }  // namespace curebench::loader
