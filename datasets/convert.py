@@ -12,6 +12,10 @@ and growing k only ever adds records.
 Usage (from the repository root):
     python3 datasets/convert.py --source /work/shared/datasets --out datasets
     python3 datasets/convert.py --source /work/shared/datasets --out /tmp/full --full   # every record
+    python3 datasets/convert.py --source /work/shared/datasets --out /tmp/lm-eval --lm-eval
+        # the splits lm-evaluation-harness evaluates (every record), each record with its lm-eval task
+        # (`lm_eval.task`; PubMedQA also its CONTEXTS and bare QUESTION), and the nearest few-shot pools:
+        # docs/evaluation.md "lm-eval protocol"
 """
 import argparse
 import csv
@@ -118,6 +122,60 @@ def pubmedqa(src):
     return rows
 
 
+def lm_eval_tagged(rows, task):
+    """The same records, each with its lm-eval task (what --protocol lm-eval renders; eval/lm_eval.hpp)."""
+    return [dict(r, lm_eval={"task": task}) for r in rows]
+
+
+def pubmedqa_lm_eval(src, test_split):
+    """PQA-L as lm-eval's pubmedqa sees it: the official 500 test questions, or the other 500 (the pool lm-eval's
+    bigbio fold0 train (450) and validation (50) are cut from); CONTEXTS and QUESTION kept for its doc_to_text."""
+    with open(os.path.join(src, "pubmedqa", "ori_pqal.json"), encoding="utf-8") as f:
+        pqal = json.load(f)
+    with open(os.path.join(src, "pubmedqa", "test_ground_truth.json"), encoding="utf-8") as f:
+        test = json.load(f)
+    pmids = list(test) if test_split else [p for p in pqal if p not in test]
+    rows = []
+    for pmid in pmids:
+        r = pqal[pmid]
+        out = record(f"pubmedqa-{pmid}", pubmedqa_text(r), {"A": "yes", "B": "no", "C": "maybe"},
+                     PUBMEDQA_LETTER[r["final_decision"]])
+        out["lm_eval"] = {"task": "pubmedqa", "contexts": r["CONTEXTS"], "question": r["QUESTION"]}
+        rows.append(out)
+    return rows
+
+
+def headqa_all(src, split):
+    """HEAD-QA English, every category and every question (images included, as lm-eval's headqa_en);
+    options in the file's answer order (aid 1..4, checked), gold = answers[ra - 1] as lm-eval's doc_to_target."""
+    with open(os.path.join(src, "headqa-en", f"{split}_HEAD_EN.json"), encoding="utf-8") as f:
+        doc = json.load(f)
+    rows = []
+    for exam, body in doc["exams"].items():
+        for q in body["data"]:
+            assert [a["aid"] for a in q["answers"]] == [1, 2, 3, 4], (exam, q["qid"])
+            options = {"ABCD"[i]: a["atext"] for i, a in enumerate(q["answers"])}
+            rows.append(record(f"headqa-{exam}-{q['qid']}", q["qtext"], options, "ABCD"[int(q["ra"]) - 1]))
+    return lm_eval_tagged(rows, "headqa_en")
+
+
+def mmlu_lm_eval(src, split):
+    rows = mmlu(src, split)
+    return [dict(r, lm_eval={"task": "mmlu_" + r["id"].split("-")[1]}) for r in rows]
+
+
+def write_lm_eval(src, out):
+    """The splits lm-eval evaluates, and the few-shot pools nearest to the ones it draws from (docs/evaluation.md)."""
+    write_jsonl(os.path.join(out, "pubmedqa", "test.jsonl"), pubmedqa_lm_eval(src, True))
+    write_jsonl(os.path.join(out, "pubmedqa", "fewshot.jsonl"), pubmedqa_lm_eval(src, False))
+    write_jsonl(os.path.join(out, "medqa_4options", "test.jsonl"), lm_eval_tagged(medqa(src), "medqa_4options"))
+    write_jsonl(os.path.join(out, "medmcqa", "validation.jsonl"), lm_eval_tagged(medmcqa(src), "medmcqa"))
+    write_jsonl(os.path.join(out, "mmlu", "test.jsonl"), mmlu_lm_eval(src, "test"))
+    write_jsonl(os.path.join(out, "mmlu", "dev.jsonl"), mmlu_lm_eval(src, "dev"))
+    write_jsonl(os.path.join(out, "headqa_en", "test.jsonl"), headqa_all(src, "test"))
+    write_jsonl(os.path.join(out, "headqa_en", "validation.jsonl"), headqa_all(src, "dev"))
+
+
 def write_jsonl(path, rows):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
@@ -170,13 +228,18 @@ def main():
     ap.add_argument("--source", default="/work/shared/datasets", help="folder with the original downloads")
     ap.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)), help="output folder")
     ap.add_argument("--full", action="store_true", help="write every record instead of the shipped slices")
+    ap.add_argument("--lm-eval", action="store_true", help="write the splits lm-evaluation-harness evaluates")
     args = ap.parse_args()
     full = args.full
     s = args.source
+    if args.lm_eval:
+        write_lm_eval(s, args.out)
+        return 0
     k = (lambda n: None) if full else (lambda n: n)
     write_jsonl(os.path.join(args.out, "medqa-usmle", "test.jsonl"), hash_rank_slice(medqa(s), k(100)))
     write_jsonl(os.path.join(args.out, "medmcqa", "dev.jsonl"), hash_rank_slice(medmcqa(s), k(150)))
     write_jsonl(os.path.join(args.out, "headqa-en", "test.jsonl"), hash_rank_slice(headqa(s), k(100)))
+    write_jsonl(os.path.join(args.out, "mmlu-medical", "dev.jsonl"), mmlu(s, "dev"))  # lm-eval's few-shot split
     write_jsonl(os.path.join(args.out, "mmlu-medical", "val.jsonl"), mmlu(s, "val"))
     write_jsonl(os.path.join(args.out, "mmlu-medical", "test.jsonl"), hash_rank_slice(mmlu(s, "test"), k(100)))
     write_jsonl(os.path.join(args.out, "pubmedqa", "test.jsonl"), hash_rank_slice(pubmedqa(s), k(60)))

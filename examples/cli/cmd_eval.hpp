@@ -14,6 +14,8 @@ namespace cli {
 inline void add_eval(CLI::App& app, Context& ctx) {
   static std::string config, model, val, test, out, quant = "auto", mode = "generate", device = "cpu", dtype, protocol = "curebench";
   static std::string policy;  // empty: the config's (default curebench)
+  static std::size_t num_fewshot = 0;
+  static std::string fewshot, lm_eval_task;
   static std::size_t max_samples = 0;
   static std::int64_t max_new_tokens = 256, batch_size = 8;
   static std::optional<std::uint64_t> seed;
@@ -34,7 +36,13 @@ inline void add_eval(CLI::App& app, Context& ctx) {
   sub->add_option("--mode", mode, "Short form: generate | loglikelihood");
   sub->add_option("--device", device, "Short form: cpu | cuda");
   sub->add_option("--dtype", dtype, "Short form: f32 | bf16 | f16");
-  sub->add_option("--protocol", protocol, "Short form: curebench | official (the CURE-Bench kit's prompts)");
+  sub->add_option("--protocol", protocol,
+                  "Short form: curebench | official (the CURE-Bench kit's prompts) | lm-eval (lm-evaluation-harness's task "
+                  "configs; --mode loglikelihood; acc and acc_norm)");
+  sub->add_option("--num-fewshot", num_fewshot, "Short form, --protocol lm-eval: few-shot examples per question (default 0)");
+  sub->add_option("--fewshot", fewshot, "Short form, --protocol lm-eval: pool file of few-shot examples (CURE-Bench JSONL)");
+  sub->add_option("--lm-eval-task", lm_eval_task,
+                  "Short form, --protocol lm-eval: the lm-eval task of every record (default: each record's lm_eval.task or id)");
   sub->add_option("--policy", policy,
                   "Answer extractor: curebench (default) | seed | kit (the official kit's, exactly; with --protocol official "
                   "the run reproduces the kit's prompts, extraction and submission)");
@@ -81,6 +89,9 @@ inline void add_eval(CLI::App& app, Context& ctx) {
       if (!val.empty()) cfg.splits.push_back({"val", val, max_samples, seed});
       if (!test.empty()) cfg.splits.push_back({"test", test, max_samples, seed});
       cfg.protocol = protocol;
+      cfg.num_fewshot = num_fewshot;
+      cfg.fewshot_path = fewshot;
+      cfg.lm_eval_task = lm_eval_task;
       cfg.max_new_tokens = max_new->count() ? max_new_tokens : cb::eval::default_max_new_tokens(protocol);
       cfg.enable_thinking = enable_thinking;
       cfg.allow_duplicate_ids = allow_duplicate_ids;
@@ -114,9 +125,14 @@ inline void add_eval(CLI::App& app, Context& ctx) {
     nlohmann::json models = nlohmann::json::array();
     for (auto& m : s.results_data.models) {
       nlohmann::json acc;
-      for (auto& [split, v] : m.splits) acc[split] = v.value("accuracy", nlohmann::json());
+      nlohmann::json lm;
+      for (auto& [split, v] : m.splits) {
+        acc[split] = v.value("accuracy", nlohmann::json());
+        if (v.contains("lm_eval")) lm[split] = v["lm_eval"];
+      }
       models.push_back({{"name", m.name}, {"strategy", m.load.value("strategy", "")}, {"accuracy", acc},
                         {"generalization_gap", m.generalization_gap ? nlohmann::json(*m.generalization_gap) : nlohmann::json()}});
+      if (!lm.is_null()) models.back()["lm_eval"] = lm;
     }
     j["models"] = models;
     if (ctx.json) return print_json(j);
@@ -125,6 +141,16 @@ inline void add_eval(CLI::App& app, Context& ctx) {
       for (auto& [split, a] : m["accuracy"].items())
         std::cout << "  " << split << " " << (a.is_null() ? std::string("n/a (unlabelled)") : std::to_string(a.get<double>() * 100).substr(0, 5) + " %");
       std::cout << "\n";
+      if (m.contains("lm_eval"))  // lm-eval's two metrics, each with its stderr and our Wilson interval
+        for (auto& [split, v] : m["lm_eval"].items())
+          for (const char* metric : {"acc", "acc_norm"}) {
+            const auto& x = v[metric];
+            char line[200];
+            std::snprintf(line, sizeof line, "  %s %-8s %.4f +- %.4f (stderr)  Wilson 95 %% [%.4f, %.4f]  n=%zu\n", split.c_str(), metric,
+                          x["value"].get<double>(), x["stderr"].is_null() ? 0.0 : x["stderr"].get<double>(),
+                          x["wilson95"][0].get<double>(), x["wilson95"][1].get<double>(), v["n"].get<std::size_t>());
+            std::cout << line;
+          }
     }
     std::cout << "results: " << s.results.string() << "\n";
   });

@@ -31,6 +31,7 @@
 #include "curebench/dist/group.hpp"
 #include "curebench/eval/dataset.hpp"
 #include "curebench/eval/extract.hpp"
+#include "curebench/eval/lm_eval.hpp"
 #include "curebench/eval/metrics.hpp"
 #include "curebench/eval/prompt.hpp"
 #include "curebench/eval/run_config.hpp"
@@ -283,6 +284,62 @@ class Pipeline {
     return n > 1 ? "cuda:" + std::to_string(g.launch().local_rank % n) : device;
   }
 
+  // --protocol lm-eval: every question's description + few-shot examples, drawn before anything runs (in dataset
+  // order, one generator per task, as lm-eval draws them), so a resume or a data-parallel deal sees the same prompts.
+  static void prepare_lm_eval(LmEvalProtocol& protocol, const RunConfig& cfg, const std::vector<Dataset>& splits) {
+    protocol.forced_task = cfg.lm_eval_task;
+    if (!cfg.lm_eval_task.empty() && !lm_eval::known_task(cfg.lm_eval_task)) {
+      std::string names;
+      for (const auto& n : lm_eval::task_names()) names += (names.empty() ? "" : ", ") + n;
+      throw Error(Errc::config, "run config", "lm_eval_task", "expected one of " + names + ", found '" + cfg.lm_eval_task + "'");
+    }
+    std::optional<Dataset> pool;
+    if (!cfg.fewshot_path.empty()) pool = load_split("fewshot", cfg.fewshot_path, {});
+    for (const auto& d : splits) {
+      const std::string* path = &d.path;
+      try {
+        const bool same = pool && pool->sha256 == d.sha256;  // lm-eval's fewshot_split == test_split
+        const auto prefixes = lm_eval::fewshot_prefixes(d.questions, pool ? pool->questions : std::vector<Question>{},
+                                                        cfg.num_fewshot, same, cfg.lm_eval_task, cfg.fewshot_path);
+        for (std::size_t i = 0; i < d.questions.size(); ++i) protocol.prefixes[&d.questions[i]] = prefixes[i];
+        for (const auto& q : d.questions)  // every prompt renders, or the run stops here naming the record
+          if (q.type != QuestionType::open_ended) (void)protocol.request(q);
+        if (pool && cfg.num_fewshot) {
+          path = &pool->path;
+          for (const auto& q : pool->questions) (void)lm_eval::example(lm_eval::task_of(q, cfg.lm_eval_task), q);
+        }
+      } catch (const Error& e) {
+        if (!e.path().empty()) throw;
+        throw Error(e.code(), *path, e.field(), e.message());
+      }
+    }
+  }
+  template <class P>
+  static void prepare_lm_eval(P&, const RunConfig&, const std::vector<Dataset>&) {}
+
+  // results.json splits.<name>.lm_eval: acc and acc_norm with lm-eval's stderr (sqrt(p(1-p)/(n-1))) beside our Wilson
+  // 95 % interval, over the labelled scored questions.
+  static void add_lm_eval_metrics(report::ModelResult& r, const std::vector<SampleRecord>& mine) {
+    std::map<std::string, std::array<std::size_t, 3>> counts;  // split -> n, acc hits, acc_norm hits
+    for (const auto& s : mine) {
+      if (!s.correct || !s.correct_norm) continue;
+      auto& c = counts[s.split];
+      ++c[0];
+      c[1] += *s.correct;
+      c[2] += *s.correct_norm;
+    }
+    for (const auto& [split, c] : counts) {
+      auto metric = [&](std::size_t k) {
+        const auto w = wilson_interval(k, c[0]);
+        const auto se = lm_eval::mean_stderr(k, c[0]);
+        return nlohmann::json{{"value", c[0] ? static_cast<double>(k) / static_cast<double>(c[0]) : 0.0},
+                              {"stderr", se ? nlohmann::json(*se) : nlohmann::json()},
+                              {"wilson95", w ? nlohmann::json::array({w->lo, w->hi}) : nlohmann::json()}};
+      };
+      r.splits[split]["lm_eval"] = {{"n", c[0]}, {"acc", metric(c[1])}, {"acc_norm", metric(c[2])}};
+    }
+  }
+
   static report::ModelResult run_model(const RunConfig& cfg, const ModelConfig& mc, const std::vector<Dataset>& splits,
                                        const nlohmann::json& verification, const std::filesystem::path& out_dir,
                                        RunFolder* folder, const ChatRenderer& renderer, report::Provenance& prov,
@@ -304,7 +361,13 @@ class Pipeline {
     ChatRenderer render = renderer;
     bool add_special = !renderer;
     std::string chat = renderer ? "custom" : "raw";
-    if (!renderer) {
+    if constexpr (requires { Protocol::raw_context; }) {
+      // lm-eval's requests are plain strings: no chat template (lm-eval without --apply_chat_template) and no special
+      // tokens (its HF model's tok_encode with add_bos_token=False).
+      render = [](const Conversation& c) { return c.empty() ? std::string() : c.front().content; };
+      add_special = false;
+      chat = "none (lm-eval)";
+    } else if (!renderer) {
       try {
         auto setup = tokenizer::chat_setup_for_model(mc.path);
         setup.options.enable_thinking = enable_thinking(cfg);
@@ -340,6 +403,7 @@ class Pipeline {
     const auto model_dir = out_dir / "models" / mc.name;
     const auto order = dataset_order(splits);
     Protocol protocol;
+    if constexpr (requires { protocol.prefixes; }) prepare_lm_eval(protocol, cfg, splits);
     Ex extractor;
     // Rank 0 (or the one process) owns samples.jsonl: it merges what ranks of an interrupted run left, then drops
     // the records of questions that changed, before any rank reads which questions are done.
@@ -524,6 +588,7 @@ class Pipeline {
       for (auto& q : d.questions)
         if (auto it = logged.find({d.split, q.id}); it != logged.end()) mine.push_back(*it->second);
     report::summarize_splits<SplitM>(r, mine);
+    if constexpr (requires { Protocol::raw_context; }) add_lm_eval_metrics(r, mine);
     double truncated_all = 0, peak_gpu = -1, peak_rss = 0;
     for (const auto& c : ranks) {
       truncated_all += c.truncated;
@@ -673,6 +738,14 @@ class Pipeline {
       for (std::size_t k = 1; k < it.count; ++k)
         if (scores[it.first + k].sum_logprob > scores[it.first + best].sum_logprob) best = k;
       rec.rule = "loglikelihood";
+      if (!it.prompt.norm_lengths.empty()) {  // lm-eval: acc and acc_norm (np.argmax: the first of equal scores)
+        for (std::size_t k = 0; k < it.count; ++k) rec.logprobs.push_back(scores[it.first + k].sum_logprob);
+        const auto picks = lm_eval::pick(rec.logprobs, it.prompt.norm_lengths);
+        best = picks.acc;
+        rec.answer_norm = it.prompt.letters[picks.acc_norm];
+        const auto& q = *batch[it.record];
+        if (q.labelled() && q.letter_scored()) rec.correct_norm = *rec.answer_norm == *q.correct_answer;
+      }
       rec.answer = it.prompt.letters[best];
       rec.output = it.prompt.continuations[best];
       rec.span = std::make_pair(std::size_t{0}, rec.output.size());

@@ -26,6 +26,8 @@ struct LoglikelihoodPrompt {
   Conversation messages;
   std::vector<std::string> continuations;
   std::vector<char> letters;
+  // Set by protocols that report acc_norm (lm-eval): each continuation's choice length in characters.
+  std::vector<std::size_t> norm_lengths;
 };
 
 // apply_chat_template's enable_thinking under a protocol (Qwen3's switch; other templates ignore it): a protocol

@@ -35,6 +35,14 @@ inline std::optional<QuestionType> parse_question_type(std::string_view s) noexc
 // Options in letter order (A, B, ...): the order prompts list them in and the order continuations score.
 using Options = std::vector<std::pair<char, std::string>>;
 
+// A record's `lm_eval` object (datasets/convert.py --lm-eval writes it): the lm-eval task it belongs to and the source
+// fields an lm-eval prompt needs beyond question and options (PubMedQA: the abstract's CONTEXTS and the bare QUESTION).
+struct LmEvalFields {
+  std::string task;                                   // "" = inferred from the id (eval/lm_eval.hpp)
+  std::optional<std::vector<std::string>> contexts;
+  std::optional<std::string> question;
+};
+
 struct Question {
   std::string id;
   QuestionType type = QuestionType::multi_choice;
@@ -48,6 +56,7 @@ struct Question {
   // Set when `id` was made distinct ("<id>#line<N>") because the file repeats the id and the run allows it
   // (allow_duplicate_ids): the id as the file wrote it, which the submission row carries.
   std::string source_id;
+  std::optional<LmEvalFields> lm_eval;  // only --protocol lm-eval reads it
 
   const std::string& submitted_id() const noexcept { return source_id.empty() ? id : source_id; }
 
@@ -116,6 +125,25 @@ inline Question question_from_json(const nlohmann::json& j, const std::string& p
   if (q.type != QuestionType::open_ended && !q.options)
     throw fail("options", "missing: required for question_type " + type);
 
+  if (auto it = j.find("lm_eval"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) throw fail("lm_eval", "expected an object {task, contexts, question}, found " + detail::json_kind(*it));
+    LmEvalFields f;
+    for (const auto& [key, value] : it->items()) {
+      if (key == "task" || key == "question") {
+        if (!value.is_string()) throw fail("lm_eval." + key, "expected a string, found " + detail::json_kind(value));
+        (key == "task" ? f.task : f.question.emplace()) = value.get<std::string>();
+      } else if (key == "contexts") {
+        if (!value.is_array()) throw fail("lm_eval.contexts", "expected a list of strings, found " + detail::json_kind(value));
+        f.contexts.emplace();
+        for (const auto& c : value) {
+          if (!c.is_string()) throw fail("lm_eval.contexts", "expected a list of strings, found an element of type " + detail::json_kind(c));
+          f.contexts->push_back(c.get<std::string>());
+        }
+      }  // other keys: extras, as at the top level
+    }
+    q.lm_eval = std::move(f);
+  }
+
   // Absent or null = unlabelled. An empty string is refused: it is how the seed's labels silently vanished.
   if (auto it = j.find("correct_answer"); it != j.end() && !it->is_null()) {
     if (!it->is_string()) throw fail("correct_answer", "expected a letter string, found " + detail::json_kind(*it));
@@ -145,6 +173,12 @@ inline nlohmann::json to_json_value(const Question& q) {
   }
   if (q.correct_answer) j["correct_answer"] = std::string(1, *q.correct_answer);
   if (q.reference_answer) j["correct_answer"] = *q.reference_answer;
+  if (q.lm_eval) {  // only records that carry it: other records keep their question_sha256
+    nlohmann::json l = {{"task", q.lm_eval->task}};
+    if (q.lm_eval->contexts) l["contexts"] = *q.lm_eval->contexts;
+    if (q.lm_eval->question) l["question"] = *q.lm_eval->question;
+    j["lm_eval"] = std::move(l);
+  }
   return j;
 }
 

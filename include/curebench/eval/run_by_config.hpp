@@ -1,5 +1,5 @@
 #pragma once
-// The pipeline type a run config names, chosen once from its two strings: protocol (curebench | official) x
+// The pipeline type a run config names, chosen once from its two strings: protocol (curebench | official | lm-eval) x
 // extraction policy (curebench | seed | kit) -> eval::Pipeline<DefaultChain, Extractor, Protocol>, the six pairs.
 // `curebench eval` and the registered pipelines' runner (testing/run_case.hpp) both run through here, so a config
 // behaves the same under either.
@@ -13,6 +13,7 @@ namespace curebench::eval {
 inline RunSummary run_pipeline_for(const RunConfig& cfg, const std::filesystem::path& out, dist::Group* group = nullptr) {
   auto with_protocol = [&]<class Ex>() {
     using Chain = loader::DefaultChain;
+    if (cfg.protocol == "lm-eval") return Pipeline<Chain, Ex, LmEvalProtocol>::run(cfg, out, nullptr, group);
     return cfg.protocol == "official" ? Pipeline<Chain, Ex, OfficialKitProtocol>::run(cfg, out, nullptr, group)
                                       : Pipeline<Chain, Ex, CurebenchProtocol>::run(cfg, out, nullptr, group);
   };

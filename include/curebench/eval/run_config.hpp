@@ -38,7 +38,12 @@ struct ModelConfig {
 struct RunConfig {
   std::vector<ModelConfig> models;
   std::vector<SplitConfig> splits;
-  std::string protocol = "curebench";  // curebench | official
+  std::string protocol = "curebench";  // curebench | official | lm-eval (loglikelihood only; eval/lm_eval.hpp)
+  // --protocol lm-eval: few-shot examples per question, their pool file (CURE-Bench JSONL; "" = none), and the lm-eval
+  // task of every record when set (else each record's lm_eval.task or its id).
+  std::size_t num_fewshot = 0;
+  std::string fewshot_path;
+  std::string lm_eval_task;
   std::string policy = "curebench";    // answer extractor: curebench | seed | kit (the official kit's, exactly)
   std::int64_t max_new_tokens = 256;   // default_max_new_tokens(protocol) when the config does not say
   // apply_chat_template's enable_thinking (Qwen3's switch); unset = the protocol's choice (official: false, as the
@@ -71,6 +76,11 @@ inline nlohmann::json to_json_value(const RunConfig& c) {
   if (c.enable_thinking) j["enable_thinking"] = *c.enable_thinking;  // only when set: older configs keep their hash
   if (c.allow_duplicate_ids) j["allow_duplicate_ids"] = true;
   if (c.policy != "curebench") j["policy"] = c.policy;  // only when not the default: older configs keep their hash
+  if (c.protocol == "lm-eval") {
+    j["num_fewshot"] = c.num_fewshot;
+    j["fewshot"] = c.fewshot_path;
+    j["lm_eval_task"] = c.lm_eval_task;
+  }
   for (auto& m : c.models)
     j["models"].push_back({{"name", m.name}, {"path", m.path}, {"tokenizer", m.tokenizer}, {"quant", m.quant},
                            {"mode", m.mode}, {"device", m.device}, {"dtype", m.dtype},
@@ -114,8 +124,14 @@ inline SubmissionMetadata metadata_from_json(const nlohmann::json& j, const std:
 inline void finalize(RunConfig& c, const std::string& where) {
   if (c.models.empty()) throw Error(Errc::config, where, "models", "no model to evaluate");
   if (c.splits.empty()) throw Error(Errc::config, where, "splits", "no dataset split to evaluate on");
-  if (c.protocol != "curebench" && c.protocol != "official")
-    throw Error(Errc::config, where, "protocol", "expected curebench or official, found '" + c.protocol + "'");
+  if (c.protocol != "curebench" && c.protocol != "official" && c.protocol != "lm-eval")
+    throw Error(Errc::config, where, "protocol", "expected curebench, official or lm-eval, found '" + c.protocol + "'");
+  if (c.protocol != "lm-eval" && (c.num_fewshot || !c.fewshot_path.empty() || !c.lm_eval_task.empty()))
+    throw Error(Errc::config, where, c.num_fewshot ? "num_fewshot" : !c.fewshot_path.empty() ? "fewshot" : "lm_eval_task",
+                "only --protocol lm-eval takes few-shot examples and lm-eval task names");
+  if (c.num_fewshot && c.fewshot_path.empty())
+    throw Error(Errc::config, where, "fewshot", std::to_string(c.num_fewshot) + "-shot needs a pool file of examples");
+  if (c.num_fewshot > 64) throw Error(Errc::config, where, "num_fewshot", "expected 0..64");
   if (c.policy != "curebench" && c.policy != "seed" && c.policy != "kit")
     throw Error(Errc::config, where, "policy", "expected curebench, seed or kit, found '" + c.policy + "'");
   if (c.max_new_tokens < 1) throw Error(Errc::config, where, "max_new_tokens", "must be >= 1");
@@ -128,6 +144,8 @@ inline void finalize(RunConfig& c, const std::string& where) {
     check_metadata(m.metadata, where, f + ".metadata");
     if (m.mode != "generate" && m.mode != "loglikelihood")
       throw Error(Errc::config, where, f + ".mode", "expected generate or loglikelihood, found '" + m.mode + "'");
+    if (c.protocol == "lm-eval" && m.mode != "loglikelihood")
+      throw Error(Errc::config, where, f + ".mode", "protocol lm-eval scores choices: use mode loglikelihood");
     for (char ch : m.name)
       if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
         throw Error(Errc::config, where, f + ".name", "use letters, digits, '-', '_' and '.' only (it names a folder)");
@@ -142,6 +160,9 @@ inline RunConfig run_config_from_json(const nlohmann::json& j, const std::string
   RunConfig c;
   c.protocol = json_get_or<std::string>(j, "protocol", c.protocol, path);
   c.policy = json_get_or<std::string>(j, "policy", c.policy, path);
+  c.num_fewshot = json_get_or<std::size_t>(j, "num_fewshot", 0, path);
+  c.fewshot_path = resolve(json_get_or<std::string>(j, "fewshot", "", path));
+  c.lm_eval_task = json_get_or<std::string>(j, "lm_eval_task", "", path);
   c.max_new_tokens = json_get_or<std::int64_t>(j, "max_new_tokens", default_max_new_tokens(c.protocol), path);
   if (auto t = j.find("enable_thinking"); t != j.end() && !t->is_null()) c.enable_thinking = json_get<bool>(j, "enable_thinking", path);
   c.batch_size = json_get_or<std::int64_t>(j, "batch_size", c.batch_size, path);

@@ -40,6 +40,11 @@ struct SampleRecord {
   std::vector<ChatMessage> messages;        // the whole conversation(s), assistant turns included
   std::optional<std::string> error;         // generation failed: the record still counts (as wrong if scored)
   std::optional<int> rank;                  // the rank that answered it, in a data-parallel run (dist/); else absent
+  // --protocol lm-eval (eval/lm_eval.hpp): acc_norm's pick and score, and every choice's summed log-probability (in
+  // choice order), so acc and acc_norm can be recomputed from the log. Absent otherwise.
+  std::optional<char> answer_norm;
+  std::optional<bool> correct_norm;
+  std::vector<double> logprobs;
 };
 
 // Code points of UTF-8 text: counts every byte that is not a continuation byte (10xxxxxx).
@@ -90,6 +95,9 @@ inline void to_json(nlohmann::json& j, const SampleRecord& r) {
                      {"latency_ms", r.latency_ms}, {"stop_reason", r.stop_reason}, {"messages", r.messages},
                      {"error", r.error ? nlohmann::json(*r.error) : nlohmann::json(nullptr)}};
   if (r.rank) j["rank"] = *r.rank;  // one-process logs stay as they were
+  if (r.answer_norm) j["answer_norm"] = std::string(1, *r.answer_norm);
+  if (r.correct_norm) j["correct_norm"] = *r.correct_norm;
+  if (!r.logprobs.empty()) j["logprobs"] = r.logprobs;
 }
 
 // Reads a samples.jsonl record back (resume, `curebench report`); `where` labels errors ("file: line N").
@@ -160,6 +168,18 @@ inline SampleRecord sample_from_json(const nlohmann::json& j, const std::string&
   if (auto it = j.find("rank"); it != j.end()) {
     if (!it->is_number_unsigned() || it->get<std::uint64_t>() > (1u << 16)) throw fail("rank", "expected a rank (0..65536)");
     r.rank = it->get<int>();
+  }
+  r.answer_norm = letter("answer_norm");
+  if (auto it = j.find("correct_norm"); it != j.end() && !it->is_null()) {
+    if (!it->is_boolean()) throw fail("correct_norm", "expected true, false or null");
+    r.correct_norm = it->get<bool>();
+  }
+  if (auto it = j.find("logprobs"); it != j.end() && !it->is_null()) {
+    if (!it->is_array() || it->size() > 64) throw fail("logprobs", "expected a list of at most 64 numbers");
+    for (const auto& v : *it) {
+      if (!v.is_number()) throw fail("logprobs", "expected a list of numbers");
+      r.logprobs.push_back(v.get<double>());
+    }
   }
   return r;
 }
