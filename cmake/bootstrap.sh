@@ -3,11 +3,13 @@
 # once and only when something must be installed. Safe to run again (idempotent).
 # clang-14 + libclang-rt-14-dev (sanitizer and libFuzzer runtimes) + ninja-build: the `asan` preset that CI runs
 # after the normal tests, and tests/fuzz/run_fuzzers.sh.
+# libgloo-dev: gloo's headers, which libtorch-dev's ProcessGroupGloo.hpp includes (tensor parallelism on the CPU,
+# dist/tensor_parallel.hpp); the library itself comes with libtorch-dev (libgloo0).
 set -eu
 PKGS="cmake g++ make git pkg-config libtorch-dev libeigen3-dev nlohmann-json3-dev librange-v3-dev libgtest-dev \
 libbenchmark-dev libgnuplot-iostream-dev gnuplot-nox libboost-iostreams-dev libboost-filesystem-dev \
 libboost-system-dev libpcre2-dev libzip-dev zip unzip libcli11-dev nodejs npm \
-clang-14 libclang-rt-14-dev ninja-build"
+clang-14 libclang-rt-14-dev ninja-build libgloo-dev"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

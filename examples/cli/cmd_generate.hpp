@@ -1,8 +1,11 @@
 #pragma once
 // `curebench generate`: load a checkpoint and continue prompts (token ids, or text once a tokenizer exists).
 #include <sstream>
+#include <thread>
 
 #include "cli_common.hpp"
+#include "curebench/dist/group.hpp"
+#include "curebench/dist/tensor_parallel.hpp"
 #include "curebench/model/load_gguf.hpp"
 #include "curebench/runtime/generate.hpp"
 #include "curebench/tokenizer/load_tokenizer.hpp"
@@ -33,6 +36,9 @@ struct GenerateArgs {
   double temperature = 1.0, top_p = 1.0, repetition_penalty = 1.0;
   std::int64_t top_k = 0;
   std::uint64_t seed = 0;
+  bool tensor_parallel = false;
+  std::optional<int> rank, world_size;
+  double dist_timeout_s = 60;
 };
 
 inline void add_generate(CLI::App& app, Context& ctx) {
@@ -53,6 +59,12 @@ inline void add_generate(CLI::App& app, Context& ctx) {
   sub->add_option("--top-p", a.top_p, "Nucleus sampling mass (1 = off)");
   sub->add_option("--repetition-penalty", a.repetition_penalty, "Penalty for tokens already seen (1 = off)");
   sub->add_option("--seed", a.seed, "Sampling seed (same seed, same device -> same tokens)");
+  auto* tp = sub->add_flag("--tensor-parallel", a.tensor_parallel,
+                           "Split every layer over the ranks of the launch (torchrun / srun / mpirun variables, or --rank "
+                           "and --world-size): docs/scaling.md");
+  sub->add_option("--rank", a.rank, "Tensor-parallel: this process's rank (default: from the launcher's variables)")->needs(tp);
+  sub->add_option("--world-size", a.world_size, "Tensor-parallel: number of ranks (rank 0 listens on MASTER_ADDR:MASTER_PORT)")->needs(tp);
+  sub->add_option("--dist-timeout", a.dist_timeout_s, "Tensor-parallel: seconds to wait for the other ranks (default 60)")->needs(tp);
   add_json_flag(sub, ctx);
   sub->callback([sub, &ctx] {
     namespace cb = curebench;
@@ -71,8 +83,24 @@ inline void add_generate(CLI::App& app, Context& ctx) {
     cb::model::LoadOptions lo;
     lo.device = cb::model::parse_device_name(a.device);
     if (!a.dtype.empty()) lo.dtype = cb::model::parse_dtype_name(a.dtype, "--dtype");
+    // Tensor parallel (docs/scaling.md): the ranks meet at rank 0's store, then each reads its slice of every layer
+    // onto its device; ranks sharing a machine's CPU share its cores.
+    const auto launch = a.tensor_parallel ? cb::dist::detect_launch(a.rank, a.world_size) : cb::dist::Launch{};
+    if (!(a.dist_timeout_s > 0 && a.dist_timeout_s <= 86400))
+      throw cb::Error(cb::Errc::invalid_argument, "", "--dist-timeout", "expected seconds in (0, 86400]");
+    const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.dist_timeout_s * 1000));
+    std::optional<cb::dist::Group> group;
+    std::optional<cb::dist::TensorGroup> tp_group;
+    if (a.tensor_parallel && launch.distributed()) {
+      if (launch.local_world_size > 1)
+        at::set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / launch.local_world_size));
+      auto device = lo.device;
+      if (a.device == "cuda" && at::getNumGPUs() > 1) device = at::Device(at::kCUDA, static_cast<int>(launch.local_rank % at::getNumGPUs()));
+      group.emplace(launch, cb::dist::GroupOptions{timeout});
+      tp_group.emplace(launch, device, timeout);
+    }
     cb::Timer load_timer;
-    auto m = cb::model::load_model(a.model, lo);
+    auto m = tp_group ? cb::dist::load_tensor_parallel(a.model, *tp_group, lo.dtype) : cb::model::load_model(a.model, lo);
     const double load_ms = load_timer.millis();
     cb::runtime::GenerateOptions opt;
     opt.max_new_tokens = a.max_new_tokens;
@@ -100,6 +128,10 @@ inline void add_generate(CLI::App& app, Context& ctx) {
       j["text"] = tok->decode(out, /*skip_special_tokens=*/true);
     }
     j["decode_tokens_per_second"] = g.decode_ms > 0 ? 1000.0 * static_cast<double>(g.tokens.size()) / g.decode_ms : 0.0;
+    if (tp_group) {
+      j["tensor_parallel"] = {{"rank", launch.rank}, {"world_size", launch.world_size}};
+      group->finish();  // rank 0 hosts the store: it leaves after the others are done with it
+    }
     if (ctx.json) return print_json(j);
     if (j.contains("text")) std::cout << j["text"].get<std::string>() << "\n";
     for (std::size_t i = 0; i < g.tokens.size(); ++i) std::cout << (i ? "," : "") << g.tokens[i];

@@ -1,5 +1,6 @@
-// include/curebench/dist/: who a process is (launch.hpp), what it answers (deal.hpp), and the group of ranks over
-// c10d's TCPStore (group.hpp), the latter with real stores on localhost, one thread per rank.
+// include/curebench/dist/: who a process is (launch.hpp), what it answers (deal.hpp), the group of ranks over
+// c10d's TCPStore (group.hpp), and tensor parallelism over a gloo process group (tensor_parallel.hpp), the latter two
+// with real stores on localhost, one thread per rank.
 #include <gtest/gtest.h>
 #include <algorithm>
 #include <chrono>
@@ -11,7 +12,10 @@
 #include "curebench/dist/deal.hpp"
 #include "curebench/dist/group.hpp"
 #include "curebench/dist/launch.hpp"
+#include "curebench/dist/tensor_parallel.hpp"
+#include "curebench/runtime/generate.hpp"
 #include "dist/free_port.hpp"
+#include "model/model_fixtures.hpp"
 
 namespace cd = curebench::dist;
 
@@ -275,4 +279,191 @@ TEST(DistGroup, RendezvousGivesUpNamingTheMissingRanks) {
     EXPECT_EQ(e.code(), curebench::Errc::distributed);
     EXPECT_NE(std::string(e.what()).find("1 of 3 ranks arrived"), std::string::npos) << e.what();
   }
+}
+
+// ---- tensor parallelism (dist/tensor_parallel.hpp) ----
+
+namespace {
+
+const std::string kStoriesHf = std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/hf";
+
+struct TpRun {
+  at::Tensor logits;  // [1, T, V]: every prompt column
+  std::vector<std::int64_t> tokens;  // greedy continuation
+};
+
+TpRun run_decoder(const curebench::model::Decoder& d, const std::vector<std::int64_t>& prompt, std::int64_t n) {
+  auto ids = at::tensor(prompt, at::kLong).unsqueeze(0);
+  auto cache = d.make_cache(1, static_cast<std::int64_t>(prompt.size()));
+  TpRun r;
+  r.logits = d.forward(ids, at::ones_like(ids, at::kBool), cache, 0);
+  curebench::runtime::GenerateOptions o;
+  o.max_new_tokens = n;
+  o.ignore_eos = true;
+  r.tokens = curebench::runtime::generate(d, {prompt}, o).at(0).tokens;
+  return r;
+}
+
+// `world` ranks, one thread each: each joins a gloo group over a real TCPStore (hosted here, as rank 0's dist::Group
+// hosts it in the CLI), loads its slice of the checkpoint and runs it.
+std::vector<TpRun> run_tensor_parallel(const std::string& dir, int world, const std::vector<std::int64_t>& prompt, std::int64_t n) {
+  const auto port = free_port();
+  c10d::TCPStoreOptions o;
+  o.port = port;
+  o.isServer = true;
+  o.waitWorkers = false;
+  c10d::TCPStore store("127.0.0.1", o);
+  std::vector<TpRun> out(static_cast<std::size_t>(world));
+  std::vector<std::string> errors(static_cast<std::size_t>(world));
+  std::vector<std::thread> ranks;
+  for (int r = 0; r < world; ++r)
+    ranks.emplace_back([&, r] {
+      try {
+        cd::TensorGroup g(launch_of(r, world, port), at::kCPU, std::chrono::seconds(30));
+        out[static_cast<std::size_t>(r)] = run_decoder(cd::load_tensor_parallel(dir, g, at::kFloat).decoder, prompt, n);
+      } catch (const std::exception& e) {
+        errors[static_cast<std::size_t>(r)] = e.what();
+      }
+    });
+  for (auto& t : ranks) t.join();
+  for (int r = 0; r < world; ++r) EXPECT_EQ(errors[static_cast<std::size_t>(r)], "") << "rank " << r;
+  return out;
+}
+
+double max_abs_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+// f32: a rank's o / down output sums half the inputs, and the all-reduce adds the two halves; one process sums them
+// all in one matmul. The orders differ, so logits agree to rounding: 1e-4 absolute (measured here: at most 9.1e-6 on
+// stories260K, whose logits reach 18.9, and 8.8e-7 on the fixtures; without the all-reduce after down they are off
+// by 0.47 to 15, and every case fails).
+constexpr double kTpLogitTolerance = 1e-4;
+
+}  // namespace
+
+class TensorParallelParity : public ::testing::TestWithParam<std::string> {};
+
+// Two ranks (q/k/v and gate/up split by rows, o and down by columns, an all-reduce after each of o and down) give one
+// process's logits within kTpLogitTolerance and its greedy tokens exactly; both ranks hold the same logits bit for bit.
+TEST_P(TensorParallelParity, TwoRanksMatchOneProcess) {
+  std::string dir;
+  std::vector<std::int64_t> prompt;
+  if (GetParam() == "stories260K") {
+    dir = kStoriesHf;
+    prompt = {1, 403, 407, 261, 378, 432, 383};
+  } else {
+    dir = model_fixture(GetParam());
+    prompt = json_ids(fixture_reference(GetParam())["input_ids"][0]);
+  }
+  auto one = run_decoder(curebench::model::load_hf_model(dir, {.dtype = at::kFloat}).decoder, prompt, 24);
+  auto tp = run_tensor_parallel(dir, 2, prompt, 24);
+  ASSERT_EQ(tp.size(), 2u);
+  ASSERT_TRUE(tp[0].logits.defined() && tp[1].logits.defined());
+  EXPECT_LE(max_abs_diff(tp[0].logits, one.logits), kTpLogitTolerance);
+  EXPECT_TRUE(at::equal(tp[0].logits, tp[1].logits));
+  EXPECT_EQ(tp[0].tokens, one.tokens);
+  EXPECT_EQ(tp[1].tokens, one.tokens);
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, TensorParallelParity,
+                         ::testing::ValuesIn([] {
+                           auto names = model_fixture_names();
+                           names.push_back("stories260K");
+                           return names;
+                         }()),
+                         [](const auto& info) { return info.param; });
+
+TEST(DistTensorParallel, FourRanksOnStories) {
+  const std::vector<std::int64_t> prompt{1, 403, 407};
+  auto one = run_decoder(curebench::model::load_hf_model(kStoriesHf, {.dtype = at::kFloat}).decoder, prompt, 16);
+  auto tp = run_tensor_parallel(kStoriesHf, 4, prompt, 16);
+  for (auto& r : tp) {
+    ASSERT_TRUE(r.logits.defined());
+    EXPECT_LE(max_abs_diff(r.logits, one.logits), kTpLogitTolerance);
+    EXPECT_EQ(r.tokens, one.tokens);
+  }
+}
+
+// The control: one rank's slice without the all-reduce is far from the model (so the parity above says the sums happen).
+TEST(DistTensorParallel, ASliceWithoutTheSumIsNotTheModel) {
+  auto whole = curebench::model::load_hf_model(kStoriesHf, {.dtype = at::kFloat});
+  auto half = cd::load_shard(kStoriesHf, 0, 2, at::kCPU, at::kFloat);
+  EXPECT_EQ(half.decoder.spec().num_heads, 4);
+  const std::vector<std::int64_t> prompt{1, 403, 407, 261};
+  EXPECT_GT(max_abs_diff(run_decoder(half.decoder, prompt, 1).logits, run_decoder(whole.decoder, prompt, 1).logits),
+            100 * kTpLogitTolerance);
+}
+
+TEST(DistTensorParallel, ShardSpecSplitsHeadsAndRows) {
+  auto spec = curebench::model::load_hf_config(kStoriesHf + "/config.json");  // 8 heads, 4 kv heads, 172 rows
+  auto s = cd::shard_spec(spec, 2);
+  EXPECT_EQ(s.num_heads, 4);
+  EXPECT_EQ(s.num_kv_heads, 2);
+  EXPECT_EQ(s.intermediate_size, 86);
+  EXPECT_EQ(s.head_dim, spec.head_dim);
+  EXPECT_EQ(s.hidden_size, spec.hidden_size);
+  EXPECT_EQ(s.attention_scale, spec.attention_scale);
+}
+
+TEST(DistTensorParallel, AWorldSizeThatDoesNotDivideTheHeadsIsRefusedByField) {
+  auto spec = curebench::model::load_hf_config(kStoriesHf + "/config.json");
+  EXPECT_EQ(error_field([&] { cd::shard_spec(spec, 3); }), "num_attention_heads");  // 8 heads
+  EXPECT_EQ(error_field([&] { cd::shard_spec(spec, 8); }), "num_key_value_heads");  // 8 heads, 4 kv heads
+  spec.num_heads = spec.num_kv_heads = 4;
+  spec.intermediate_size = 6;
+  EXPECT_EQ(error_field([&] { cd::shard_spec(spec, 4); }), "intermediate_size");
+  try {
+    cd::shard_spec(spec, 3);
+    ADD_FAILURE() << "no error";
+  } catch (const curebench::Error& e) {
+    EXPECT_EQ(e.code(), curebench::Errc::config);
+    EXPECT_NE(e.message().find("not a multiple of 3"), std::string::npos) << e.message();
+  }
+}
+
+TEST(DistTensorParallel, QuantizedWeightsAreRefusedByName) {
+  const std::string gptq = std::string(CUREBENCH_TEST_DATA) + "/models/stories260K-gptq-awq/gptq-4bit-g32-actorder";
+  try {
+    cd::load_shard(gptq, 0, 2, at::kCPU);
+    ADD_FAILURE() << "no error";
+  } catch (const curebench::Error& e) {
+    EXPECT_EQ(e.code(), curebench::Errc::unsupported);
+    EXPECT_EQ(e.field(), "model.layers.0.self_attn.q_proj.weight");
+    EXPECT_NE(e.message().find("gptq"), std::string::npos) << e.message();
+  }
+  EXPECT_EQ(error_field([] { cd::load_shard(std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/stories260K.gguf", 0, 2, at::kCPU); }),
+            "model");
+}
+
+// A rank's slice holds 1/N of the linears and all of the rest.
+TEST(DistTensorParallel, ARankHoldsItsSliceOnly) {
+  auto whole = curebench::model::load_hf_model(kStoriesHf, {.dtype = at::kFloat});
+  auto half = cd::load_shard(kStoriesHf, 1, 2, at::kCPU, at::kFloat);
+  const auto& w = whole.decoder.weights().layers[2];
+  const auto& h = half.decoder.weights().layers[2];
+  auto dense = [](const curebench::quant::Weight& x) { return std::get<curebench::quant::Dense>(x).w; };
+  EXPECT_TRUE(at::equal(dense(h.q), dense(w.q).narrow(0, 32, 32)));    // query heads 4..7 of 8, head_dim 8
+  EXPECT_TRUE(at::equal(dense(h.k), dense(w.k).narrow(0, 16, 16)));    // kv heads 2..3 of 4
+  EXPECT_TRUE(at::equal(dense(h.o), dense(w.o).narrow(1, 32, 32)));    // o's input columns of those heads
+  EXPECT_TRUE(at::equal(dense(h.up), dense(w.up).narrow(0, 86, 86)));  // intermediate rows 86..171 of 172
+  EXPECT_TRUE(at::equal(dense(h.down), dense(w.down).narrow(1, 86, 86)));
+  EXPECT_TRUE(at::equal(h.ffn_norm, w.ffn_norm));
+  EXPECT_TRUE(at::equal(half.decoder.weights().embed, whole.decoder.weights().embed));
+}
+
+TEST(DistTensorParallel, AMissingRankIsATypedErrorWithinTheTimeout) {
+  const auto port = free_port();
+  c10d::TCPStoreOptions o;
+  o.port = port;
+  o.isServer = true;
+  o.waitWorkers = false;
+  c10d::TCPStore store("127.0.0.1", o);
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    cd::TensorGroup g(launch_of(0, 2, port), at::kCPU, std::chrono::seconds(2));
+    ADD_FAILURE() << "formed a group of 2 alone";
+  } catch (const curebench::Error& e) {
+    EXPECT_EQ(e.code(), curebench::Errc::distributed);
+    EXPECT_EQ(e.field(), "tensor_parallel");
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <optional>
 #include <tuple>
 #include <variant>
@@ -31,6 +32,12 @@ class Decoder {
   void set_offloaded(std::vector<bool> offloaded) { offloaded_ = std::move(offloaded); }
   bool fused_projections() const { return !fused_.empty(); }
   std::int64_t offloaded_layers() const { return std::count(offloaded_.begin(), offloaded_.end(), true); }
+
+  // Tensor parallelism (dist/tensor_parallel.hpp): this decoder holds one rank's slice of the weights, and `f`
+  // returns the sum over the ranks of a row-parallel projection's partial output (o and down: two per layer).
+  using AllReduce = std::function<at::Tensor(const at::Tensor&)>;
+  void set_all_reduce(AllReduce f) { all_reduce_ = std::move(f); }
+  bool tensor_parallel() const { return static_cast<bool>(all_reduce_); }
 
   const ModelSpec& spec() const { return spec_; }
   const DecoderWeights& weights() const { return w_; }
@@ -182,7 +189,7 @@ class Decoder {
   // post-norms (Gemma-2), residual.
   at::Tensor attention_out_and_mlp(std::size_t i, const LayerWeights& l, const at::Tensor& x, const at::Tensor& attn,
                                    bool fused) const {
-    auto o = with_bias(quant::matmul(l.o, attn), l.o_bias);
+    auto o = with_bias(sum_over_ranks(quant::matmul(l.o, attn)), l.o_bias);
     if (spec_.sandwich_norms) o = norm(o, l.attn_out_norm);
     auto y = x + o;
     auto h = norm(y, l.ffn_norm);
@@ -196,7 +203,7 @@ class Decoder {
     } else {
       gated = activate(quant::matmul(l.gate, h), spec_.activation) * quant::matmul(l.up, h);
     }
-    auto m = quant::matmul(l.down, gated);
+    auto m = sum_over_ranks(quant::matmul(l.down, gated));
     if (spec_.sandwich_norms) m = norm(m, l.ffn_out_norm);
     return y + m;
   }
@@ -217,6 +224,7 @@ class Decoder {
     return rms_norm(x, w, spec_.rms_norm_eps, spec_.norm_plus_one);
   }
   static at::Tensor with_bias(at::Tensor y, const at::Tensor& b) { return b.defined() ? y + b : y; }
+  at::Tensor sum_over_ranks(const at::Tensor& partial) const { return all_reduce_ ? all_reduce_(partial) : partial; }
 
   // Scaled dot-product attention, q [B, Hq, T, D] over the cache's k/v [B, Hkv, S, D] (grouped-query:
   // each kv head serves Hq/Hkv query heads). Soft-capped logits (Gemma-2) need the plain path;
@@ -270,6 +278,7 @@ class Decoder {
   at::Device device_;
   at::Tensor inv_freq_;
   std::vector<bool> offloaded_;
+  AllReduce all_reduce_;  // unset: one process
   struct Fused {
     at::Tensor qkv, qkv_bias, gate_up;
     std::int64_t q_rows = 0, kv_rows = 0, inter = 0;

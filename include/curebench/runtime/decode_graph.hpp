@@ -43,7 +43,8 @@ inline std::int64_t graph_batch_bucket(std::int64_t batch) {
 // Whether generate() can use graphs for this model (CUDA build, CUDA device, no host-offloaded layers).
 inline bool decode_graphs_supported(const model::Decoder& m) {
 #if defined(CUREBENCH_WITH_CUDA)
-  return m.device().is_cuda() && m.offloaded_layers() == 0;
+  // Tensor parallel: the all-reduces are not captured (NCCL inside a graph is untested here): eager decode.
+  return m.device().is_cuda() && m.offloaded_layers() == 0 && !m.tensor_parallel();
 #else
   (void)m;
   return false;
