@@ -14,13 +14,17 @@
 //                   and a wrong answer less; any bytes parse without an exception.
 //   PromptingMethod (eval/tasks/prompting.hpp) zero-shot shows nothing; few-shot shows exactly k examples, never
 //                   an item of the evaluated split (by id or by text) nor the item itself, the same ones for the
-//                   same seed whatever the pool's order.
+//                   same seed whatever the pool's order; both send the task's prompt and parse the whole output
+//                   as they are; chain-of-thought shows nothing, keeps the task's question and asks for reasoning
+//                   then an "Answer:" line, and its parser reads the text after the last "Answer:" only (gold
+//                   after reasoning that names wrong answers scores 1.0; gold in the reasoning alone does not).
 // A new policy is added to the type list of its suite. The compile-fail half (a type that does not model its
 // concept is refused with the concept's name) is tests/eval/compile_fail/, run by ctest as conformance.*.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -207,6 +211,23 @@ struct TaskCase<tk::MultiLabelTask> {
   static std::vector<std::string> headline() { return {"micro_f1", "macro_f1", "exact_match"}; }
 };
 
+template <>
+struct TaskCase<tk::QaTask> {
+  static tk::QaTask task() { return {}; }
+  static cb::eval::Question item(int i) {
+    auto q = mc_question();
+    q.id = "q" + std::to_string(i);
+    q.question = "Case " + std::to_string(i) + ": which drug is an ACE inhibitor?";
+    q.correct_answer = i % 2 ? 'C' : 'A';
+    return q;
+  }
+  static cb::eval::Question with_other_id(cb::eval::Question q) { return q.id += ".copy", q; }
+  static std::string model_answer(const tk::QaTask&, const cb::eval::Question& q) {
+    return std::string(1, *q.correct_answer);  // a letter alone on its line (no "Answer:": the CoT case adds it)
+  }
+  static std::vector<std::string> headline() { return {"accuracy", "micro_f1", "macro_f1"}; }
+};
+
 template <class T>
 std::vector<typename T::Item> task_items(int first, int n) {
   std::vector<typename T::Item> v;
@@ -216,7 +237,7 @@ std::vector<typename T::Item> task_items(int first, int n) {
 
 template <class T>
 class StudyTaskConformance : public ::testing::Test {};
-using StudyTasks = ::testing::Types<tk::NerTask, tk::RelationTask, tk::MultiLabelTask>;
+using StudyTasks = ::testing::Types<tk::NerTask, tk::RelationTask, tk::MultiLabelTask, tk::QaTask>;
 TYPED_TEST_SUITE(StudyTaskConformance, StudyTasks);
 
 TYPED_TEST(StudyTaskConformance, PromptShowsTheItemAfterItsExamples) {
@@ -303,6 +324,66 @@ TYPED_TEST(PromptingMethodConformance, ZeroShotShowsNothing) {
   const auto item = TaskCase<TypeParam>::item(1);
   EXPECT_TRUE(tk::ZeroShot{}.examples(item).empty());
   EXPECT_FALSE(tk::ZeroShot{}.name().empty());
+  const auto task = TaskCase<TypeParam>::task();
+  EXPECT_EQ(tk::ZeroShot{}.prompt(task.prompt(item, {})), task.prompt(item, {}));
+  const std::string out = "Reasoning first.\nAnswer: x";
+  EXPECT_EQ(tk::ZeroShot{}.answer(out), out);
+}
+
+TYPED_TEST(PromptingMethodConformance, ChainOfThoughtAsksForReasoningThenReadsTheLastAnswerLine) {
+  using C = TaskCase<TypeParam>;
+  using Item = typename TypeParam::Item;
+  static_assert(tk::PromptingMethod<tk::ChainOfThought, Item>);
+  const tk::ChainOfThought cot;
+  EXPECT_FALSE(cot.name().empty());
+  const auto task = C::task();
+  const auto items = task_items<TypeParam>(100, 4);
+  EXPECT_TRUE(cot.examples(items[0]).empty());
+  // The task's own question, unchanged, then the instruction to reason and end with an "Answer:" line.
+  const auto plain = task.prompt(items[0], {});
+  const auto sent = cot.prompt(plain);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].role, "user");
+  EXPECT_EQ(sent[0].content.substr(0, plain[0].content.size()), plain[0].content);
+  EXPECT_NE(sent[0].content.find("step by step", plain[0].content.size()), std::string::npos) << sent[0].content;
+  EXPECT_NE(sent[0].content.find("\"Answer:\"", plain[0].content.size()), std::string::npos) << sent[0].content;
+  // Hand-written chain-of-thought outputs: reasoning that proposes a wrong answer on an "Answer:" line of its own,
+  // then revises; the last "Answer:" (here in capitals) holds the gold answer as the task's format asks for it.
+  auto find = [&](const cb::eval::Conversation& c) -> const Item& {
+    for (const auto& it : items)
+      if (c.back().content == cot.prompt(task.prompt(it, {})).back().content) return it;
+    throw std::runtime_error("a prompt that holds no item");
+  };
+  auto revised = [&](const std::vector<cb::eval::Conversation>& prompts) {
+    std::vector<std::string> out;
+    for (const auto& c : prompts)
+      out.push_back("The sentence is about a tumour.\nAnswer: None\nOn reflection that is wrong: the text says more."
+                    "\nFINAL ANSWER:\n" + C::model_answer(task, find(c)));
+    return out;
+  };
+  std::vector<nlohmann::json> records;
+  std::vector<std::string> outputs;
+  auto score = tk::run_task(task, items, cot, revised, 3, [&](const tk::TaskRecord& r) {
+    records.push_back(r.prediction);
+    outputs.push_back(r.output);
+  });
+  ASSERT_EQ(records.size(), items.size());
+  for (const auto& r : records) EXPECT_EQ(r["pred"], r["gold"]) << r.dump();
+  EXPECT_NE(outputs[0].find("On reflection"), std::string::npos) << "the record keeps the whole output";
+  const nlohmann::json j = std::as_const(score).to_json();
+  for (const std::string& key : C::headline()) EXPECT_DOUBLE_EQ(j.at(key).get<double>(), 1.0) << key << ": " << j.dump();
+  // The gold answer in the reasoning only, no "Answer:" line: the parser reads nothing of it.
+  auto no_answer_line = [&](const std::vector<cb::eval::Conversation>& prompts) {
+    std::vector<std::string> out;
+    for (const auto& c : prompts) out.push_back("Let me think.\n" + C::model_answer(task, find(c)) + "\nThat is my guess.");
+    return out;
+  };
+  const nlohmann::json k = tk::run_task(task, items, cot, no_answer_line, 3).to_json();
+  for (const std::string& key : C::headline()) EXPECT_LT(k.at(key).get<double>(), 1.0) << key << ": " << k.dump();
+  // The rule at its edges: no marker, a marker with nothing after it, two markers.
+  EXPECT_EQ(cot.answer("no marker at all"), "");
+  EXPECT_EQ(cot.answer("answer:"), "");
+  EXPECT_EQ(cot.answer("Answer: a\nanswer: b"), " b");
 }
 
 TYPED_TEST(PromptingMethodConformance, FewShotDrawsKSeededExamplesOutsideTheEvaluatedSplit) {
@@ -320,6 +401,9 @@ TYPED_TEST(PromptingMethodConformance, FewShotDrawsKSeededExamplesOutsideTheEval
   const tk::FewShot<Item> shots(pool, evaluated, k, 7);
   EXPECT_EQ(shots.pool().size(), 12u);
   EXPECT_FALSE(shots.name().empty());
+  const auto plain = C::task().prompt(evaluated[0], shots.examples(evaluated[0]));
+  EXPECT_EQ(shots.prompt(plain), plain);
+  EXPECT_EQ(shots.answer("Reasoning.\nAnswer: x"), "Reasoning.\nAnswer: x");
   for (const auto& item : evaluated) {
     const auto ex = shots.examples(item);
     ASSERT_EQ(ex.size(), k);

@@ -12,6 +12,7 @@
 #include "curebench/eval/tasks/label_f1.hpp"
 #include "curebench/eval/tasks/multilabel_data.hpp"
 #include "curebench/eval/tasks/multilabel_task.hpp"
+#include "curebench/eval/tasks/qa_task.hpp"
 #include "curebench/eval/tasks/score_files.hpp"
 #include "curebench/eval/tasks/task.hpp"
 
@@ -893,6 +894,55 @@ TEST(StudyTasks, ConstantAnswerHandComputed) {
   EXPECT_EQ(rs.parse_failures, 0u);
 }
 
+// QA as a study task (qa_task.hpp): eval's multiple-choice questions, eval's extractor, accuracy with Wilson's interval.
+TEST(StudyTasks, QaOnTheEmbeddedValSplitHandWrittenAnswers) {
+  const auto items = qa_items(std::string(CUREBENCH_SOURCE_DIR) + "/datasets/default/val.jsonl");
+  // val.jsonl: 20 multi_choice, 8 open_ended_multi_choice, 2 open_ended questions, all labelled.
+  ASSERT_EQ(items.questions.size(), 20u);
+  EXPECT_EQ(items.left_out, (std::map<std::string, std::size_t>{{"open_ended", 2}, {"open_ended_multi_choice", 8}}));
+  std::vector<eval::Question> qs(items.questions.begin(), items.questions.begin() + 5);
+  const QaTask task;
+  const auto c = task.prompt(qs[0], {&qs[1]});
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[1].content, std::string(1, *qs[1].correct_answer));
+  EXPECT_NE(c[2].content.find(qs[0].question), std::string::npos);
+  EXPECT_NE(c[2].content.find("\nOptions:\nA. " + qs[0].options->at(0).second), std::string::npos) << c[2].content;
+  EXPECT_EQ(c[2].content.substr(c[2].content.size() - 7), "Answer:");
+  // Hand-written answers: three right (three phrasings), one wrong letter, one without a letter.
+  auto other = [](const eval::Question& q) { return q.correct_answer == 'A' ? std::string("B") : std::string("A"); };
+  std::map<std::string, std::string> said = {
+      {qs[0].id, " " + std::string(1, *qs[0].correct_answer)},
+      {qs[1].id, "The answer is " + std::string(1, *qs[1].correct_answer) + "."},
+      {qs[2].id, "**Answer: " + std::string(1, *qs[2].correct_answer) + "**"},
+      {qs[3].id, "Answer: " + other(qs[3])},
+      {qs[4].id, "I cannot tell from the question."}};
+  std::size_t next = 0;
+  auto model = [&](const std::vector<Conversation>& p) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < p.size(); ++i) out.push_back(said.at(qs[next++].id));
+    return out;
+  };
+  std::vector<nlohmann::json> records;
+  auto score = run_task(task, qs, ZeroShot{}, model, 2, [&](const TaskRecord& r) { records.push_back(r.prediction); });
+  ASSERT_EQ(records.size(), 5u);
+  EXPECT_EQ(records[3]["pred"], other(qs[3]));
+  EXPECT_EQ(records[4]["pred"], "none");
+  EXPECT_EQ(records[4]["parsed"], false);
+  EXPECT_EQ(score.parse_failures, 1u);
+  auto j = score.to_json();
+  add_intervals(j, score.f1, {1000, 0});
+  EXPECT_DOUBLE_EQ(j["accuracy"].get<double>(), 0.6);  // 3 of 5
+  EXPECT_DOUBLE_EQ(j["micro_f1"].get<double>(), 0.6);  // no negative label: micro F1 = accuracy
+  // Wilson 95 % for 3 of 5 (z = 1.959963984540054), by the closed form in Python: [0.230724281276, 0.882379225767].
+  EXPECT_EQ(j["ci"]["accuracy"]["method"], "wilson");
+  EXPECT_NEAR(j["ci"]["accuracy"]["lo"].get<double>(), 0.230724281276, 1e-11);
+  EXPECT_NEAR(j["ci"]["accuracy"]["hi"].get<double>(), 0.882379225767, 1e-11);
+  // A file with no scorable question: an error naming it and the field.
+  const auto open = ::testing::TempDir() + "/qa_open_only.jsonl";
+  std::ofstream(open) << R"({"id": "o1", "question_type": "open_ended", "question": "Why?", "correct_answer": "because"})" << "\n";
+  EXPECT_EQ(error_of([&] { qa_items(open); }).field(), "question_type");
+}
+
 TEST(StudyTasks, PromptsZeroAndFewShot) {
   auto sentences = read_iob2_tokens(study_data("ncbi_disease_test_head.tsv"));
   NerTask ner{"Disease", "disease"};
@@ -938,6 +988,8 @@ TEST(StudyTasks, FewShotNeverShowsAnEvaluatedItem) {
     const std::vector<RelationItem>* items;
     std::vector<const RelationItem*> examples(const RelationItem&) const { return {&(*items)[0]}; }
     std::string name() const { return "leaky"; }
+    Conversation prompt(Conversation c) const { return c; }
+    std::string_view answer(std::string_view output) const { return output; }
   };
   auto any = [](const std::vector<Conversation>& p) { return std::vector<std::string>(p.size(), "false"); };
   EXPECT_EQ(error_of([&] { run_task(RelationTask{}, evaluated, Leaky{&evaluated}, any); }).code(), Errc::internal);
