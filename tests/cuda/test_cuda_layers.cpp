@@ -42,6 +42,31 @@ TEST(CudaLayers, RmsNormMatchesAtenComposition) {
   }
 }
 
+TEST(CudaLayers, AddRmsNormMatchesAtenComposition) {
+  if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
+  ASSERT_NE(cb::model::hooks::add_rms_norm(), nullptr) << "layer kernels not linked";
+  at::manual_seed(6);
+  for (auto shape : {std::vector<std::int64_t>{5, 4096}, {3, 7, 2560}, {1, 1, 3584}, {100, 1, 4096}}) {
+    auto x = (at::randn(shape, kCuda) * 3).to(at::kBFloat16);
+    auto r = at::randn(shape, kCuda).to(at::kBFloat16);
+    auto w = at::randn({shape.back()}, kCuda).to(at::kBFloat16);
+    for (bool plus_one : {false, true}) {
+      auto [sum, got] = cb::model::add_rms_norm(x, r, w, 1e-6, plus_one);
+      auto [ref_sum, ref] = without(cb::model::hooks::add_rms_norm(), [&] {
+        return without(cb::model::hooks::rms_norm(), [&] { return cb::model::add_rms_norm(x, r, w, 1e-6, plus_one); });
+      });
+      // The residual stream is one bf16 rounding of the same fp32 sum: bit-identical.
+      EXPECT_TRUE(at::equal(sum, ref_sum)) << "plus_one=" << plus_one;
+      ASSERT_EQ(got.sizes(), ref.sizes());
+      auto diff = (got.to(at::kFloat) - ref.to(at::kFloat)).abs();
+      EXPECT_LE(diff.max().item<float>(), ref.to(at::kFloat).abs().max().item<float>() / 128) << "plus_one=" << plus_one;
+      EXPECT_GT(at::eq(got, ref).to(at::kFloat).mean().item<float>(), 0.99f) << "plus_one=" << plus_one;
+      // And the normalized output is what the separate RMSNorm kernel gives on the same sum.
+      EXPECT_TRUE(at::equal(got, cb::model::rms_norm(sum, w, 1e-6, plus_one))) << "plus_one=" << plus_one;
+    }
+  }
+}
+
 TEST(CudaLayers, RopeIsBitIdenticalOnStridedInput) {
   if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
   ASSERT_NE(cb::model::hooks::rope(), nullptr);

@@ -91,6 +91,72 @@ inline bool rms_norm(const void* x, const void* w, void* y, std::int64_t rows, s
   return cudaPeekAtLastError() == cudaSuccess;
 }
 
+// The residual add and the next RMSNorm in one pass (one block per row): sum = bf16(x + r) is written (the new
+// residual stream) and normalized as rms_norm_kernel does, from the rounded sum, so the two outputs equal
+// ATen's `s = x + r; rms_norm(s)` up to the order of the fp32 sum of squares. The row is read once.
+template <bool kPlusOne>
+__global__ void add_rms_norm_kernel(const uint4* __restrict__ x, const uint4* __restrict__ r, uint4* __restrict__ sum,
+                                    const uint4* __restrict__ w, uint4* __restrict__ y, int hidden8, float eps,
+                                    float inv_hidden) {
+  __shared__ float scratch[32];
+  const auto row = static_cast<std::int64_t>(blockIdx.x) * hidden8;
+  float ss = 0.0f;
+  for (int i = threadIdx.x; i < hidden8; i += blockDim.x) {
+    const uint4 a = x[row + i], b = r[row + i];
+    const auto* ah = reinterpret_cast<const __nv_bfloat162*>(&a);
+    const auto* bh = reinterpret_cast<const __nv_bfloat162*>(&b);
+    uint4 o;
+    auto* oh = reinterpret_cast<__nv_bfloat162*>(&o);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const float2 fa = __bfloat1622float2(ah[j]), fb = __bfloat1622float2(bh[j]);
+      oh[j] = __floats2bfloat162_rn(fa.x + fb.x, fa.y + fb.y);
+      const float2 f = __bfloat1622float2(oh[j]);
+      ss += f.x * f.x + f.y * f.y;
+    }
+    sum[row + i] = o;
+  }
+  const float rs = rsqrtf(block_sum(ss, scratch) * inv_hidden + eps);
+  // Each thread re-reads only the elements it wrote itself (same i), so no barrier is needed for `sum`.
+  for (int i = threadIdx.x; i < hidden8; i += blockDim.x) {
+    const uint4 v = sum[row + i], wv = w[i];
+    const auto* h = reinterpret_cast<const __nv_bfloat162*>(&v);
+    const auto* wh = reinterpret_cast<const __nv_bfloat162*>(&wv);
+    uint4 o;
+    auto* oh = reinterpret_cast<__nv_bfloat162*>(&o);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const float2 f = __bfloat1622float2(h[j]), g = __bfloat1622float2(wh[j]);
+      if constexpr (kPlusOne) {
+        oh[j] = __floats2bfloat162_rn(f.x * rs * (g.x + 1.0f), f.y * rs * (g.y + 1.0f));
+      } else {
+        const float2 n = __bfloat1622float2(__floats2bfloat162_rn(f.x * rs, f.y * rs));
+        oh[j] = __floats2bfloat162_rn(g.x * n.x, g.y * n.y);
+      }
+    }
+    y[row + i] = o;
+  }
+}
+
+inline bool add_rms_norm(const void* x, const void* r, void* sum, const void* w, void* y, std::int64_t rows,
+                         std::int64_t hidden, float eps, bool plus_one, void* stream) {
+  if (hidden % 8 != 0 || rows <= 0 || rows > 0x7FFFFFFF) return false;
+  for (const void* p : {x, r, static_cast<const void*>(sum), w, static_cast<const void*>(y)})
+    if (reinterpret_cast<std::uintptr_t>(p) % 16 != 0) return false;
+  const int hidden8 = static_cast<int>(hidden / 8);
+  const int threads = hidden8 >= 512 ? 512 : (hidden8 + 31) / 32 * 32;
+  auto s = static_cast<cudaStream_t>(stream);
+  const auto* xv = static_cast<const uint4*>(x);
+  const auto* rv = static_cast<const uint4*>(r);
+  const auto* wv = static_cast<const uint4*>(w);
+  auto* sv = static_cast<uint4*>(sum);
+  auto* yv = static_cast<uint4*>(y);
+  const float inv = 1.0f / static_cast<float>(hidden);
+  if (plus_one) add_rms_norm_kernel<true><<<static_cast<unsigned>(rows), threads, 0, s>>>(xv, rv, sv, wv, yv, hidden8, eps, inv);
+  else add_rms_norm_kernel<false><<<static_cast<unsigned>(rows), threads, 0, s>>>(xv, rv, sv, wv, yv, hidden8, eps, inv);
+  return cudaPeekAtLastError() == cudaSuccess;
+}
+
 // One thread per (b, h, t, d < D/2): writes out[d] and out[d + D/2].
 __global__ void rope_kernel(model::hooks::RopeArgs a) {
   const std::int64_t half = a.D / 2;
@@ -234,6 +300,7 @@ inline bool decode_attention(const model::hooks::DecodeAttentionArgs& a, void* s
 
 inline bool register_layer_hooks() {
   model::hooks::rms_norm() = &rms_norm;
+  model::hooks::add_rms_norm() = &add_rms_norm;
   model::hooks::rope() = &rope;
   model::hooks::decode_attention() = &decode_attention;
   return true;

@@ -68,6 +68,7 @@ class Decoder {
     if (spec_.scale_embeddings)
       x = x * at::scalar_tensor(std::sqrt(static_cast<double>(spec_.hidden_size)), x.options());
 
+    at::Tensor h;  // the next layer's normed input, when the previous layer's residual add made it
     for (std::size_t i = 0; i < w_.layers.size(); ++i) {
       // Offloaded layers live in host memory and visit the compute device for this forward only.
       LayerWeights visiting;
@@ -75,7 +76,7 @@ class Decoder {
       const auto& l = (!offloaded_.empty() && offloaded_[i]) ? visiting : w_.layers[i];
       // Attention: pre-norm, project, per-head norm (Qwen3), rotate, store in the cache, attend.
       const bool fused = visiting.attn_norm.defined() ? false : !fused_.empty();
-      auto [q, k, v] = project_qkv(i, l, norm(x, l.attn_norm), fused);
+      auto [q, k, v] = project_qkv(i, l, h.defined() ? h : norm(x, l.attn_norm), fused);
       q = apply_rope(q.transpose(1, 2), rope);
       k = apply_rope(k.transpose(1, 2), rope);
       cache.k(i).narrow(2, start, T).copy_(k);
@@ -83,12 +84,12 @@ class Decoder {
       auto keys = cache.k(i).narrow(2, 0, start + T), values = cache.v(i).narrow(2, 0, start + T);
       const auto& mask = spec_.layer_sliding[i] ? window_mask : full_mask;
       auto attn = attend(q, keys, values, mask).transpose(1, 2).reshape({B, T, Hq * D});
-      x = attention_out_and_mlp(i, l, x, attn, fused);
+      std::tie(x, h) = attention_out_and_mlp(i, l, x, attn, fused, next_norm(i));
     }
 
     // Final norm and classifier (only the last column unless every position's logits are asked for).
     if (first_logit < 0 || first_logit >= T) first_logit = T - 1;
-    return classify(x.narrow(1, first_logit, T - first_logit));
+    return classify(x.narrow(1, first_logit, T - first_logit), h.defined() ? h.narrow(1, first_logit, T - first_logit) : h);
   }
 
   // One decode column with static shapes, for CUDA-graph capture (runtime/generate.hpp): every row gets one
@@ -110,9 +111,10 @@ class Decoder {
     if (spec_.scale_embeddings)
       x = x * at::scalar_tensor(std::sqrt(static_cast<double>(spec_.hidden_size)), x.options());
     const bool fused = !fused_.empty();
+    at::Tensor h;
     for (std::size_t i = 0; i < w_.layers.size(); ++i) {
       const auto& l = w_.layers[i];
-      auto [q, k, v] = project_qkv(i, l, norm(x, l.attn_norm), fused);
+      auto [q, k, v] = project_qkv(i, l, h.defined() ? h : norm(x, l.attn_norm), fused);
       q = apply_rope(q.transpose(1, 2), rope);
       k = apply_rope(k.transpose(1, 2), rope);
       cache.k(i).index_copy_(2, col, k);
@@ -120,9 +122,9 @@ class Decoder {
       auto keys = cache.k(i).narrow(2, 0, key_len), values = cache.v(i).narrow(2, 0, key_len);
       const auto& mask = spec_.layer_sliding[i] ? window_mask : full_mask;
       auto attn = attend(q, keys, values, mask).transpose(1, 2).reshape({B, 1, Hq * D});
-      x = attention_out_and_mlp(i, l, x, attn, fused);
+      std::tie(x, h) = attention_out_and_mlp(i, l, x, attn, fused, next_norm(i));
     }
-    return classify(x).select(1, 0);
+    return classify(x, h).select(1, 0);
   }
 
  private:
@@ -186,13 +188,13 @@ class Decoder {
   }
 
   // o projection + residual, then the feed-forward block: pre-norm, gated MLP (SwiGLU / GeGLU), optional
-  // post-norms (Gemma-2), residual.
-  at::Tensor attention_out_and_mlp(std::size_t i, const LayerWeights& l, const at::Tensor& x, const at::Tensor& attn,
-                                   bool fused) const {
+  // post-norms (Gemma-2), residual. Returns the new residual stream and, when `next` (the norm weight that reads
+  // it next) is given, its normalized copy: each residual add and the norm after it are one kernel on CUDA.
+  std::pair<at::Tensor, at::Tensor> attention_out_and_mlp(std::size_t i, const LayerWeights& l, const at::Tensor& x,
+                                                          const at::Tensor& attn, bool fused, const at::Tensor* next) const {
     auto o = with_bias(sum_over_ranks(quant::matmul(l.o, attn)), l.o_bias);
     if (spec_.sandwich_norms) o = norm(o, l.attn_out_norm);
-    auto y = x + o;
-    auto h = norm(y, l.ffn_norm);
+    auto [y, h] = add_rms_norm(x, o, l.ffn_norm, spec_.rms_norm_eps, spec_.norm_plus_one);
     at::Tensor gated;
     if (fused) {
       const auto& f = fused_[i];
@@ -205,7 +207,16 @@ class Decoder {
     }
     auto m = sum_over_ranks(quant::matmul(l.down, gated));
     if (spec_.sandwich_norms) m = norm(m, l.ffn_out_norm);
-    return y + m;
+    if (next) return add_rms_norm(y, m, *next, spec_.rms_norm_eps, spec_.norm_plus_one);
+    return {y + m, at::Tensor{}};
+  }
+
+  // The norm weight that reads layer i's output: the next layer's input norm, or the final norm. Null when the
+  // next layer is offloaded (its weights reach the device only in its own turn).
+  const at::Tensor* next_norm(std::size_t i) const {
+    if (i + 1 == w_.layers.size()) return &w_.final_norm;
+    if (!offloaded_.empty() && offloaded_[i + 1]) return nullptr;
+    return &w_.layers[i + 1].attn_norm;
   }
 
   at::Tensor gated_projection(const LayerWeights& l, const at::Tensor& h) const {
@@ -214,8 +225,9 @@ class Decoder {
     return quant::gated_matmul(l.gate, l.up, h, act);
   }
 
-  at::Tensor classify(const at::Tensor& x) const {
-    auto logits = quant::matmul(w_.lm_head, norm(x, w_.final_norm));
+  // `normed`: x after the final norm, when the last residual add already made it.
+  at::Tensor classify(const at::Tensor& x, const at::Tensor& normed) const {
+    auto logits = quant::matmul(w_.lm_head, normed.defined() ? normed : norm(x, w_.final_norm));
     if (spec_.final_logit_softcap) logits = softcap(logits, *spec_.final_logit_softcap);
     return logits.to(at::kFloat);
   }

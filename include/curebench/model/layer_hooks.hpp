@@ -16,6 +16,11 @@ namespace curebench::model::hooks {
 using RmsNormFn = bool (*)(const void* x, const void* w, void* y, std::int64_t rows, std::int64_t hidden, float eps,
                            bool plus_one, void* stream);
 
+// sum [rows, hidden] = bf16(x + r) (the residual stream) and y = RMSNorm(sum) as RmsNormFn computes it, in one
+// pass over the row: the decoder's "add the block's output, then normalize for the next block". All contiguous.
+using AddRmsNormFn = bool (*)(const void* x, const void* r, void* sum, const void* w, void* y, std::int64_t rows,
+                              std::int64_t hidden, float eps, bool plus_one, void* stream);
+
 // out [B, H, T, D] contiguous = x * cos + rotate_half(x) * sin, each product and the sum rounded to bf16 as
 // ATen does; x is [B, H, T, D] with element strides (sb, sh, st, 1); cos, sin [B, T, D] contiguous.
 struct RopeArgs {
@@ -51,6 +56,10 @@ using DecodeAttentionFn = bool (*)(const DecodeAttentionArgs& a, void* stream);
 
 inline RmsNormFn& rms_norm() {
   static RmsNormFn f = nullptr;
+  return f;
+}
+inline AddRmsNormFn& add_rms_norm() {
+  static AddRmsNormFn f = nullptr;
   return f;
 }
 inline RopeFn& rope() {

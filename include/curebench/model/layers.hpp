@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <utility>
 
 #include "curebench/model/layer_hooks.hpp"
 #include "curebench/model/spec.hpp"
@@ -36,6 +37,24 @@ inline at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w, double eps,
   auto normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
   if (plus_one) return (normed * (w.to(at::kFloat) + 1.0)).to(x.scalar_type());
   return w * normed.to(x.scalar_type());
+}
+
+// The residual add followed by RMSNorm: {s, rms_norm(s)} with s = x + r (one kernel on CUDA bf16).
+inline std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor& x, const at::Tensor& r, const at::Tensor& w,
+                                                      double eps, bool plus_one) {
+#if defined(CUREBENCH_WITH_CUDA)
+  if (auto fn = hooks::add_rms_norm(); fn && fused_layer_case(x) && r.scalar_type() == at::kBFloat16 &&
+                                        x.sizes() == r.sizes() && w.scalar_type() == at::kBFloat16 && w.is_contiguous()) {
+    auto xc = x.contiguous(), rc = r.contiguous();
+    auto s = at::empty_like(xc), y = at::empty_like(xc);
+    const auto hidden = x.size(-1);
+    if (fn(xc.data_ptr(), rc.data_ptr(), s.data_ptr(), w.data_ptr(), y.data_ptr(), xc.numel() / hidden, hidden,
+           static_cast<float>(eps), plus_one, current_cuda_stream()))
+      return {s, y};
+  }
+#endif
+  auto s = x + r;
+  return {s, rms_norm(s, w, eps, plus_one)};
 }
 
 inline at::Tensor activate(const at::Tensor& x, Activation a) {
