@@ -1,6 +1,9 @@
 // `curebench generate` reproduces reference continuations from the command line.
 #include "cli/run_cli.hpp"
+#include "cli/run_files.hpp"
+#include "cli/spawn_cli.hpp"
 #include "curebench/core/json_file.hpp"
+#include "dist/free_port.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -150,3 +153,43 @@ TEST(CliGenerate, NonFiniteLogitsAreANumericErrorNamingTheModel) {
   EXPECT_NE(r.err.find("error[numeric] " + dir.string()), std::string::npos) << r.err;
   std::filesystem::remove_all(dir);
 }
+
+// --tensor-parallel as users launch it: one process per rank (torchrun's variables), each with its slice of every
+// layer and a gloo group over rank 0's store. Both ranks print the one-process greedy tokens.
+TEST(CliGenerate, TensorParallelTwoProcessesMatchOneProcess) {
+  const auto model = data("models/stories260K/hf");
+  auto one = run_cli("generate --model " + model + " --prompt-ids 1,403,407 --max-new-tokens 24 --greedy --ignore-eos --json");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const auto expected = nlohmann::json::parse(one.out)["output_ids"];
+  ASSERT_EQ(expected.size(), 24u);
+  const auto logs = fresh_scratch_dir("cli_tp", "generate");
+  auto start = [&](int world, const std::string& tag) {
+    const auto port = std::to_string(free_port());
+    std::vector<Child> ranks;
+    for (int r = 0; r < world; ++r)
+      ranks.push_back(spawn_cli({"generate", "--model", model, "--prompt-ids", "1,403,407", "--max-new-tokens", "24", "--greedy",
+                                 "--ignore-eos", "--json", "--tensor-parallel", "--dist-timeout", "30"},
+                                logs, tag + std::to_string(r),
+                                {{"RANK", std::to_string(r)}, {"WORLD_SIZE", std::to_string(world)}, {"MASTER_ADDR", "127.0.0.1"},
+                                 {"MASTER_PORT", port}, {"LOCAL_WORLD_SIZE", std::to_string(world)}}));
+    return ranks;
+  };
+  auto ranks = start(2, "tp2.rank");
+  for (int r = 0; r < 2; ++r) {
+    auto& c = ranks[static_cast<std::size_t>(r)];
+    ASSERT_GT(c.pid, 0);
+    const int status = wait_status(c.pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(c.err);
+    auto j = nlohmann::json::parse(slurp(c.out));
+    EXPECT_EQ(j["output_ids"], expected) << "rank " << r;
+    EXPECT_EQ(j["tensor_parallel"], (nlohmann::json{{"rank", r}, {"world_size", 2}}));
+  }
+  // 8 heads over 3 ranks: every rank stops, naming the field.
+  ranks = start(3, "tp3.rank");
+  for (auto& c : ranks) {
+    const int status = wait_status(c.pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    EXPECT_NE(slurp(c.err).find("num_attention_heads"), std::string::npos) << slurp(c.err);
+  }
+}
+
