@@ -4,8 +4,10 @@
 
 #include <zip.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <unistd.h>
 
@@ -201,6 +203,70 @@ TEST(EvalConfig, BadConfigsNameTheField) {
   EXPECT_EQ(bad(R"({"models": [{"path": "m"}], "splits": {}})"), "splits");
   EXPECT_EQ(bad(R"({"models": [{"name": "a/b", "path": "m"}], "splits": {"val": "v.jsonl"}})"), "models[0].name");
   EXPECT_EQ(bad(R"({"models": [{"path": "m"}], "splits": {"val": "v.jsonl"}, "policy": "regex"})"), "policy");
+  // --protocol lm-eval: loglikelihood only; few-shot needs a pool; few-shot only under lm-eval.
+  EXPECT_EQ(bad(R"({"models": [{"path": "m"}], "splits": {"val": "v.jsonl"}, "protocol": "lm-eval"})"), "models[0].mode");
+  EXPECT_EQ(bad(R"({"models": [{"path": "m", "mode": "loglikelihood"}], "splits": {"val": "v.jsonl"}, "protocol": "lm-eval", "num_fewshot": 2})"), "fewshot");
+  EXPECT_EQ(bad(R"({"models": [{"path": "m", "mode": "loglikelihood"}], "splits": {"val": "v.jsonl"}, "num_fewshot": 2, "fewshot": "p.jsonl"})"), "num_fewshot");
+  EXPECT_EQ(bad(R"({"models": [{"path": "m"}], "splits": {"val": "v.jsonl"}, "protocol": "lmeval"})"), "protocol");
+}
+
+// --protocol lm-eval end to end (issue 18): stories260K on the HEAD-QA records of the lm-eval fixture, 3-shot from
+// their pool. The pipeline's rendered context is the one lm-eval builds (tests/data/eval/lm_eval_requests.jsonl), the
+// picks are argmax(logprobs) and argmax(logprobs / len(choice)) of the logged logprobs, results.json carries acc and
+// acc_norm with lm-eval's stderr, and the logprobs are bit-identical with 1 and 3 questions per batch (runtime::score).
+TEST(EvalProtocol, LmEvalEndToEndMatchesTheFixtureAndIsBatchInvariant) {
+  const std::string data = std::string(CUREBENCH_SOURCE_DIR) + "/tests/data/eval/";
+  std::map<std::string, nlohmann::json> expected;  // id -> 3-shot request
+  for (auto& j : read_jsonl(data + "lm_eval_requests.jsonl"))
+    if (j["kind"] == "request" && j["task"] == "headqa_en" && j["num_fewshot"] == 3) expected[j["id"]] = j;
+  ASSERT_EQ(expected.size(), 3u);
+  std::vector<std::vector<nlohmann::json>> runs;
+  for (int batch : {1, 3}) {
+    const auto dir = fs::temp_directory_path() / ("curebench_eval_lmeval" + std::to_string(batch) + "." + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    nlohmann::json j = {{"protocol", "lm-eval"}, {"batch_size", batch}, {"num_fewshot", 3},
+                        {"fewshot", data + "lm_eval/headqa_en.pool.jsonl"}, {"draw_dashboard", false},
+                        {"models", {{{"name", "s"}, {"path", std::string(CUREBENCH_SOURCE_DIR) + "/tests/data/models/stories260K/hf"},
+                                     {"mode", "loglikelihood"}, {"quant", "none"}, {"dtype", "f32"}}}},
+                        {"splits", {{"test", data + "lm_eval/headqa_en.test.jsonl"}}}};
+    cb::eval::Pipeline<cb::loader::DefaultChain, cb::eval::extract::CurebenchDefault, cb::eval::LmEvalProtocol>::run(
+        cb::eval::run_config_from_json(j, (dir / "run.json").string()), dir);
+    auto samples = read_jsonl(dir / "models" / "s" / "samples.jsonl");
+    ASSERT_EQ(samples.size(), 3u);
+    std::size_t acc = 0, acc_norm = 0;
+    for (auto& s : samples) {
+      const auto& e = expected.at(s["id"].get<std::string>());
+      EXPECT_EQ(s["messages"][0]["content"], e["context"]) << s["id"];
+      EXPECT_EQ(s["prompt_sha256"], cb::eval::sha256_hex(e["context"].get<std::string>()));
+      const auto lp = s["logprobs"].get<std::vector<double>>();
+      ASSERT_EQ(lp.size(), 4u);
+      std::size_t best = 0, best_norm = 0;
+      const auto len = e["lengths"].get<std::vector<double>>();
+      for (std::size_t i = 1; i < 4; ++i) {
+        if (lp[i] > lp[best]) best = i;
+        if (lp[i] / len[i] > lp[best_norm] / len[best_norm]) best_norm = i;
+      }
+      EXPECT_EQ(s["answer"], std::string(1, static_cast<char>('A' + best)));
+      EXPECT_EQ(s["answer_norm"], std::string(1, static_cast<char>('A' + best_norm)));
+      acc += s["correct"].get<bool>();
+      acc_norm += s["correct_norm"].get<bool>();
+    }
+    auto r = cb::read_json_file((dir / "results.json").string());
+    EXPECT_EQ(r["run"]["protocol"], "lm-eval");
+    const auto& m = r["models"][0]["splits"]["test"]["lm_eval"];
+    EXPECT_EQ(m["n"], 3);
+    EXPECT_DOUBLE_EQ(m["acc"]["value"].get<double>(), acc / 3.0);
+    EXPECT_DOUBLE_EQ(m["acc_norm"]["value"].get<double>(), acc_norm / 3.0);
+    const double p = acc / 3.0;
+    EXPECT_DOUBLE_EQ(m["acc"]["stderr"].get<double>(), std::sqrt(p * (1 - p) / 2));
+    EXPECT_EQ(r["models"][0]["context"]["chat_template"], "none (lm-eval)");
+    runs.push_back(std::move(samples));
+    fs::remove_all(dir);
+  }
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(runs[0][i]["logprobs"], runs[1][i]["logprobs"]) << "batch 1 vs 3, " << runs[0][i]["id"];
+    EXPECT_EQ(runs[0][i]["answer"], runs[1][i]["answer"]);
+  }
 }
 
 // Qwen3's enable_thinking in a run (issue 18, point 3): stories260K's weights in a folder whose tokenizer_config.json
