@@ -3,6 +3,11 @@
 #include "model/model_fixtures.hpp"
 #include "curebench/runtime/generate.hpp"
 #include "curebench/runtime/score.hpp"
+#include "curebench/eval/tasks/label_loglikelihood.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
 
 namespace cb = curebench;
 
@@ -162,3 +167,54 @@ TEST_P(LoglikParity, SumLogprobMatchesTransformers) {
 
 INSTANTIATE_TEST_SUITE_P(Families, LoglikParity, ::testing::ValuesIn(model_fixture_names()),
                          [](const auto& info) { return info.param; });
+
+// Relation extraction by loglikelihood over the label set (eval/tasks/label_loglikelihood.hpp) on stories260K: the
+// label it answers is the argmax of each label's loglikelihood computed here independently - the prompt rendered as
+// plain text + BOS (stories260K has no chat template), " <label>" tokenized with it, the tokens shared with the
+// prompt alone as context, and one unpadded forward pass of the whole sequence (no runtime::score, no batching)
+// summing log_softmax at the continuation's tokens.
+TEST(StoriesReference, RelationLabelByLoglikelihoodIsTheArgmaxOfIndependentLoglikelihoods) {
+  namespace tk = cb::eval::tasks;
+  auto model = cb::model::load_hf_model(kStories + "/hf", {.dtype = at::kFloat});
+  const auto tok = cb::tokenizer::load_tokenizer(kStories + "/hf");
+  const auto pairs = tk::read_chemprot_tsv(std::string(CUREBENCH_TEST_DATA) + "/study/chemprot_sample200_head.tsv");
+  ASSERT_GE(pairs.size(), 4u);
+  const tk::RelationTask task{&tk::chemprot_labels(), &tk::chemprot_prompt()};
+  std::vector<std::string> labels(tk::chemprot_labels().labels.begin(), tk::chemprot_labels().labels.end());
+  tk::LabelChoiceStats stats;
+  auto chooser = tk::label_loglikelihood_chooser(model.decoder, tok, kStories + "/hf", labels, stats, 4);
+  std::vector<nlohmann::json> records;
+  const auto score = tk::run_task(task, pairs, tk::ZeroShot{}, chooser, 3,
+                                  [&](const tk::TaskRecord& r) { records.push_back(r.prediction); });
+  ASSERT_EQ(stats.chat_template, "raw");
+  ASSERT_EQ(stats.truncated, 0u) << "a prompt was cut: the independent computation below would not match";
+  ASSERT_EQ(stats.loglikelihoods.size(), pairs.size());
+  EXPECT_EQ(score.parse_failures, 0u);
+  std::set<double> distinct;
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    const auto text = cb::eval::render_without_template(task.prompt(pairs[i], {}));
+    const auto ctx = tok.encode(text, true);
+    std::vector<double> ll;
+    for (const auto& label : labels) {
+      const auto enc = tok.encode(text + " " + label, true);
+      std::vector<std::int64_t> all(enc.begin(), enc.end());
+      std::size_t common = 0;
+      while (common < ctx.size() && common < enc.size() && ctx[common] == enc[common]) ++common;
+      common = std::min(common, all.size() - 1);
+      const auto n = static_cast<std::int64_t>(all.size());
+      auto cache = model.decoder.make_cache(1, n);
+      const auto logits = model.decoder.forward(at::tensor(all, at::kLong).view({1, n}), at::ones({1, n}, at::kBool), cache, 0);
+      const auto logprobs = at::log_softmax(logits[0].to(at::kDouble), -1);
+      double sum = 0;
+      for (std::size_t j = common; j < all.size(); ++j) sum += logprobs[static_cast<std::int64_t>(j) - 1][all[j]].item<double>();
+      ll.push_back(sum);
+      distinct.insert(std::round(sum * 1e3));
+    }
+    const auto best = static_cast<std::size_t>(std::max_element(ll.begin(), ll.end()) - ll.begin());
+    EXPECT_EQ(records[i]["pred"], labels[best]) << "pair " << pairs[i].id;
+    for (std::size_t k = 0; k < labels.size(); ++k)
+      EXPECT_NEAR(stats.loglikelihoods[i][k], ll[k], 1e-3) << "pair " << pairs[i].id << ", label " << labels[k];
+  }
+  // The labels' loglikelihoods differ (an argmax over ties would prove nothing).
+  EXPECT_GT(distinct.size(), labels.size());
+}

@@ -29,6 +29,7 @@
 #include "curebench/core/interrupt.hpp"
 #include "curebench/dist/deal.hpp"
 #include "curebench/dist/group.hpp"
+#include "curebench/eval/continuation_requests.hpp"
 #include "curebench/eval/dataset.hpp"
 #include "curebench/eval/extract.hpp"
 #include "curebench/eval/lm_eval.hpp"
@@ -351,6 +352,7 @@ class Pipeline {
     req.device = model::parse_device_name(rank_device(mc.device, g));
     if (!mc.dtype.empty()) req.dtype = model::parse_dtype_name(mc.dtype);
     req.budget = {mc.gpu_budget, mc.cpu_budget};
+    req.quantize_lm_head = mc.quantize_lm_head;
     req.workload = {.batch = cfg.batch_size, .context = longest_prompt + cfg.max_new_tokens};
     reset_peak_rss();
     auto loaded = LoaderChain{}.load(info, req, strategies_for_quant(mc.quant, where));
@@ -711,22 +713,11 @@ class Pipeline {
       if (q.type == QuestionType::open_ended || !q.options || q.options->empty()) continue;  // nothing to choose
       Item it{i, reqs.size(), 0, 0, protocol.loglikelihood(q), {}};
       it.context = render(it.prompt.messages);
-      const auto ctx_ids = encode(tok, it.context, add_special);
-      it.context_tokens = ctx_ids.size();
-      for (auto& cont : it.prompt.continuations) {
-        // Tokenize context + continuation together (as the model would see them) and score the suffix.
-        auto all = encode(tok, it.context + cont, add_special);
-        std::size_t common = 0;
-        while (common < ctx_ids.size() && common < all.size() && ctx_ids[common] == all[common]) ++common;
-        common = std::min(common, all.size() - 1);
-        std::vector<std::int64_t> ctx(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(common)),
-            cont_ids(all.begin() + static_cast<std::ptrdiff_t>(common), all.end());
-        const auto room = max_context - static_cast<std::int64_t>(cont_ids.size());
-        std::size_t cut = 0;
-        if (room >= 2) ctx = fit_context(std::move(ctx), room, cut);
-        truncated += cut && &cont == &it.prompt.continuations.front();
-        reqs.push_back({std::move(ctx), std::move(cont_ids)});
-      }
+      // Context + continuation tokenized together (as the model would see them), the suffix scored.
+      auto built = continuation_requests(tok, it.context, it.prompt.continuations, add_special, max_context);
+      it.context_tokens = built.context_tokens;
+      truncated += built.truncated;
+      for (auto& r : built.requests) reqs.push_back(std::move(r));
       it.count = it.prompt.continuations.size();
       items.push_back(std::move(it));
     }

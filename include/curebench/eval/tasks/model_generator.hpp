@@ -30,23 +30,38 @@ struct GeneratorStats {
   }
 };
 
-// `decoder`, `tok` and `stats` must outlive the returned Generator.
-inline Generator model_generator(const model::Decoder& decoder, const tokenizer::Tokenizer& tok, const std::string& model_dir,
-                                 std::int64_t max_new_tokens, GeneratorStats& stats) {
+// How a conversation becomes the model's text: the family's chat template (its text holds BOS, so the tokenizer
+// adds no special tokens), else render_without_template + BOS. Shared with label_loglikelihood.hpp.
+struct PromptRenderer {
   std::function<std::string(const Conversation&)> render = render_without_template;
   bool add_special = true;
+  std::string chat_template = "raw";
+};
+
+inline PromptRenderer prompt_renderer(const std::string& model_dir) {
+  PromptRenderer r;
   try {
     auto setup = std::make_shared<tokenizer::ChatSetup>(tokenizer::chat_setup_for_model(model_dir));
-    render = [setup](const Conversation& c) {
+    r.render = [setup](const Conversation& c) {
       std::vector<tokenizer::ChatMessage> msgs;
       for (const auto& m : c) msgs.push_back({m.role, m.content});
       return tokenizer::render_chat(*setup->style, msgs, setup->options);
     };
-    add_special = false;  // the template's text holds BOS
-    stats.chat_template = std::string(setup->style->family);
+    r.add_special = false;  // the template's text holds BOS
+    r.chat_template = std::string(setup->style->family);
   } catch (const Error&) {
     // No template known for this checkpoint: plain text, the answer follows "Entities:" / "Label:" directly.
   }
+  return r;
+}
+
+// `decoder`, `tok` and `stats` must outlive the returned Generator.
+inline Generator model_generator(const model::Decoder& decoder, const tokenizer::Tokenizer& tok, const std::string& model_dir,
+                                 std::int64_t max_new_tokens, GeneratorStats& stats) {
+  const auto pr = prompt_renderer(model_dir);
+  const auto& render = pr.render;
+  const bool add_special = pr.add_special;
+  stats.chat_template = pr.chat_template;
   const std::int64_t budget = decoder.spec().max_position_embeddings - max_new_tokens;
   require(budget >= 16, Errc::invalid_argument, "", "--max-new-tokens",
           std::to_string(max_new_tokens) + " new tokens leave no room for a prompt in a context of " +

@@ -1,0 +1,55 @@
+#pragma once
+// Loglikelihood requests for one context and its candidate continuations, built the one way curebench builds them:
+// `curebench eval --mode loglikelihood` (eval/pipeline.hpp, an option letter per continuation) and the study's
+// relation extraction by loglikelihood (eval/tasks/label_loglikelihood.hpp, a label per continuation).
+// Per continuation, context and continuation are tokenized together (as the model reads them); the tokens they
+// share with the context tokenized alone are the request's context (at least one token is left to the
+// continuation), the rest its continuation. A context longer than max_context - the continuation's length keeps
+// its first token (usually BOS) and its end.
+#include "curebench/runtime/score.hpp"
+#include "curebench/tokenizer/load_tokenizer.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace curebench::eval {
+
+struct ContinuationRequests {
+  std::vector<runtime::ScoreRequest> requests;  // one per continuation, in order
+  std::size_t context_tokens = 0;               // the context tokenized alone
+  bool truncated = false;                       // the first continuation's context was cut to fit
+};
+
+inline ContinuationRequests continuation_requests(const tokenizer::Tokenizer& tok, const std::string& context,
+                                                  const std::vector<std::string>& continuations, bool add_special,
+                                                  std::int64_t max_context) {
+  auto encode = [&](const std::string& text) {
+    auto ids = tok.encode(text, add_special);
+    return std::vector<std::int64_t>(ids.begin(), ids.end());
+  };
+  ContinuationRequests out;
+  const auto ctx_ids = encode(context);
+  out.context_tokens = ctx_ids.size();
+  for (std::size_t c = 0; c < continuations.size(); ++c) {
+    auto all = encode(context + continuations[c]);
+    std::size_t common = 0;
+    while (common < ctx_ids.size() && common < all.size() && ctx_ids[common] == all[common]) ++common;
+    common = std::min(common, all.size() - 1);
+    std::vector<std::int64_t> ctx(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(common)),
+        cont(all.begin() + static_cast<std::ptrdiff_t>(common), all.end());
+    const auto room = max_context - static_cast<std::int64_t>(cont.size());
+    if (room >= 2 && static_cast<std::int64_t>(ctx.size()) > room) {
+      std::vector<std::int64_t> kept{ctx.front()};
+      kept.insert(kept.end(), ctx.end() - (room - 1), ctx.end());
+      ctx = std::move(kept);
+      out.truncated = out.truncated || c == 0;
+    }
+    out.requests.push_back({std::move(ctx), std::move(cont)});
+  }
+  return out;
+}
+
+}  // namespace curebench::eval
