@@ -155,7 +155,8 @@ class TensorGroup {
         auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank_, world_, opt);
         sum_ = [pg](std::vector<at::Tensor>& t) { pg->allreduce(t)->wait(); };
 #else
-        throw Error(Errc::unsupported, "", "device", "tensor parallelism on CUDA needs a libtorch built with NCCL");
+        throw Error(Errc::unsupported, "", "device",
+                    "tensor parallelism on CUDA needs NCCL: this build saw no USE_C10D_NCCL libtorch or no nccl.h");
 #endif
       } else {
 #if defined(CUREBENCH_HAS_GLOO)
