@@ -347,18 +347,22 @@ TYPED_TEST(PromptingMethodConformance, ChainOfThoughtAsksForReasoningThenReadsTh
   EXPECT_EQ(sent[0].content.substr(0, plain[0].content.size()), plain[0].content);
   EXPECT_NE(sent[0].content.find("step by step", plain[0].content.size()), std::string::npos) << sent[0].content;
   EXPECT_NE(sent[0].content.find("\"Answer:\"", plain[0].content.size()), std::string::npos) << sent[0].content;
-  // Hand-written chain-of-thought outputs: reasoning that proposes a wrong answer on an "Answer:" line of its own,
-  // then revises; the last "Answer:" (here in capitals) holds the gold answer as the task's format asks for it.
-  auto find = [&](const cb::eval::Conversation& c) -> const Item& {
-    for (const auto& it : items)
-      if (c.back().content == cot.prompt(task.prompt(it, {})).back().content) return it;
+  // Hand-written chain-of-thought outputs: reasoning that proposes another item's answer (a wrong one where the golds
+  // differ: RE, multi-label, QA) on an "Answer:" line of its own, then revises; the last "Answer:" (here in
+  // capitals) holds the gold answer as the task's format asks for it. Reading the first "Answer:" fails here.
+  auto index_of = [&](const cb::eval::Conversation& c) -> std::size_t {
+    for (std::size_t k = 0; k < items.size(); ++k)
+      if (c.back().content == cot.prompt(task.prompt(items[k], {})).back().content) return k;
     throw std::runtime_error("a prompt that holds no item");
   };
+  auto find = [&](const cb::eval::Conversation& c) -> const Item& { return items[index_of(c)]; };
   auto revised = [&](const std::vector<cb::eval::Conversation>& prompts) {
     std::vector<std::string> out;
-    for (const auto& c : prompts)
-      out.push_back("The sentence is about a tumour.\nAnswer: None\nOn reflection that is wrong: the text says more."
-                    "\nFINAL ANSWER:\n" + C::model_answer(task, find(c)));
+    for (const auto& c : prompts) {
+      const auto k = index_of(c);
+      out.push_back("The sentence is about a tumour.\nAnswer: " + C::model_answer(task, items[(k + 1) % items.size()]) +
+                    "\nOn reflection that is wrong: the text says more.\nFINAL ANSWER:\n" + C::model_answer(task, items[k]));
+    }
     return out;
   };
   std::vector<nlohmann::json> records;

@@ -433,6 +433,12 @@ TEST(Bootstrap, WeightedTotalsEqualTheMetricOnTheMaterializedResample) {
     EXPECT_NEAR(fig.micro_f1, s.micro_f1(), 1e-12);
     EXPECT_NEAR(fig.macro_f1, macro_f1(s.per_label), 1e-12);
     EXPECT_NEAR(fig.accuracy, s.to_json()["exact_match"].get<double>(), 1e-12);
+    // Each label's F1 (the per-label intervals' figure): the metric's own per_label, 0 for a label drawn nowhere.
+    ASSERT_EQ(fig.label_f1.size(), tm.labels.size());
+    for (std::size_t l = 0; l < tm.labels.size(); ++l) {
+      const auto it = s.per_label.find(tm.labels[l]);
+      EXPECT_NEAR(fig.label_f1[l], it == s.per_label.end() ? 0.0 : it->second.f1(), 1e-12) << tm.labels[l];
+    }
     ++checked;
   });
   for_each_resample(ner.per_sentence.size(), {40, 9}, [&](const std::vector<std::uint32_t>& w) {
@@ -447,6 +453,40 @@ TEST(Bootstrap, WeightedTotalsEqualTheMetricOnTheMaterializedResample) {
   // All weights 1: the data's own figures.
   EXPECT_NEAR(figures_of(tn, std::vector<std::uint32_t>(tn.items.size(), 1)).micro_f1, ner.all.f1(), 1e-15);
   EXPECT_EQ(ner.per_sentence.size(), ner.sentences);
+}
+
+// Per-label intervals (multi-label and RE), by hand: label a is right in every document, so its F1 is 1 in every
+// resample; b is never predicted (F1 0 always); c is right in document 1 and a false positive in document 2, so a
+// resample's F1(c) = 2k / (2k + m) for k draws of document 1 and m of document 2 - 0 when k = 0, and 0 (absent)
+// when k = m = 0. With 4 documents and 1000 resamples the 2.5th percentile is 0 (P(k = 0) = (3/4)^4 = 0.32) and
+// the 97.5th is 1 (P(k >= 1, m = 0) = (3/4)^4 - (1/2)^4 = 0.254).
+TEST(Bootstrap, PerLabelIntervalsHandComputed) {
+  MultiLabelF1 ml;
+  ml.add({"a", "c"}, {"a", "c"});
+  ml.add({"a"}, {"a", "c"});
+  ml.add({"a", "b"}, {"a"});
+  ml.add({"a"}, {"a"});
+  auto j = ml.to_json();
+  add_intervals(j, ml, {1000, 3});
+  const auto& pl = j.at("per_label_ci");
+  EXPECT_EQ(pl.size(), 3u);
+  for (const char* k : {"lo", "hi"}) {
+    EXPECT_DOUBLE_EQ(pl["a"][k].get<double>(), 1.0) << k;
+    EXPECT_DOUBLE_EQ(pl["b"][k].get<double>(), 0.0) << k;
+  }
+  EXPECT_DOUBLE_EQ(pl["c"]["lo"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(pl["c"]["hi"].get<double>(), 1.0);
+  EXPECT_EQ(pl["c"]["method"], "bootstrap");
+  EXPECT_DOUBLE_EQ(j["per_label"]["c"]["f1"].get<double>(), 2.0 / 3.0);  // on the data: TP 1, FP 1
+  // RE: the same key, one interval per label that occurs.
+  auto re = score_label_jsonl(study_data("score_re.jsonl"), "false");
+  auto r = re.to_json();
+  add_intervals(r, re, {1000, 0});
+  EXPECT_EQ(r.at("per_label_ci").size(), r.at("per_label").size());
+  for (const auto& [label, ci] : r["per_label_ci"].items()) {
+    EXPECT_TRUE(r["per_label"].contains(label)) << label;
+    EXPECT_GE(ci["hi"].get<double>(), ci["lo"].get<double>()) << label;
+  }
 }
 
 TEST(PairedBootstrap, RunWithItselfIsZero) {
@@ -575,6 +615,57 @@ TEST(MultiLabelData, HocConverterOnTheProjectsSyntheticSet) {
   for (std::string line; std::getline(tsv, line);) crlf += line + "\r\n";
   auto p = test::write_temp("hoc_crlf.tsv", crlf).string();
   EXPECT_EQ(multilabel_jsonl(read_hoc_tsv(p)), committed);
+}
+
+// LitCovid (BC7-LitCovid CSV) on the project's synthetic file (tests/data/study/README.md): quoted fields with a
+// comma, a doubled quote and a line break; an article without a title; one without a topic.
+TEST(MultiLabelData, LitCovidConverterOnTheProjectsSyntheticCsv) {
+  const auto docs = read_litcovid_csv(study_data("multilabel_synthetic_litcovid.csv"));
+  ASSERT_EQ(docs.size(), 6u);
+  EXPECT_EQ(docs[0].id, "700001");
+  EXPECT_EQ(docs[0].labels, (std::set<std::string>{"Treatment"}));
+  EXPECT_EQ(docs[1].text, "Cough, fever and a made-up test A made-up swab test found the virus in 12 of 20 invented "
+                          "patients, with \"moderate\" accuracy.");
+  EXPECT_EQ(docs[1].labels, (std::set<std::string>{"Diagnosis", "Treatment"}));
+  EXPECT_EQ(docs[2].text, "Masks in an imaginary school Pupils of an imaginary school wore masks.\nCases fell over four "
+                          "invented weeks.");
+  EXPECT_EQ(docs[3].text, "A toy model forecasts the invented epidemic curve of a fictional town.");  // no title
+  EXPECT_TRUE(docs[4].labels.empty());
+  EXPECT_EQ(docs[5].labels, (std::set<std::string>{"Case Report", "Mechanism"}));
+  EXPECT_EQ(docs[5].id, "700006");
+  // Every topic occurs, so the file exercises the whole label set.
+  EXPECT_EQ(label_union({&docs}), litcovid_labels());
+  // Columns are found by name: another order, CRLF line ends and a BOM read the same.
+  const auto p = test::write_temp("lc_reordered.csv", "\xEF\xBB\xBFlabel,abstract,pmid,title\r\nMechanism,\"a, b\",1,t\r\n").string();
+  const auto r = read_litcovid_csv(p);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].text, "t a, b");
+  EXPECT_EQ(r[0].labels, (std::set<std::string>{"Mechanism"}));
+  const std::string head = "pmid,title,abstract,label\n";
+  struct Case {
+    const char* name;
+    std::string bytes, field;
+  } bad[] = {
+      {"lc_header.csv", "id,title,abstract,label\n1,t,a,Treatment\n", "line 1: header"},
+      {"lc_unknown.csv", head + "1,t,a,Treatment;Vaccines\n", "line 2: label"},
+      {"lc_twice.csv", head + "1,t,a,Treatment; Treatment\n", "line 2: label"},
+      {"lc_cols.csv", head + "1,t,a\n", "line 2: columns"},
+      {"lc_pmid.csv", head + " ,t,a,\n", "line 2: pmid"},
+      {"lc_text.csv", head + "1,,,Treatment\n", "line 2: abstract"},
+      {"lc_quote.csv", head + "1,t,\"open,Treatment\n2,t,a,\n", "line 2: csv"},
+      {"lc_stray.csv", head + "1,t,a \"b\",Treatment\n", "line 2: csv"},
+      {"lc_after.csv", head + "1,t,\"a\"b,Treatment\n", "line 2: csv"},
+      {"lc_line.csv", head + "1,t,\"two\nlines\",\n2,t,a,Nothing\n", "line 4: label"},  // a record's first line
+      {"lc_utf8.csv", head + "1,t,bad \xff,\n", "byte 35"},
+      {"lc_empty.csv", head, ""},
+  };
+  for (const auto& c : bad) {
+    auto path = test::write_temp(c.name, c.bytes).string();
+    auto e = error_of([&] { read_litcovid_csv(path); });
+    EXPECT_EQ(e.code(), Errc::dataset) << c.name;
+    EXPECT_EQ(e.path(), path) << c.name;
+    EXPECT_EQ(e.field(), c.field) << c.name << ": " << e.what();
+  }
 }
 
 TEST(MultiLabelData, MalformedFilesNameLineAndField) {

@@ -5,6 +5,9 @@
 //    on it exactly as on the data (macro F1 over the labels that occur in the resample, F1 = 0 where TP = 0);
 //    B resamples; the 95 % interval is the 2.5th and 97.5th percentile of the B figures, linearly interpolated
 //    between order statistics (numpy's default, Hyndman-Fan type 7).
+//  - Each label's F1 (RE and multi-label `per_label`): the same percentile bootstrap, the same draws, reported as
+//    "per_label_ci" {label: {lo, hi}}. In a resample where the label occurs nowhere (no gold, no prediction) its
+//    F1 is 0, scikit-learn's zero_division default - so a rare label's interval reaches 0.
 //  - Accuracy (RE) and exact match (multi-label), proportions of independent items: Wilson (eval/wilson.hpp).
 //  - Paired bootstrap of two runs on the same items (a 4-bit run against the full-precision run of the same
 //    model): each resample's draws are applied to both runs, the difference run - baseline recomputed; the
@@ -94,6 +97,7 @@ struct CountTable {
 // The figures one resample (or the data: every w_i = 1) gives.
 struct Figures {
   double micro_f1 = 0, macro_f1 = 0, accuracy = 0;
+  std::vector<double> label_f1;  // per label of the table (0 where it occurs nowhere in the resample)
 };
 
 inline Figures figures_of(const CountTable& t, const std::vector<std::uint32_t>& w) {
@@ -111,14 +115,16 @@ inline Figures figures_of(const CountTable& t, const std::vector<std::uint32_t>&
   LabelCounts pooled;
   double sum = 0;
   std::size_t seen = 0;
+  std::vector<double> label_f1(totals.size(), 0.0);
   for (std::size_t l = 0; l < totals.size(); ++l) {
     const auto& s = totals[l];
     if (t.pooled[l]) pooled += s;
     if (s.tp + s.fp + s.fn == 0) continue;  // absent from this resample: not a label of its macro mean
-    sum += s.f1();
+    label_f1[l] = s.f1();
+    sum += label_f1[l];
     ++seen;
   }
-  return {pooled.f1(), seen ? sum / double(seen) : 0.0, LabelCounts::ratio(correct, n)};
+  return {pooled.f1(), seen ? sum / double(seen) : 0.0, LabelCounts::ratio(correct, n), std::move(label_f1)};
 }
 
 class LabelIndex {
@@ -235,6 +241,11 @@ nlohmann::json label_intervals(const LabelScore& s, std::size_t right, const cha
     ci["micro_f1"] = interval_json(figure_interval(f, [](const Figures& x) { return x.micro_f1; }), "bootstrap");
     ci["macro_f1"] = interval_json(figure_interval(f, [](const Figures& x) { return x.macro_f1; }), "bootstrap");
     ci[proportion] = interval_json(*wilson_interval(right, t.items.size()), "wilson");
+    nlohmann::json per_label = nlohmann::json::object();
+    for (std::size_t l = 0; l < t.labels.size(); ++l)
+      per_label[t.labels[l]] =
+          interval_json(figure_interval(f, [l](const Figures& x) { return x.label_f1[l]; }), "bootstrap");
+    return {{"ci", ci}, {"per_label_ci", per_label}, {"bootstrap", bootstrap_settings_json(o, unit_of(s))}};
   }
   return {{"ci", ci}, {"bootstrap", bootstrap_settings_json(o, unit_of(s))}};
 }

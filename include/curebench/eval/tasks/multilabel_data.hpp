@@ -10,6 +10,13 @@
 // ({train,dev,test}.tsv, hoc-sample200.tsv; ../shared/datasets/bionlp/README.md): the header `pmid<TAB>text<TAB>labels`,
 // then one document a line, its hallmarks `;`-separated in the third column (an empty column: no hallmark).
 // Every label must be one of the 10 hallmarks (hoc_labels()), which catches a file of another set.
+// LitCovid: the CSV of BioCreative VII Track 5 (BC7-LitCovid-{Train,Dev,Test}.csv, as BigBIO's bc7_litcovid
+// loader reads it): a header row naming the columns - pmid, title, abstract and label are used, others
+// (journal, keywords, pub_type, authors, doi) ignored, in any order - then one article a record; RFC 4180
+// quoting ("..." with "" for a quote; a quoted field may hold commas and line breaks); the topics
+// `;`-separated in `label`, each one of the 7 (litcovid_labels()); an empty label field: no topic. The text is
+// title + " " + abstract (either may be empty, not both). The TSV layout of gpt_bionlp_benchmark's LitCovid copy
+// is not documented here and not read.
 #include "curebench/core/error.hpp"
 #include "curebench/core/json_file.hpp"
 #include "curebench/eval/dataset.hpp"
@@ -25,6 +32,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace curebench::eval::tasks {
@@ -43,6 +51,13 @@ inline const std::vector<std::string>& hoc_labels() {
       "enabling replicative immortality",   "evading growth suppressors",       "genomic instability and mutation",
       "inducing angiogenesis",              "resisting cell death",             "sustaining proliferative signaling",
       "tumor promoting inflammation"};
+  return l;
+}
+
+// LitCovid's 7 topics as BC7-LitCovid spells them.
+inline const std::vector<std::string>& litcovid_labels() {
+  static const std::vector<std::string> l{"Case Report", "Diagnosis",  "Epidemic Forecasting", "Mechanism",
+                                          "Prevention",  "Transmission", "Treatment"};
   return l;
 }
 
@@ -126,6 +141,107 @@ inline std::vector<MultiLabelItem> read_hoc_tsv(const std::string& path) {
       },
       std::size_t{1} << 22);
   require(!out.empty(), Errc::dataset, path, "", "no documents after the header");
+  return out;
+}
+
+namespace detail {
+// RFC 4180 records of `text`: fields split at ',', records at '\n' (a '\r' before it dropped), "..." quoted with ""
+// for a quote. Each record with the line it starts on. A quote inside an unquoted field, text after a closing
+// quote, or an unterminated quote is an error naming the line.
+inline std::vector<std::pair<std::size_t, std::vector<std::string>>> csv_records(std::string_view text,
+                                                                                  const std::string& path) {
+  std::vector<std::pair<std::size_t, std::vector<std::string>>> out;
+  std::vector<std::string> record;
+  std::string field;
+  std::size_t line = 1, start_line = 1;
+  bool quoted = false, was_quoted = false, any = false;
+  auto end_field = [&] {
+    record.push_back(std::move(field));
+    field.clear();
+    was_quoted = false;
+  };
+  auto end_record = [&] {
+    end_field();
+    if (!(record.size() == 1 && record[0].empty())) out.push_back({start_line, std::move(record)});  // blank lines
+    record.clear();
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    any = true;
+    if (quoted) {
+      if (c == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
+        else quoted = false;
+      } else {
+        if (c == '\n') ++line;
+        field += c;
+      }
+      continue;
+    }
+    if (c == '"') {
+      require(field.empty() && !was_quoted, Errc::dataset, path, line_field(line, "csv"),
+              "a quote inside an unquoted field (RFC 4180: quote the whole field, double the quote)");
+      quoted = was_quoted = true;
+    } else if (c == ',') {
+      end_field();
+    } else if (c == '\n' || (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) {
+      if (c == '\r') ++i;
+      end_record();
+      start_line = ++line;
+    } else {
+      require(!was_quoted, Errc::dataset, path, line_field(line, "csv"), "text after a field's closing quote");
+      field += c;
+    }
+  }
+  require(!quoted, Errc::dataset, path, line_field(start_line, "csv"), "a quoted field is not closed by the end of the file");
+  if (any && (!field.empty() || !record.empty() || was_quoted)) end_record();
+  return out;
+}
+}  // namespace detail
+
+inline std::vector<MultiLabelItem> read_litcovid_csv(const std::string& path) {
+  const auto text = read_text_file(path);
+  if (auto bad = tokenizer::find_invalid_utf8(text))
+    throw Error(Errc::dataset, path, "byte " + std::to_string(*bad + 1), "not valid UTF-8");
+  std::string_view body(text);
+  if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);  // a UTF-8 BOM
+  const auto records = detail::csv_records(body, path);
+  require(!records.empty(), Errc::dataset, path, "header", "empty file: expected a header row (pmid,...,label)");
+  const auto& header = records[0].second;
+  auto column = [&](const char* name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    require(it != header.end(), Errc::dataset, path, line_field(records[0].first, "header"),
+            std::string("expected a column '") + name + "' (BC7-LitCovid CSV: pmid, journal, title, abstract, "
+            "keywords, pub_type, authors, doi, label)");
+    return static_cast<std::size_t>(it - header.begin());
+  };
+  const std::size_t pmid = column("pmid"), title = column("title"), abstract = column("abstract"), label = column("label");
+  const auto& known = litcovid_labels();
+  std::vector<MultiLabelItem> out;
+  for (std::size_t r = 1; r < records.size(); ++r) {
+    const auto& [line_no, f] = records[r];
+    require(f.size() == header.size(), Errc::dataset, path, line_field(line_no, "columns"),
+            "expected " + std::to_string(header.size()) + " comma-separated fields (as the header), found " +
+                std::to_string(f.size()));
+    require(!trim(f[pmid]).empty(), Errc::dataset, path, line_field(line_no, "pmid"), "empty pmid");
+    std::string doc = std::string(trim(f[title]));
+    if (!trim(f[abstract]).empty()) doc += (doc.empty() ? "" : " ") + std::string(trim(f[abstract]));
+    require(!doc.empty(), Errc::dataset, path, line_field(line_no, "abstract"), "empty title and abstract");
+    MultiLabelItem item{std::string(trim(f[pmid])), std::move(doc), {}};
+    const std::string_view labels = trim(f[label]);
+    for (std::size_t pos = 0; pos <= labels.size() && !labels.empty();) {
+      std::size_t semi = labels.find(';', pos);
+      if (semi == std::string_view::npos) semi = labels.size();
+      const std::string l(trim(labels.substr(pos, semi - pos)));
+      pos = semi + 1;
+      require(std::find(known.begin(), known.end(), l) != known.end(), Errc::dataset, path, line_field(line_no, "label"),
+              "'" + l + "' is not one of LitCovid's 7 topics");
+      require(item.labels.insert(l).second, Errc::dataset, path, line_field(line_no, "label"),
+              "topic '" + l + "' appears twice");
+    }
+    out.push_back(std::move(item));
+  }
+  require(!out.empty(), Errc::dataset, path, "", "no articles after the header");
   return out;
 }
 
