@@ -11,6 +11,7 @@
 #include <set>
 #include <unistd.h>
 
+#include "curebench/eval/continuation_requests.hpp"
 #include "curebench/eval/pipeline.hpp"
 
 namespace cb = curebench;
@@ -208,6 +209,42 @@ TEST(EvalConfig, BadConfigsNameTheField) {
   EXPECT_EQ(bad(R"({"models": [{"path": "m", "mode": "loglikelihood"}], "splits": {"val": "v.jsonl"}, "protocol": "lm-eval", "num_fewshot": 2})"), "fewshot");
   EXPECT_EQ(bad(R"({"models": [{"path": "m", "mode": "loglikelihood"}], "splits": {"val": "v.jsonl"}, "num_fewshot": 2, "fewshot": "p.jsonl"})"), "num_fewshot");
   EXPECT_EQ(bad(R"({"models": [{"path": "m"}], "splits": {"val": "v.jsonl"}, "protocol": "lmeval"})"), "protocol");
+}
+
+// lm-eval's tokenization of a request (HFLM._encode_pair): trailing whitespace of the context moves to the
+// continuation; the context is its own tokens, the continuation the whole's tokens after as many. Where BPE merges
+// across the boundary the shared-prefix split (the other protocols) gives other tokens; both are checked on such a
+// split of a stories260K sentence.
+TEST(EvalProtocol, LmEvalSplitsTokensAsLmEvalsEncodePair) {
+  auto tok = cb::tokenizer::load_tokenizer(std::string(CUREBENCH_SOURCE_DIR) + "/tests/data/models/stories260K/hf");
+  auto enc = [&](const std::string& t) {
+    auto ids = tok.encode(t, false);
+    return std::vector<std::int64_t>(ids.begin(), ids.end());
+  };
+  // The space at the end of "Answer: " is moved: the same requests as "Answer:" + " yes".
+  auto moved = cb::eval::continuation_requests(tok, "Question: Is it?\nAnswer: ", {"yes", "no"}, false, 512, true);
+  auto plain = cb::eval::continuation_requests(tok, "Question: Is it?\nAnswer:", {" yes", " no"}, false, 512, true);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(moved.requests[i].context, plain.requests[i].context);
+    EXPECT_EQ(moved.requests[i].continuation, plain.requests[i].continuation);
+  }
+  const std::string sentence = "Once upon a time there was a little girl named Lily";
+  std::size_t cut = 0;
+  for (std::size_t i = 1; i + 1 < sentence.size() && !cut; ++i) {
+    const auto ctx = enc(sentence.substr(0, i)), all = enc(sentence);
+    if (sentence[i] != ' ' && sentence[i - 1] != ' ' && !std::equal(ctx.begin(), ctx.end(), all.begin())) cut = i;
+  }
+  ASSERT_GT(cut, 0u) << "no split where the context's tokens are not a prefix of the whole's";
+  const auto context = sentence.substr(0, cut), continuation = sentence.substr(cut);
+  const auto ctx = enc(context), all = enc(sentence);
+  const auto lm = cb::eval::continuation_requests(tok, context, {continuation}, false, 512, true).requests[0];
+  EXPECT_EQ(lm.context, ctx);
+  EXPECT_EQ(lm.continuation, std::vector<std::int64_t>(all.begin() + static_cast<std::ptrdiff_t>(ctx.size()), all.end()));
+  const auto shared = cb::eval::continuation_requests(tok, context, {continuation}, false, 512).requests[0];
+  EXPECT_NE(shared.context, lm.context);  // the shared-prefix split keeps fewer context tokens here
+  std::vector<std::int64_t> joined(shared.context);
+  joined.insert(joined.end(), shared.continuation.begin(), shared.continuation.end());
+  EXPECT_EQ(joined, all);
 }
 
 // --protocol lm-eval end to end (issue 18): stories260K on the HEAD-QA records of the lm-eval fixture, 3-shot from

@@ -714,7 +714,8 @@ class Pipeline {
       Item it{i, reqs.size(), 0, 0, protocol.loglikelihood(q), {}};
       it.context = render(it.prompt.messages);
       // Context + continuation tokenized together (as the model would see them), the suffix scored.
-      auto built = continuation_requests(tok, it.context, it.prompt.continuations, add_special, max_context);
+      auto built = continuation_requests(tok, it.context, it.prompt.continuations, add_special, max_context,
+                                         /*lm_eval_split=*/requires { Protocol::raw_context; });
       it.context_tokens = built.context_tokens;
       truncated += built.truncated;
       for (auto& r : built.requests) reqs.push_back(std::move(r));
