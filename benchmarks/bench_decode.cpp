@@ -45,6 +45,8 @@ struct BenchSetup {
   at::Device device = cb::model::parse_device_name(env_or("CUREBENCH_BENCH_DEVICE", cb::compat::cuda_available() ? "cuda" : "cpu"));
   at::ScalarType dtype = cb::model::parse_dtype_name(env_or("CUREBENCH_BENCH_DTYPE", device.is_cuda() ? "bf16" : "f32"));
   std::string quant = env_or("CUREBENCH_BENCH_QUANT", "none");
+  // CUREBENCH_BENCH_QUANT_LM_HEAD=1: the classifier quantized too (LoadRequest::quantize_lm_head; off, as bnb).
+  bool quantize_lm_head = env_or("CUREBENCH_BENCH_QUANT_LM_HEAD", "0") == "1";
   double bandwidth = 0;  // bytes/s, measured by BM_CopyBandwidth
 };
 
@@ -55,7 +57,8 @@ BenchSetup& setup() {
     const auto v = env_or("CUREBENCH_BENCH_ATEN_LAYERS", "0");
     if (v == "attention") cb::model::hooks::decode_attention() = nullptr;  // SDPA, the fused norms and RoPE kept
     if (v != "1") return v == "attention";
-    cb::model::hooks::rms_norm() = nullptr, cb::model::hooks::rope() = nullptr, cb::model::hooks::decode_attention() = nullptr;
+    cb::model::hooks::rms_norm() = nullptr, cb::model::hooks::add_rms_norm() = nullptr, cb::model::hooks::rope() = nullptr;
+    cb::model::hooks::decode_attention() = nullptr;
     return true;
   }();
   (void)aten_layers;
@@ -73,6 +76,7 @@ cb::model::LoadedModel load_quantized() {
   cb::loader::LoadRequest r;
   r.device = setup().device;
   r.dtype = setup().dtype;
+  r.quantize_lm_head = setup().quantize_lm_head;
   return strategy.load(cb::loader::inspect_checkpoint(setup().model_dir), r);
 }
 
@@ -198,7 +202,7 @@ void decode_run(benchmark::State& state, std::int64_t batch, std::int64_t prompt
   state.counters["peak_gpu_GB"] = static_cast<double>(cb::gpu_memory().allocated_peak_bytes) / 1e9;
   state.counters["time_to_first_token_ms"] = ttft_ms;
   state.counters["cuda_graphs"] = graphs ? 1 : 0;
-  state.SetLabel(setup().quant);
+  state.SetLabel(setup().quant + (setup().quantize_lm_head && setup().quant != "none" ? "+lm_head" : ""));
   if (setup().bandwidth > 0) {
     const double step_bytes = bytes_per_step(d, batch, static_cast<double>(prompt_len) + new_tokens / 2.0);
     const double roofline = setup().bandwidth / step_bytes * static_cast<double>(batch);

@@ -20,7 +20,7 @@ inline void add_eval(CLI::App& app, Context& ctx) {
   static std::int64_t max_new_tokens = 256, batch_size = 8;
   static std::optional<std::uint64_t> seed;
   static std::optional<bool> enable_thinking;
-  static bool allow_duplicate_ids = false;
+  static bool allow_duplicate_ids = false, quantize_lm_head = false;
   static std::map<std::string, std::string> meta;  // meta_data.json fields, the kit's option names
   static std::optional<int> rank, world_size;
   static double dist_timeout_s = 60;
@@ -33,6 +33,7 @@ inline void add_eval(CLI::App& app, Context& ctx) {
   sub->add_option("--max-samples", max_samples, "Short form: at most N questions per split");
   sub->add_option("--seed", seed, "Short form: seeded subsample when --max-samples is set");
   sub->add_option("--quant", quant, "Short form: auto | none | nf4 | int8 | prequantized");
+  sub->add_flag("--quantize-lm-head", quantize_lm_head, "Short form: quantize the classifier too (kept 16-bit by default, as bitsandbytes)");
   sub->add_option("--mode", mode, "Short form: generate | loglikelihood");
   sub->add_option("--device", device, "Short form: cpu | cuda");
   sub->add_option("--dtype", dtype, "Short form: f32 | bf16 | f16");
@@ -85,7 +86,7 @@ inline void add_eval(CLI::App& app, Context& ctx) {
       if (model.empty()) throw cb::Error(cb::Errc::invalid_argument, "", "--model", "give --config FILE or --model PATH");
       if (val.empty() && test.empty()) throw cb::Error(cb::Errc::invalid_argument, "", "--val", "give --val and/or --test");
       cfg.models.push_back({.name = std::filesystem::path(model).filename().string(), .path = model, .quant = quant,
-                            .mode = mode, .device = device, .dtype = dtype});
+                            .mode = mode, .device = device, .dtype = dtype, .quantize_lm_head = quantize_lm_head});
       if (!val.empty()) cfg.splits.push_back({"val", val, max_samples, seed});
       if (!test.empty()) cfg.splits.push_back({"test", test, max_samples, seed});
       cfg.protocol = protocol;

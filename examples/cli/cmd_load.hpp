@@ -20,6 +20,7 @@ inline std::vector<std::string> split_names(const std::string& s) {
 inline void add_load(CLI::App& app, Context& ctx) {
   static std::string model, gpu_budget, cpu_budget, strategies, device = "cpu", dtype, oom_at;
   static std::int64_t context = 4096, batch = 1;
+  static bool quantize_lm_head = false;
   auto* sub = app.add_subcommand("load", "Load a checkpoint through the loader chain and report every attempt");
   sub->add_option("--model", model, "Checkpoint folder")->required();
   sub->add_option("--gpu-budget", gpu_budget, "GPU memory budget, e.g. 16GiB (emulates a smaller GPU)");
@@ -33,6 +34,7 @@ inline void add_load(CLI::App& app, Context& ctx) {
   sub->add_option("--dtype", dtype, "Compute dtype f32 | bf16 | f16");
   sub->add_option("--context", context, "Tokens per sequence to plan the KV cache for");
   sub->add_option("--batch", batch, "Sequences to plan the KV cache for");
+  sub->add_flag("--quantize-lm-head", quantize_lm_head, "Quantize the classifier too (QuantizeOnLoad; kept 16-bit by default, as bitsandbytes)");
   sub->add_option("--inject-oom-at", oom_at, "Fault injection: fail with out-of-memory when loading this tensor");
   add_json_flag(sub, ctx);
   sub->callback([&ctx] {
@@ -45,6 +47,7 @@ inline void add_load(CLI::App& app, Context& ctx) {
     if (!cpu_budget.empty()) req.budget.cpu_bytes = cb::parse_bytes(cpu_budget, "--cpu-budget");
     req.workload = {.batch = batch, .context = context};
     req.faults.oom_at_tensor = oom_at;
+    req.quantize_lm_head = quantize_lm_head;
     auto only = split_names(strategies);
     for (auto& n : only) {
       auto names = cb::loader::DefaultChain::names();

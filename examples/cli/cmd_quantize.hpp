@@ -41,6 +41,31 @@ inline std::vector<std::vector<std::int64_t>> sampled_token_set(const curebench:
   return out;
 }
 
+// Free-running greedy agreement: from the first token of each sequence, both models generate as many tokens as
+// the sequence has left (EOS ignored); a sequence agrees when every token is the same. `common_prefix` is the
+// mean fraction of tokens generated before the first difference. Teacher-forced top-1 agreement (Fidelity)
+// hides how one early flip changes everything after it; this shows it.
+inline nlohmann::json greedy_agreement(const curebench::model::Decoder& ref, const curebench::model::Decoder& quant,
+                                       const std::vector<std::vector<std::int64_t>>& seqs) {
+  namespace cb = curebench;
+  std::int64_t same = 0, n = 0;
+  double prefix = 0;
+  for (const auto& s : seqs) {
+    if (s.size() < 2) continue;
+    cb::runtime::GenerateOptions opt;
+    opt.max_new_tokens = static_cast<std::int64_t>(s.size()) - 1;
+    opt.ignore_eos = true;
+    const std::vector<std::vector<std::int64_t>> prompt{{s.front()}};
+    const auto a = cb::runtime::generate(ref, prompt, opt).at(0).tokens, b = cb::runtime::generate(quant, prompt, opt).at(0).tokens;
+    std::size_t k = 0;
+    while (k < a.size() && k < b.size() && a[k] == b[k]) ++k;
+    same += (a == b) ? 1 : 0;
+    prefix += a.empty() ? 1.0 : static_cast<double>(k) / static_cast<double>(a.size());
+    ++n;
+  }
+  return {{"sequences", n}, {"identical", same}, {"common_prefix", n ? prefix / static_cast<double>(n) : 0.0}};
+}
+
 inline void add_quantize(CLI::App& app, Context& ctx) {
   static QuantizeArgs a;
   auto* sub = app.add_subcommand("quantize", "Quantize a model: fidelity report against its f32 self, pre-quantized checkpoint, layer sensitivity");
@@ -58,7 +83,7 @@ inline void add_quantize(CLI::App& app, Context& ctx) {
   sub->add_option("--keep-first", a.keep_first, "Keep the first N decoder layers in full precision")->check(CLI::NonNegativeNumber);
   sub->add_option("--keep-last", a.keep_last, "Keep the last N decoder layers in full precision")->check(CLI::NonNegativeNumber);
   sub->add_option("--keep", a.keep_names, "Comma-separated name substrings kept in full precision, e.g. mlp.down_proj,layers.0.");
-  sub->add_flag("--quantize-lm-head", a.quantize_lm_head, "Quantize an untied lm_head too (kept in full precision by default)");
+  sub->add_flag("--quantize-lm-head", a.quantize_lm_head, "Quantize the classifier too (an untied lm_head, or a copy of a tied embedding; kept in full precision by default)");
   add_json_flag(sub, ctx);
   sub->callback([&ctx] {
     namespace cb = curebench;
@@ -101,6 +126,7 @@ inline void add_quantize(CLI::App& app, Context& ctx) {
         f.quant = q.name;
         f.kept_dense = *kept;
         j["fidelity"] = f;
+        j["fidelity"]["greedy"] = greedy_agreement(ref.decoder, qm.decoder, seqs);
       }
       if (a.sensitivity) j["sensitivity"] = cb::quant::sensitivity_scan(ref.decoder, q, seqs);
     }

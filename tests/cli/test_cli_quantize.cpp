@@ -2,6 +2,8 @@
 // that loads back through Prequantized, the sensitivity scan, and clear refusals.
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "cli/run_cli.hpp"
 
 namespace {
@@ -32,16 +34,38 @@ TEST(CliQuantize, FidelityReportHasEveryMeasure) {
   EXPECT_LT(int8["fidelity"]["kl_mean"].get<double>(), f["kl_mean"].get<double>());
 }
 
+// stories260K ties its classifier to the embedding: --quantize-lm-head quantizes a copy (the lookup stays f32),
+// which costs fidelity; the report says how much, teacher-forced (KL, top-1) and free-running (greedy).
+TEST(CliQuantize, QuantizeLmHeadQuantizesTheTiedClassifierAndReportsItsCost) {
+  auto plain = report("int8"), head = report("int8", "--quantize-lm-head");
+  const auto& p = plain["fidelity"];
+  const auto& h = head["fidelity"];
+  EXPECT_NE(std::find(p["kept_dense"].begin(), p["kept_dense"].end(), "lm_head.weight"), p["kept_dense"].end());
+  EXPECT_EQ(std::find(h["kept_dense"].begin(), h["kept_dense"].end(), "lm_head.weight"), h["kept_dense"].end());
+  // 512 x 64 int8 codes + one f32 scale per row, beside the embedding.
+  EXPECT_EQ(h["weight_bytes_quant"].get<std::int64_t>() - p["weight_bytes_quant"].get<std::int64_t>(), 512 * 64 + 512 * 4);
+  EXPECT_NE(h["kl_mean"].get<double>(), p["kl_mean"].get<double>());
+  for (const auto* f : {&p, &h}) {
+    const auto& g = (*f)["greedy"];
+    EXPECT_EQ(g["sequences"], 5);
+    EXPECT_LE(g["identical"].get<std::int64_t>(), 5);
+    EXPECT_GE(g["common_prefix"].get<double>(), 0.0);
+    EXPECT_LE(g["common_prefix"].get<double>(), 1.0);
+    if (g["identical"] == 5) EXPECT_DOUBLE_EQ(g["common_prefix"].get<double>(), 1.0);
+  }
+}
+
 TEST(CliQuantize, Int4KeepsLayersThatDoNotFitTheGroupDense) {
   auto j = report("int4-g32");
   auto kept = j["fidelity"]["kept_dense"];
-  ASSERT_EQ(kept.size(), 5u);  // down_proj: 172 inputs, no multiple of 32
-  for (auto& k : kept) EXPECT_NE(k.get<std::string>().find("down_proj"), std::string::npos) << k;
+  ASSERT_EQ(kept.size(), 6u);  // down_proj: 172 inputs, no multiple of 32; and the classifier (the tied embedding)
+  for (auto& k : kept)
+    if (k != "lm_head.weight") EXPECT_NE(k.get<std::string>().find("down_proj"), std::string::npos) << k;
 }
 
 TEST(CliQuantize, MixedPrecisionRulesKeepLayersDense) {
   auto j = report("nf4", "--keep-first 1 --keep mlp.down_proj");
-  EXPECT_EQ(j["fidelity"]["kept_dense"].size(), 7u + 4u);  // layer 0's 7 linears + down_proj of layers 1-4
+  EXPECT_EQ(j["fidelity"]["kept_dense"].size(), 7u + 4u + 1u);  // layer 0's 7 linears + down_proj of layers 1-4 + lm_head
 }
 
 TEST(CliQuantize, OutWritesACheckpointThatLoadsAsPrequantized) {

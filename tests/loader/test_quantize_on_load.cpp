@@ -44,12 +44,49 @@ TEST(QuantizeOnLoad, ReleasesEachDenseSourceOnceQuantized) {
       cb::loader::QuantizeOnLoad<RecordingNF4> strategy{rec};
       auto m = strategy.load(info, req);
       const auto& s = info.spec;
-      EXPECT_EQ(static_cast<std::int64_t>(rec.log->sources.size()), 7 * s.num_layers + (s.tie_word_embeddings ? 0 : 1)) << fixture;
+      EXPECT_EQ(static_cast<std::int64_t>(rec.log->sources.size()), 7 * s.num_layers) << fixture;  // lm_head stays 16-bit
       EXPECT_TRUE(rec.log->alive_at_next_call.empty()) << fixture << ": " << rec.log->alive_at_next_call.front();
       for (std::size_t j = 0; j < rec.log->sources.size(); ++j)
         EXPECT_TRUE(rec.log->sources[j].expired()) << fixture << ": source " << j << " still held by the loaded model";
       EXPECT_TRUE(std::holds_alternative<cb::quant::NF4>(m.decoder.weights().layers[0].down));
       cb::loader::warmup_check(m);
     }
+  }
+}
+
+// The classifier is quantized only when the request asks (bitsandbytes keeps it 16-bit): untied, its own
+// weight; tied, a quantized copy of the embedding, which itself stays dense for the lookup. The planner agrees.
+TEST(QuantizeOnLoad, ClassifierStaysSixteenBitUnlessAsked) {
+  for (const std::string fixture : {"llama", "qwen2"}) {
+    auto info = cb::loader::inspect_checkpoint(model_fixture(fixture));
+    const auto& s = info.spec;
+    cb::loader::LoadRequest req;
+    req.workload = {.batch = 1, .context = 32};
+    req.dtype = at::kFloat;
+    cb::loader::QuantizeOnLoad<cb::quant::NF4Config<64, true>> strategy;
+    auto plain = strategy.load(info, req);
+    const auto& pw = plain.decoder.weights();
+    ASSERT_TRUE(std::holds_alternative<cb::quant::Dense>(pw.lm_head)) << fixture;
+    EXPECT_EQ(std::get<cb::quant::Dense>(pw.lm_head).w.is_same(pw.embed), s.tie_word_embeddings) << fixture;
+
+    req.quantize_lm_head = true;
+    auto quant = strategy.load(info, req);
+    const auto& qw = quant.decoder.weights();
+    ASSERT_TRUE(std::holds_alternative<cb::quant::NF4>(qw.lm_head)) << fixture;
+    EXPECT_TRUE(at::equal(qw.embed, pw.embed)) << fixture;  // the lookup table is untouched
+    const auto head_q = cb::quant::weight_bytes(qw.lm_head);
+    const auto head_dense = s.tie_word_embeddings ? 0 : cb::quant::weight_bytes(pw.lm_head);
+    EXPECT_EQ(qw.bytes(), pw.bytes() - head_dense + head_q) << fixture;
+    auto ids = at::tensor(std::vector<std::int64_t>{1, 5, 9, 2}, at::kLong).view({1, 4});
+    auto real = at::ones({1, 4}, at::kBool);
+    auto c1 = plain.decoder.make_cache(1, 4), c2 = quant.decoder.make_cache(1, 4);
+    EXPECT_FALSE(at::equal(plain.decoder.forward(ids, real, c1), quant.decoder.forward(ids, real, c2))) << fixture;
+    // The plan moves the same way: an untied head shrinks to 4 bits, a tied one adds a 4-bit copy.
+    req.quantize_lm_head = false;
+    const auto planned_plain = strategy.check(info, req).plan.weight_bytes;
+    req.quantize_lm_head = true;
+    const auto planned_quant = strategy.check(info, req).plan.weight_bytes;
+    if (s.tie_word_embeddings) EXPECT_GT(planned_quant, planned_plain) << fixture;
+    else EXPECT_LT(planned_quant, planned_plain) << fixture;
   }
 }

@@ -33,6 +33,7 @@ struct ModelConfig {
   std::string device = "cpu", dtype;   // dtype default: bf16 on CUDA, the checkpoint's on CPU
   std::optional<std::int64_t> gpu_budget, cpu_budget;
   SubmissionMetadata metadata;         // over the run's metadata, for this model's meta_data.json
+  bool quantize_lm_head = false;       // quantize the classifier too (nf4/int8 on load); off: 16-bit, as bitsandbytes
 };
 
 struct RunConfig {
@@ -81,11 +82,14 @@ inline nlohmann::json to_json_value(const RunConfig& c) {
     j["fewshot"] = c.fewshot_path;
     j["lm_eval_task"] = c.lm_eval_task;
   }
-  for (auto& m : c.models)
+  for (auto& m : c.models) {
     j["models"].push_back({{"name", m.name}, {"path", m.path}, {"tokenizer", m.tokenizer}, {"quant", m.quant},
                            {"mode", m.mode}, {"device", m.device}, {"dtype", m.dtype},
                            {"gpu_budget", m.gpu_budget ? nlohmann::json(*m.gpu_budget) : nlohmann::json()},
                            {"cpu_budget", m.cpu_budget ? nlohmann::json(*m.cpu_budget) : nlohmann::json()}});
+    // Written only when set, so the config of a run made before the option existed still matches on resume.
+    if (m.quantize_lm_head) j["models"].back()["quantize_lm_head"] = true;
+  }
   for (auto& s : c.splits)
     j["splits"].push_back({{"name", s.name}, {"path", s.path}, {"limit", s.limit},
                            {"seed", s.seed ? nlohmann::json(*s.seed) : nlohmann::json()}});
@@ -189,6 +193,7 @@ inline RunConfig run_config_from_json(const nlohmann::json& j, const std::string
       m.mode = json_get_or<std::string>(mj, "mode", m.mode, path);
       m.device = json_get_or<std::string>(mj, "device", m.device, path);
       m.dtype = json_get_or<std::string>(mj, "dtype", "", path);
+      m.quantize_lm_head = json_get_or<bool>(mj, "quantize_lm_head", false, path);
       if (auto b = mj.find("gpu_budget"); b != mj.end() && b->is_string()) m.gpu_budget = parse_bytes(b->get<std::string>(), f + ".gpu_budget");
       if (auto b = mj.find("cpu_budget"); b != mj.end() && b->is_string()) m.cpu_budget = parse_bytes(b->get<std::string>(), f + ".cpu_budget");
       if (auto md = mj.find("metadata"); md != mj.end() && !md->is_null()) m.metadata = metadata_from_json(*md, path, "metadata");

@@ -81,7 +81,8 @@ inline MemoryPlan plan_memory_bits(const model::ModelSpec& s, double linear_bits
   const auto emb = s.vocab_size * s.hidden_size;
   auto linear_bytes = static_cast<double>(linear_parameters(s)) * linear_bits / 8.0;
   if (per_row_scales) linear_bytes += 4.0 * s.num_layers * (s.q_dim() + 2 * s.kv_dim() + 2 * s.hidden_size + 2 * s.intermediate_size);
-  const double head_bytes = s.tie_word_embeddings ? 0.0 : (quantize_lm_head ? emb * linear_bits / 8.0 : emb * dense_bytes * 1.0);
+  // A tied classifier is the embedding, unless quantized: then a quantized copy sits beside it.
+  const double head_bytes = quantize_lm_head ? emb * linear_bits / 8.0 : (s.tie_word_embeddings ? 0.0 : emb * dense_bytes * 1.0);
   const auto small = s.num_layers * s.hidden_size * 4 + s.hidden_size;  // norms (and biases, roughly)
   p.weight_bytes = static_cast<std::int64_t>(linear_bytes + head_bytes) + emb * dense_bytes + small * dense_bytes;
   p.kv_cache_bytes = 2 * s.num_layers * s.kv_dim() * w.context * w.batch * 2;

@@ -34,6 +34,8 @@ class GuardedSource {
 
   // Linear layers that get quantized after loading give back part of what dense() charged.
   void refund(std::int64_t bytes) const { used_ -= bytes; }
+  // A tensor made from one already loaded (the quantized classifier copied from a tied embedding).
+  void charge_derived(const std::string& name, std::int64_t bytes) const { charge(name, bytes); }
   std::int64_t used() const { return used_; }
 
  private:

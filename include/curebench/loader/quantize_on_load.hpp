@@ -3,6 +3,7 @@
 // arrives, so peak memory stays near the quantized size (plus one dense tensor) instead of the full
 // bf16 model — the seed's "BitsAndBytes 4-bit on load", planned against the budget first.
 #include <string>
+#include <variant>
 
 #include "curebench/loader/guarded_source.hpp"
 #include "curebench/loader/strategy.hpp"
@@ -45,7 +46,7 @@ struct QuantizeOnLoad {
           return v;
         }
     }
-    v.plan = plan_memory_bits(c.spec, config.bits_per_weight(), 2, r.workload);
+    v.plan = plan_memory_bits(c.spec, config.bits_per_weight(), 2, r.workload, classifier_quantized(r));
     if (auto b = device_budget(r); b && peak_bytes(c, r) > *b) {
       v.ok = false;
       v.reason = "needs " + format_bytes(peak_bytes(c, r)) + " at " + config.name() + ", over " + budget_words(r, *b);
@@ -58,9 +59,15 @@ struct QuantizeOnLoad {
   std::int64_t peak_bytes(const CheckpointInfo& c, const LoadRequest& r) const {
     const auto& s = c.spec;
     const auto largest = std::max(s.vocab_size * s.hidden_size, s.hidden_size * s.intermediate_size);
-    return plan_memory_bits(s, config.bits_per_weight(), 2, r.workload).total() +
+    return plan_memory_bits(s, config.bits_per_weight(), 2, r.workload, classifier_quantized(r)).total() +
            largest * static_cast<std::int64_t>(c10::elementSize(compute_dtype(c, r))) +
            quant::quantize_transient_bytes(largest, r.device.is_cuda());
+  }
+
+  // Mixed precision keeps the classifier by its rules (keep_lm_head, default on); a plain config asks the request.
+  bool classifier_quantized(const LoadRequest& r) const {
+    if constexpr (requires { config.rules.keep_lm_head; }) return !config.rules.keep_lm_head;
+    else return r.quantize_lm_head;
   }
 
   model::LoadedModel load(const CheckpointInfo& c, const LoadRequest& r) const {
@@ -72,13 +79,24 @@ struct QuantizeOnLoad {
     GuardedSource guarded(src, device_budget(r), r.faults, name());
     // `dense` is the only reference to the source (load_weights moves it in): it is freed when this returns,
     // so no more than one dense linear is alive at a time (tests/loader/test_quantize_on_load.cpp).
-    model::LinearTransform transform = [&](const std::string& tensor, at::Tensor dense) {
+    const auto classifier = model::tensor_name(model::Role::lm_head, src.name_style(), false);
+    model::LinearTransform transform = [&](const std::string& tensor, at::Tensor dense) -> quant::Weight {
       const auto dense_bytes = dense.numel() * dense.element_size();
+      const bool is_classifier = tensor == classifier;
       quant::Weight q;
-      if constexpr (requires { config.quantize(tensor, dense, spec.num_layers); })  // mixed precision: per-name rules
+      if constexpr (requires { config.quantize(tensor, dense, spec.num_layers); }) {  // mixed precision: per-name rules
         q = config.quantize(tensor, dense, spec.num_layers);
-      else
-        q = config.quantize(std::move(dense));
+      } else {
+        // The classifier (lm_head, or a copy of a tied embedding) is quantized only when the request asks
+        // (LoadRequest::quantize_lm_head): bitsandbytes keeps it in 16 bits (llm_int8_skip_modules, the seed
+        // pipeline's setting), and its error reaches every logit (docs/quantization-fidelity.md, "The classifier").
+        if (is_classifier && !r.quantize_lm_head) return quant::Dense{std::move(dense)};
+        q = config.quantize(dense);
+      }
+      if (is_classifier && spec.tie_word_embeddings) {  // a quantized copy beside the embedding, which stays
+        if (!std::holds_alternative<quant::Dense>(q)) guarded.charge_derived(tensor, quant::weight_bytes(q));
+        return q;
+      }
       guarded.refund(dense_bytes - quant::weight_bytes(q));  // the dense copy is gone once quantized
       return q;
     };

@@ -29,6 +29,8 @@ struct LoadRequest {
   Budget budget;
   Workload workload;
   FaultInjection faults;
+  // Quantize the classifier too (QuantizeOnLoad); off: it stays 16-bit, as bitsandbytes keeps it.
+  bool quantize_lm_head = false;
 };
 
 struct Verdict {

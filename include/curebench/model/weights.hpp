@@ -152,7 +152,9 @@ DecoderWeights load_weights(const ModelSpec& spec, const S& src, const LinearTra
     w.layers.push_back(std::move(l));
   }
   if (spec.tie_word_embeddings) {
-    w.lm_head = quant::Dense{w.embed};
+    // The classifier is the embedding: a transform that keeps it dense returns that same tensor; one that
+    // quantizes it (asked for by name, quantize_lm_head) makes a quantized copy, and the lookup stays dense.
+    w.lm_head = transform ? transform(name_of(Role::lm_head), w.embed) : quant::Weight{quant::Dense{w.embed}};
   } else {
     w.lm_head = linear(name_of(Role::lm_head), spec.vocab_size, H);
   }
