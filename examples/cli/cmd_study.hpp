@@ -8,6 +8,10 @@
 // intervals, the paired-bootstrap delta against the same model's baseline-precision cell, peak memory, load time,
 // tokens/s), DIR/study.md (eval/tasks/study.hpp's table) and, where gnuplot is installed, DIR/figures/<task>.png/.svg
 // (report/study_figures.hpp: peak memory vs score, one point per precision, per model and method).
+// Ctrl-C / SIGTERM (core/interrupt.hpp, as eval): the first signal stops the study before its next batch; the cell in
+// progress writes nothing (its items are run again on resume), finished cells stay whole, results.json and study.md
+// are not written; exit 128 + signal with a line naming what to run to resume. A second signal kills at once; a
+// resume then sweeps the temp files a killed atomic write left (by their exact names, dead writers only).
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -19,6 +23,7 @@
 #include "cmd_task.hpp"
 #include "curebench/core/atomic_write.hpp"
 #include "curebench/core/cuda_memory.hpp"
+#include "curebench/core/interrupt.hpp"
 #include "curebench/core/memory.hpp"
 #include "curebench/core/run_lock.hpp"
 #include "curebench/core/timer.hpp"
@@ -36,6 +41,8 @@ struct StudyData {  // one task's items, read and validated before any model loa
   std::vector<curebench::eval::tasks::NerSentence> sentences, sentence_pool;
   std::vector<curebench::eval::tasks::RelationItem> pairs, pair_pool;
   std::vector<curebench::eval::tasks::MultiLabelItem> docs, doc_pool;
+  std::vector<curebench::eval::Question> questions, question_pool;
+  std::map<std::string, std::size_t> left_out;  // QA: questions of the file not scored, by type
   std::size_t items = 0;
 };
 
@@ -45,7 +52,12 @@ inline StudyData read_study_data(const curebench::eval::tasks::StudyTaskConfig& 
   for (const auto& x : kTaskDatasets)
     if (t.dataset == x.name) d.ds = &x;
   d.family = d.ds->task;
-  if (d.family == "ner") {
+  if (d.family == "qa") {
+    auto q = tasks::qa_items(t.data);
+    d.questions = std::move(q.questions), d.left_out = std::move(q.left_out);
+    if (!t.examples.empty()) d.question_pool = tasks::qa_items(t.examples).questions;
+    d.items = d.questions.size();
+  } else if (d.family == "ner") {
     d.sentences = tasks::read_iob2_tokens(t.data);
     if (!t.examples.empty()) d.sentence_pool = tasks::read_iob2_tokens(t.examples);
     d.items = d.sentences.size();
@@ -57,8 +69,8 @@ inline StudyData read_study_data(const curebench::eval::tasks::StudyTaskConfig& 
   } else {
     d.docs = tasks::read_multilabel_jsonl(t.data);
     if (!t.examples.empty()) d.doc_pool = tasks::read_multilabel_jsonl(t.examples);
-    require_labels_known(d.ds->label_set(), d.docs, t.data, "--dataset hoc");
-    require_labels_known(d.ds->label_set(), d.doc_pool, t.examples, "--dataset hoc");
+    require_labels_known(d.ds->label_set(), d.docs, t.data, std::string("--dataset ") + d.ds->name);
+    require_labels_known(d.ds->label_set(), d.doc_pool, t.examples, std::string("--dataset ") + d.ds->name);
     d.items = d.docs.size();
   }
   if (t.limit && d.items > t.limit) d.items = t.limit;
@@ -72,6 +84,7 @@ auto with_cell_score(const StudyData& d, const std::filesystem::path& dir, F&& f
   if (d.family == "ner") return f(tasks::score_conll_file((dir / "predictions.conll").string()));
   if (d.family == "re")
     return f(tasks::score_label_jsonl((dir / "predictions.jsonl").string(), std::string(d.ds->labels().negative)));
+  if (d.family == "qa") return f(tasks::score_label_jsonl((dir / "predictions.jsonl").string()));  // letters, no negative
   return f(tasks::score_multilabel_jsonl((dir / "predictions.jsonl").string()));
 }
 
@@ -139,6 +152,24 @@ inline void add_study(CLI::App& app, Context& ctx) {
     fs::create_directories(out);
     auto lock = cb::FolderLock::exclusive(out);
     const bool resuming = check_study_folder(out, cfg);
+    cb::install_interrupt_handlers();
+    if (resuming) {  // temp files of a killed earlier run (ours only: the folder is proven a study of this config)
+      cb::remove_stale_temp_files(out, {{"results.json"}, {"study.md"}, {"study_config.json"}});
+      for (const auto& m : cfg.models)
+        for (const auto& precision : cfg.precisions)
+          for (const auto& t : cfg.tasks)
+            for (const auto& me : cfg.methods)
+              cb::remove_stale_temp_files(out / "cells" / m.name / precision / t.name / me.name,
+                                          {{"predictions.jsonl"}, {"predictions.conll"}, {"cell.json"}});
+    }
+    const std::size_t cells_total = cfg.models.size() * cfg.precisions.size() * cfg.tasks.size() * cfg.methods.size();
+    auto stop_if_interrupted = [&](std::size_t ran_now, std::size_t skipped_now) {
+      if (int sig = cb::interrupt_requested())
+        throw cb::Interrupted(sig, out.string() + ": stopped with " + std::to_string(ran_now + skipped_now) + " of " +
+                                       std::to_string(cells_total) + " cells finished (" + std::to_string(ran_now) +
+                                       " by this run); the cell in progress wrote nothing. Run the same command again "
+                                       "to resume: finished cells are skipped");
+    };
     if (!resuming) {
       auto j = cfg.canonical;
       j["hash"] = cfg.hash;
@@ -164,6 +195,7 @@ inline void add_study(CLI::App& app, Context& ctx) {
           for (const auto& me : cfg.methods) todo += finished(cell_dir(m.name, precision, t.name, me.name)) ? 0 : 1;
         skipped += cfg.tasks.size() * cfg.methods.size() - todo;
         if (!todo) continue;
+        stop_if_interrupted(ran, skipped);  // before a load
         const auto pl = tasks::precision_load(precision, m.dtype);
         cb::loader::LoadRequest req;
         req.device = cb::model::parse_device_name(m.device);
@@ -191,15 +223,29 @@ inline void add_study(CLI::App& app, Context& ctx) {
             TaskArgs ta;
             ta.dataset = t.dataset, ta.examples = t.examples, ta.limit = t.limit, ta.shots = me.shots, ta.seed = me.seed;
             ta.batch_size = cfg.batch_size, ta.bootstrap = cfg.bootstrap, ta.bootstrap_seed = cfg.bootstrap_seed;
-            ta.max_new_tokens = t.max_new_tokens;
+            ta.max_new_tokens = me.tokens_for(t);
+            ta.chain_of_thought = me.chain_of_thought;
             if (cuda) cb::reset_gpu_peak(gpu);
             else cb::reset_peak_rss();
             tasks::GeneratorStats stats;
-            auto generate = tasks::model_generator(loaded.model.decoder, *tok, m.path, t.max_new_tokens, stats);
+            tasks::LabelChoiceStats choice;
+            auto generate = t.mode == "loglikelihood"
+                                ? tasks::label_loglikelihood_chooser(loaded.model.decoder, *tok, m.path,
+                                                                     relation_label_strings(d.ds->labels()), choice,
+                                                                     static_cast<std::int64_t>(cfg.batch_size))
+                                : tasks::model_generator(loaded.model.decoder, *tok, m.path, ta.max_new_tokens, stats);
+            // Stops between batches: run_task then returns nothing and this cell writes no file.
+            generate = [inner = std::move(generate), &stop_if_interrupted, &ran, &skipped](
+                           const std::vector<cb::eval::Conversation>& prompts) {
+              stop_if_interrupted(ran, skipped);
+              return inner(prompts);
+            };
             std::string predictions, conll;
             cb::Timer timer;
             nlohmann::json r;
-            if (d.family == "ner")
+            if (d.family == "qa")
+              r = run_study_task(tasks::QaTask{}, d.questions, d.question_pool, ta, generate, predictions, conll);
+            else if (d.family == "ner")
               r = run_study_task(tasks::NerTask{d.ds->type, d.ds->noun}, d.sentences, d.sentence_pool, ta, generate, predictions, conll);
             else if (d.family == "re")
               r = run_study_task(tasks::RelationTask{&d.ds->labels(), &d.ds->table()}, d.pairs, d.pair_pool, ta, generate,
@@ -222,7 +268,9 @@ inline void add_study(CLI::App& app, Context& ctx) {
                                          : "peak resident set (VmHWM) of the process during the load and during this cell"}};
             r["generation"] = stats.to_json();
             r["generation"]["decode_seconds"] = stats.decode_s;
-            r["generation"]["max_new_tokens"] = t.max_new_tokens;
+            r["generation"]["max_new_tokens"] = ta.max_new_tokens;
+            r["mode"] = t.mode;
+            if (t.mode == "loglikelihood") r["loglikelihood"] = choice.to_json();
             r["config_hash"] = cfg.hash;
             cb::atomic_write(dir / "predictions.jsonl", predictions);
             if (d.family == "ner") cb::atomic_write(dir / "predictions.conll", conll);
@@ -236,6 +284,7 @@ inline void add_study(CLI::App& app, Context& ctx) {
       }
     }
 
+    stop_if_interrupted(ran, skipped);  // every cell is finished; a signal now still ends the run without results
     // results.json and study.md from the cell files (what was run now and what an earlier run finished).
     const tasks::BootstrapOptions boot{cfg.bootstrap ? cfg.bootstrap : 1000, cfg.bootstrap_seed};
     nlohmann::json res;
@@ -244,9 +293,11 @@ inline void add_study(CLI::App& app, Context& ctx) {
     res["baseline"] = cfg.baseline;
     res["precisions"] = cfg.precisions;
     std::set<std::string> kinds;
-    for (std::size_t ti = 0; ti < cfg.tasks.size(); ++ti)
+    for (std::size_t ti = 0; ti < cfg.tasks.size(); ++ti) {
       res["tasks"].push_back({{"name", cfg.tasks[ti].name}, {"dataset", cfg.tasks[ti].dataset},
                               {"family", data[ti].family}, {"items", data[ti].items}});
+      if (data[ti].family == "qa") res["tasks"].back()["left_out"] = data[ti].left_out;
+    }
     res["cells"] = nlohmann::json::array();
     res["rows"] = nlohmann::json::array();
     std::map<std::string, double> base_peak;  // model/method -> baseline row's peak

@@ -1,12 +1,13 @@
 #pragma once
-// `curebench task --dataset NAME --data FILE --model DIR --out DIR [--examples FILE --shots K --seed S]`: one
-// study task (NER, relation extraction or multi-label classification, issue 21) on one model, zero- or few-shot,
-// greedy generation. `--task multilabel --data FILE.jsonl` runs a user's own multi-label set (the project's
+// `curebench task --dataset NAME --data FILE --model DIR --out DIR [--examples FILE --shots K --seed S |
+// --chain-of-thought]`: one study task (NER, relation extraction, multi-label classification or QA, issue 21) on one
+// model, zero-shot, few-shot or zero-shot chain-of-thought, greedy generation. `--task multilabel --data FILE.jsonl` runs a user's own multi-label set (the project's
 // multi-label JSONL, e.g. from `curebench convert --from hoc`), its labels from --labels FILE or the data.
 // Writes into --out (atomically, nothing else touched): results.json, predictions.jsonl (RE lines are
 // `curebench score --task re` input), and for NER predictions.conll (`curebench score --task ner` input), so the
 // score can be recomputed from the files. Not resumable yet: a second run overwrites these three files.
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -19,6 +20,8 @@
 #include "curebench/eval/pipeline.hpp"
 #include "curebench/eval/sha256.hpp"
 #include "curebench/eval/tasks/bootstrap.hpp"
+#include "curebench/eval/tasks/label_loglikelihood.hpp"
+#include "curebench/eval/tasks/qa_task.hpp"
 #include "curebench/eval/tasks/model_generator.hpp"
 #include "curebench/eval/tasks/task.hpp"
 #include "curebench/loader/default_chain.hpp"
@@ -43,6 +46,8 @@ inline const TaskDataset kTaskDatasets[] = {
     {"chemprot", "re", "", "", curebench::eval::tasks::chemprot_labels, curebench::eval::tasks::chemprot_prompt},
     {"gad", "re", "", "", curebench::eval::tasks::gad_labels, curebench::eval::tasks::gad_prompt},
     {"hoc", "multilabel", "", "abstract", nullptr, nullptr, curebench::eval::tasks::hoc_labels},
+    {"litcovid", "multilabel", "", "article", nullptr, nullptr, curebench::eval::tasks::litcovid_labels},
+    {"qa", "qa", "", "", nullptr, nullptr},  // CURE-Bench JSONL: its multi_choice questions (qa_task.hpp)
 };
 
 struct TaskArgs {
@@ -51,7 +56,14 @@ struct TaskArgs {
   std::uint64_t seed = 0, bootstrap_seed = 0;
   std::size_t bootstrap = 1000;
   std::int64_t max_new_tokens = 32;
+  bool chain_of_thought = false;  // zero-shot chain-of-thought (prompting.hpp's ChainOfThought); shots must be 0
+  std::string mode = "generate";   // RE: generate | loglikelihood (over the label set: label_loglikelihood.hpp)
 };
+
+// The labels of a relation set, as label_loglikelihood_chooser scores them.
+inline std::vector<std::string> relation_label_strings(const curebench::eval::tasks::RelationLabels& l) {
+  return {l.labels.begin(), l.labels.end()};
+}
 
 template <class Task>
 nlohmann::json run_study_task(const Task& task, std::vector<typename Task::Item> items,
@@ -79,7 +91,13 @@ nlohmann::json run_study_task(const Task& task, std::vector<typename Task::Item>
   };
   nlohmann::json prompting;
   typename Task::Score score;
-  if (a.shots == 0) {
+  if (a.chain_of_thought) {
+    curebench::require(a.shots == 0, curebench::Errc::invalid_argument, "", "shots",
+                       "chain-of-thought is zero-shot here: no solved examples with reasoning exist to show");
+    score = tasks::run_task(task, items, tasks::ChainOfThought{}, generate, a.batch_size, on_record);
+    prompting = {{"method", "chain-of-thought"}, {"k", 0},
+                 {"answer_rule", "the text after the last 'Answer:' of the output (ASCII case-insensitive); none: empty"}};
+  } else if (a.shots == 0) {
     score = tasks::run_task(task, items, tasks::ZeroShot{}, generate, a.batch_size, on_record);
     prompting = {{"method", "zero-shot"}, {"k", 0}};
   } else {
@@ -127,10 +145,11 @@ inline void add_task(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand("task", "Run a study task (NER, relation extraction, multi-label) on one model, zero- or few-shot");
   std::vector<std::string> names;
   for (const auto& d : kTaskDatasets) names.push_back(d.name);
-  sub->add_option("--task", a->task, "ner | re | multilabel (implied by --dataset; multilabel alone: any label set)")
-      ->check(CLI::IsMember({"ner", "re", "multilabel"}));
+  sub->add_option("--task", a->task, "ner | re | multilabel | qa (implied by --dataset; multilabel alone: any label set)")
+      ->check(CLI::IsMember({"ner", "re", "multilabel", "qa"}));
   sub->add_option("--dataset", a->dataset,
-                  "ncbi-disease | bc5cdr-disease | bc5cdr-chem (NER), chemprot | gad (RE), hoc (multi-label)")
+                  "ncbi-disease | bc5cdr-disease | bc5cdr-chem (NER), chemprot | gad (RE), hoc (multi-label), qa "
+                  "(CURE-Bench JSONL: its multi_choice questions), litcovid (multi-label, after convert --from litcovid)")
       ->check(CLI::IsMember(names));
   sub->add_option("--data", a->data,
                   "The evaluated split: IOB2 .tsv, ChemProt .tsv, GAD .json as shipped; multi-label JSONL")->required();
@@ -140,6 +159,13 @@ inline void add_task(CLI::App& app, Context& ctx) {
   sub->add_option("--examples", a->examples, "Few-shot pool: the train or dev split of the same set (never the test split)");
   sub->add_option("--shots", a->shots, "Few-shot examples per prompt (0 = zero-shot, the default)");
   sub->add_option("--seed", a->seed, "Few-shot draw seed (hash rank of the pool ids)");
+  sub->add_option("--mode", a->mode,
+                  "RE: generate (the model writes a label, parsed) or loglikelihood (the label of highest summed "
+                  "log-probability, as eval --mode loglikelihood scores options)")
+      ->check(CLI::IsMember({"generate", "loglikelihood"}));
+  sub->add_flag("--chain-of-thought", a->chain_of_thought,
+                "Zero-shot chain-of-thought: ask for reasoning then a final 'Answer:' line; the text after the last "
+                "'Answer:' is parsed (give it room: --max-new-tokens 256)");
   sub->add_option("--limit", a->limit, "Run the first N items only (0 = all)");
   sub->add_option("--model", a->model, "Checkpoint folder")->required();
   sub->add_option("--tokenizer", a->tokenizer, "Tokenizer file or folder (default: the model's)");
@@ -174,18 +200,33 @@ inline void add_task(CLI::App& app, Context& ctx) {
     if (a->bootstrap > 0 && a->bootstrap < 1000)
       throw cb::Error(cb::Errc::invalid_argument, "", "--bootstrap",
                       "use at least 1000 resamples (or 0 for no intervals), found " + std::to_string(a->bootstrap));
+    if (a->mode == "loglikelihood" && task != "re")
+      throw cb::Error(cb::Errc::invalid_argument, "", "--mode",
+                      "loglikelihood over the label set is for relation extraction (--dataset chemprot or gad)");
+    if (a->mode == "loglikelihood" && a->chain_of_thought)
+      throw cb::Error(cb::Errc::invalid_argument, "", "--chain-of-thought",
+                      "--mode loglikelihood generates no reasoning: chain-of-thought needs --mode generate");
+    if (a->chain_of_thought && a->shots > 0)
+      throw cb::Error(cb::Errc::invalid_argument, "", "--chain-of-thought",
+                      "chain-of-thought is zero-shot (no solved examples with reasoning exist to show): drop --shots");
     if (a->shots == 0 && !a->examples.empty())
       throw cb::Error(cb::Errc::invalid_argument, "", "--shots", "--examples given without --shots K");
-    const bool ner = task == "ner", multilabel = task == "multilabel";
+    const bool ner = task == "ner", multilabel = task == "multilabel", qa = task == "qa";
     // Read the data before loading the model: a bad file fails fast.
     std::vector<tasks::NerSentence> sentences, sentence_pool;
     std::vector<tasks::RelationItem> pairs, pair_pool;
     std::vector<tasks::MultiLabelItem> docs, doc_pool;
+    std::vector<cb::eval::Question> questions, question_pool;
+    std::map<std::string, std::size_t> left_out;
     tasks::MultiLabelTask ml_task;
     auto read_re = [&](const std::string& path) {
       return a->dataset == "gad" ? tasks::read_gad_jsonl(path) : tasks::read_chemprot_tsv(path);
     };
-    if (ner) {
+    if (qa) {
+      auto items = tasks::qa_items(a->data);
+      questions = std::move(items.questions), left_out = std::move(items.left_out);
+      if (!a->examples.empty()) question_pool = tasks::qa_items(a->examples).questions;
+    } else if (ner) {
       sentences = tasks::read_iob2_tokens(a->data);
       if (!a->examples.empty()) sentence_pool = tasks::read_iob2_tokens(a->examples);
     } else if (multilabel) {
@@ -212,17 +253,24 @@ inline void add_task(CLI::App& app, Context& ctx) {
     auto loaded = cb::loader::DefaultChain{}.load(info, req, cb::eval::strategies_for_quant(a->quant, "--quant"));
     auto tok = cb::tokenizer::load_tokenizer(a->tokenizer.empty() ? a->model : a->tokenizer);
     tasks::GeneratorStats stats;
-    auto generate = tasks::model_generator(loaded.model.decoder, tok, a->model, a->max_new_tokens, stats);
+    tasks::LabelChoiceStats choice;
+    auto generate = a->mode == "loglikelihood"
+                        ? tasks::label_loglikelihood_chooser(loaded.model.decoder, tok, a->model,
+                                                             relation_label_strings(ds->labels()), choice,
+                                                             static_cast<std::int64_t>(a->batch_size))
+                        : tasks::model_generator(loaded.model.decoder, tok, a->model, a->max_new_tokens, stats);
     std::string predictions, conll;
     cb::Timer timer;
     nlohmann::json r =
-        ner ? run_study_task(tasks::NerTask{ds->type, ds->noun}, std::move(sentences), std::move(sentence_pool), *a,
+        qa ? run_study_task(tasks::QaTask{}, std::move(questions), std::move(question_pool), *a, generate, predictions, conll)
+        : ner ? run_study_task(tasks::NerTask{ds->type, ds->noun}, std::move(sentences), std::move(sentence_pool), *a,
                              generate, predictions, conll)
         : multilabel
             ? run_study_task(ml_task, std::move(docs), std::move(doc_pool), *a, generate, predictions, conll)
             : run_study_task(tasks::RelationTask{&ds->labels(), &ds->table()}, std::move(pairs), std::move(pair_pool),
                              *a, generate, predictions, conll);
     if (multilabel) r["labels"] = ml_task.labels;
+    if (qa) r["left_out"] = left_out;  // questions of the file the QA task does not score, by type
     double load_seconds = 0;
     for (const auto& at : loaded.attempts) load_seconds += at.seconds;
     r["dataset"] = a->dataset.empty() ? nlohmann::json(nullptr) : nlohmann::json(a->dataset);
@@ -232,6 +280,8 @@ inline void add_task(CLI::App& app, Context& ctx) {
                   {"weight_bytes", loaded.model.decoder.weights().bytes()}};
     r["generation"] = stats.to_json();
     r["generation"]["max_new_tokens"] = a->max_new_tokens;
+    r["mode"] = a->mode;
+    if (a->mode == "loglikelihood") r["loglikelihood"] = choice.to_json();
     r["seconds"] = timer.millis() / 1e3;
     std::filesystem::create_directories(a->out);
     const std::filesystem::path out(a->out);
@@ -248,6 +298,9 @@ inline void add_task(CLI::App& app, Context& ctx) {
     if (ner)
       std::cout << "entity F1 " << s["f1"] << ci("f1") << " (P " << s["precision"] << ", R " << s["recall"] << "), "
                 << s["unmatched_mentions"] << " of " << s["mentions"] << " mentions not in the sentence\n";
+    else if (qa)
+      std::cout << "accuracy " << s["accuracy"] << ci("accuracy") << ", " << s["parse_failures"]
+                << " answers without a letter\n";
     else if (multilabel)
       std::cout << "micro F1 " << s["micro_f1"] << ci("micro_f1") << ", macro F1 " << s["macro_f1"] << ci("macro_f1")
                 << " (" << s["labels"] << " labels), exact match " << s["exact_match"] << ", "

@@ -233,9 +233,67 @@ TEST(CliTask, BadArgumentsAndFilesAreRefusedBeforeTheModelLoads) {
   r = run_cli("task --dataset chemprot --data " + bad + " --model /nonexistent --out " + out);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(bad + ": line 2: label"), std::string::npos) << r.err;  // the data is read first
+  // Chain-of-thought is zero-shot; loglikelihood over the label set is for relation extraction and writes no reasoning.
+  const std::string gad = "task --dataset gad --data " + data("study/gad_test_head.jsonl") + " --model /nonexistent --out " + out;
+  r = run_cli(gad + " --chain-of-thought --shots 2 --examples " + data("study/gad_test_head.jsonl"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--chain-of-thought"), std::string::npos) << r.err;
+  r = run_cli(gad + " --chain-of-thought --mode loglikelihood");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--chain-of-thought"), std::string::npos) << r.err;
+  r = run_cli("task --dataset ncbi-disease --data " + data("study/ncbi_disease_test_head.tsv") +
+              " --mode loglikelihood --model /nonexistent --out " + out);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--mode"), std::string::npos) << r.err;
+}
+
+// --mode loglikelihood: each pair's answer is the label of the set with the highest loglikelihood (checked against
+// independent loglikelihoods in tests/runtime/test_generate.cpp); the files are those of generation.
+TEST(CliTask, RelationByLoglikelihoodAnswersALabelOfTheSet) {
+  auto out = scratch_dir("re-ll");
+  auto r = run_cli("task --dataset gad --data " + data("study/gad_test_head.jsonl") + " --mode loglikelihood --model " +
+                       kModel + " --dtype f32 --out " + out + " --json",
+                   300);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["mode"], "loglikelihood");
+  EXPECT_EQ(j["loglikelihood"]["prompts"], 4);
+  EXPECT_EQ(j["score"]["parse_failures"], 0);
+  auto s = run_cli("score --task re --jsonl " + out + "/predictions.jsonl --negative negative --json");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  auto back = nlohmann::json::parse(s.out);
+  for (const char* key : {"micro_f1", "macro_f1", "n", "per_label"}) EXPECT_EQ(back[key], j["score"][key]) << key;
 }
 
 // `curebench convert --from hoc` and `curebench task --task multilabel` on the project's synthetic HoC-shaped set.
+// `curebench convert --from litcovid` (BC7-LitCovid CSV) on the project's synthetic file, then --dataset litcovid
+// (its 7 topics in the prompt); per-label intervals in the score.
+TEST(CliTask, MultiLabelFromAConvertedLitCovidFile) {
+  auto dir = scratch_dir("litcovid");
+  std::filesystem::create_directories(dir);
+  auto r = run_cli("convert --from litcovid --data " + data("study/multilabel_synthetic_litcovid.csv") + " --out " + dir +
+                   "/test.jsonl --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto c = nlohmann::json::parse(r.out);
+  EXPECT_EQ(c["documents"], 6);
+  EXPECT_EQ(c["documents_with_a_label"], 5);
+  EXPECT_EQ(c["labels"], 8);
+  EXPECT_EQ(c["label_set"].size(), 7u);
+  r = run_cli("task --dataset litcovid --data " + dir + "/test.jsonl --model " + kModel +
+                  " --dtype f32 --max-new-tokens 4 --out " + dir + "/run --json",
+              300);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["items"], 6);
+  EXPECT_EQ(j["score"]["per_label_ci"].size(), j["score"]["per_label"].size());
+  // A label that is not a LitCovid topic: refused naming the file, line and field, nothing written.
+  auto bad = scratch_file("litcovid_bad.csv", "pmid,title,abstract,label\n1,t,a,Vaccines\n");
+  r = run_cli("convert --from litcovid --data " + bad + " --out " + dir + "/bad.jsonl");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(bad + ": line 2: label"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bad.jsonl"));
+}
+
 TEST(CliTask, MultiLabelFromAConvertedHocFile) {
   auto dir = scratch_dir("multilabel");
   std::filesystem::create_directories(dir);

@@ -3,6 +3,12 @@
 // foreign folder, config errors that name the file and field; and the embedded default's study config
 // (datasets/default/study.json), chance level as its notice states (also registered as ctest eval.study_default).
 #include "cli/run_cli.hpp"
+#include "cli/spawn_cli.hpp"
+
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
 
 #include <cmath>
 #include <fstream>
@@ -163,6 +169,16 @@ TEST(CliStudy, BadConfigNamesFileAndField) {
       {"tasks[0].examples", "few-shot", [](nlohmann::json& j) { j["methods"].push_back({{"shots", 2}}); }},
       {"baseline", "not one of", [](nlohmann::json& j) { j["baseline"] = "bf16"; }},
       {"tasks[1].limit", "whole number", [](nlohmann::json& j) { j["tasks"][1]["limit"] = -1; }},
+      {"tasks[0].mode", "relation extraction", [](nlohmann::json& j) { j["tasks"][0]["mode"] = "loglikelihood"; }},
+      {"tasks[1].mode", "generate or loglikelihood", [](nlohmann::json& j) { j["tasks"][1]["mode"] = "logprob"; }},
+      {"methods[1].shots", "zero-shot",
+       [](nlohmann::json& j) { j["methods"].push_back({{"chain_of_thought", true}, {"shots", 2}}); }},
+      {"methods[0].chain_of_thought", "true or false", [](nlohmann::json& j) { j["methods"][0]["chain_of_thought"] = 1; }},
+      {"methods[1].chain_of_thought", "loglikelihood",
+       [](nlohmann::json& j) {
+         j["tasks"][1]["mode"] = "loglikelihood";
+         j["methods"].push_back({{"chain_of_thought", true}});
+       }},
   };
   for (const auto& c : cases) {
     auto j = small_config();
@@ -184,10 +200,112 @@ TEST(CliStudy, BadConfigNamesFileAndField) {
   EXPECT_NE(r.err.find("gad_test_head.jsonl"), std::string::npos) << r.err;
 }
 
+// A chain-of-thought method (its own max_new_tokens) and a relation task scored by loglikelihood over the label set:
+// the cells say so, the loglikelihood answers are labels of the set (never a parse failure), and the CoT cell's
+// predictions are the parser's reading of the text after the last "Answer:" (none here: stories260K writes stories).
+TEST(CliStudy, ChainOfThoughtMethodAndLoglikelihoodTask) {
+  const std::string model = std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/hf";
+  nlohmann::json j = {{"models", {{{"name", "tiny"}, {"path", model}, {"dtype", "f32"}}}},
+                      {"precisions", {"f32"}},
+                      {"tasks",
+                       {{{"name", "chemprot-ll"}, {"dataset", "chemprot"}, {"data", data("study/chemprot_sample200_head.tsv")},
+                         {"limit", 4}, {"mode", "loglikelihood"}}}},
+                      {"methods", {{{"name", "zero-shot"}}}}};
+  const auto out = scratch_dir("ll");
+  auto r = run_cli("study --config " + write_config("study_ll.json", j) + " --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto cell_dir = out / "cells" / "tiny" / "f32" / "chemprot-ll" / "zero-shot";
+  const auto cell = read_json(cell_dir / "cell.json");
+  EXPECT_EQ(cell["mode"], "loglikelihood");
+  EXPECT_EQ(cell["loglikelihood"]["prompts"], 4);
+  EXPECT_EQ(cell["score"]["parse_failures"], 0);
+  const std::set<std::string> labels{"CPR:3", "CPR:4", "CPR:5", "CPR:6", "CPR:9", "false"};
+  std::istringstream lines(slurp((cell_dir / "predictions.jsonl").string()));
+  std::size_t n = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
+    const auto p = nlohmann::json::parse(line);
+    EXPECT_TRUE(labels.count(p["output"].get<std::string>())) << line;
+    EXPECT_EQ(p["pred"], p["output"]) << line;
+  }
+  EXPECT_EQ(n, 4u);
+  // Loglikelihood generates nothing: the cell's tokens/s is null, not a division by zero.
+  EXPECT_TRUE(read_json(out / "results.json")["cells"][0]["tokens_per_second"].is_null());
+
+  j["tasks"] = {{{"name", "gad"}, {"dataset", "gad"}, {"data", data("study/gad_test_head.jsonl")}, {"limit", 2},
+                 {"max_new_tokens", 4}}};
+  j["methods"] = {{{"name", "cot"}, {"chain_of_thought", true}, {"max_new_tokens", 12}}};
+  const auto cot = scratch_dir("cot");
+  r = run_cli("study --config " + write_config("study_cot.json", j) + " --out " + cot.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto c = read_json(cot / "cells" / "tiny" / "f32" / "gad" / "cot" / "cell.json");
+  EXPECT_EQ(c["prompting"]["method"], "chain-of-thought");
+  EXPECT_EQ(c["generation"]["max_new_tokens"], 12);  // the method's, not the task's 4
+  EXPECT_EQ(c["mode"], "generate");
+  std::istringstream cl(slurp((cot / "cells" / "tiny" / "f32" / "gad" / "cot" / "predictions.jsonl").string()));
+  for (std::string line; std::getline(cl, line);) {
+    const auto p = nlohmann::json::parse(line);
+    const auto output = p["output"].get<std::string>();
+    std::string lower = output;
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    // Without an "Answer:" line the parser reads nothing: the negative label, counted as a parse failure.
+    if (lower.find("answer:") == std::string::npos) {
+      EXPECT_EQ(p["pred"], "negative") << line;
+      EXPECT_EQ(p["parsed"], false) << line;
+    }
+  }
+  fs::remove_all(out.parent_path());
+}
+
+// Ctrl-C during a study: it stops before its next batch with exit 130 and a line saying how to resume; finished
+// cells are whole, the cell in progress wrote nothing, no temp file is left, no results.json; the same command
+// then finishes the study, skipping the cells finished before the signal.
+TEST(CliStudy, InterruptStopsCleanlyAndTheSameCommandResumes) {
+  auto j = small_config();
+  j["batch_size"] = 1;  // a check between every item
+  j["methods"].push_back({{"name", "cot"}, {"chain_of_thought", true}, {"max_new_tokens", 48}});
+  const auto config = write_config("study_interrupt.json", j);
+  const auto dir = scratch_dir("interrupt");
+  fs::create_directories(dir);
+  const auto out = dir / "study";
+  Child c = spawn_cli({"study", "--config", config, "--out", out.string()}, dir, "first");
+  ASSERT_GT(c.pid, 0);
+  // Wait for the first finished cell, then Ctrl-C.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+  while (slurp(c.out).find("ran ") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_NE(slurp(c.out).find("ran "), std::string::npos) << slurp(c.err);
+  ::kill(c.pid, SIGINT);
+  const int status = wait_status(c.pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "a first SIGINT must end the study by its handler, not kill it";
+  const auto err = slurp(c.err);
+  ASSERT_EQ(WEXITSTATUS(status), 130) << "the study finished before the signal landed?\n" << slurp(c.out) << err;
+  EXPECT_NE(err.find("interrupted[SIGINT]"), std::string::npos) << err;
+  EXPECT_NE(err.find("Run the same command again"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(out / "results.json"));
+  std::size_t finished = 0;
+  for (const auto& e : fs::recursive_directory_iterator(out)) {
+    const auto name = e.path().filename().string();
+    EXPECT_EQ(name.find(".tmp."), std::string::npos) << e.path();
+    if (e.is_regular_file() && name.rfind("predictions.", 0) == 0)  // predictions only beside their cell.json
+      EXPECT_TRUE(fs::exists(e.path().parent_path() / "cell.json")) << e.path();
+    finished += name == "cell.json";
+  }
+  EXPECT_GE(finished, 1u);
+  EXPECT_LT(finished, 8u);  // 2 precisions x 2 tasks x 2 methods
+  auto r = run_cli("study --config " + config + " --out " + out.string() + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto summary = nlohmann::json::parse(r.out);
+  EXPECT_EQ(summary["cells_skipped"], finished);
+  EXPECT_EQ(summary["cells_run"].get<std::size_t>() + finished, 8u);
+  EXPECT_EQ(read_json(out / "results.json")["cells"].size(), 8u);
+  fs::remove_all(dir.parent_path());
+}
+
 // The embedded default's study (datasets/default/study.json): stories260K on shipped slices of NCBI-disease,
-// ChemProt and GAD, f32 and nf4. Chance level by construction, as results.json's notice states; checked by hand:
-// no entity found, every relation answer the negative label (so macro F1 = F1 of that constant answer over the
-// labels that occur), and nf4 - f32 = 0 [0, 0] everywhere.
+// ChemProt and GAD and on val.jsonl's multiple-choice questions (QA), f32 and nf4. Chance level by construction, as
+// results.json's notice states; checked by hand: no entity found, every relation answer the negative label (so
+// macro F1 = F1 of that constant answer over the labels that occur), nf4 - f32 = 0 [0, 0] for NER and RE; QA's
+// accuracy, parse failures and nf4 - f32 delta counted from the prediction files.
 TEST(CliStudyDefault, ChanceLevelAsItsNoticeSays) {
   const auto out = scratch_dir("default");
   auto r = run_cli("study --config " + std::string(CUREBENCH_SOURCE_DIR) + "/datasets/default/study.json --out " +
@@ -196,7 +314,8 @@ TEST(CliStudyDefault, ChanceLevelAsItsNoticeSays) {
   const auto res = read_json(out / "results.json");
   ASSERT_TRUE(res["notice"].is_string());
   EXPECT_NE(res["notice"].get<std::string>().find("chance level by construction"), std::string::npos);
-  ASSERT_EQ(res["cells"].size(), 6u);
+  ASSERT_EQ(res["cells"].size(), 8u);
+  std::map<std::string, double> qa_accuracy;  // precision -> accuracy counted from the predictions file
   for (const auto& c : res["cells"]) {
     const std::string where = c["precision"].get<std::string>() + "/" + c["task"].get<std::string>();
     const auto dir = out / c["files"].get<std::string>();
@@ -207,6 +326,25 @@ TEST(CliStudyDefault, ChanceLevelAsItsNoticeSays) {
       EXPECT_TRUE(fs::exists(dir / "predictions.conll")) << where;
       EXPECT_EQ(s["f1"], 0.0) << where;
       EXPECT_EQ(s["correct"], 0) << where;
+    } else if (c["family"] == "qa") {
+      // Whatever letters the extractor read from the stories: accuracy and parse failures counted by hand.
+      std::size_t n = 0, right = 0, unread = 0;
+      std::istringstream in(slurp((dir / "predictions.jsonl").string()));
+      for (std::string line; std::getline(in, line); ++n) {
+        auto j = nlohmann::json::parse(line);
+        right += j["pred"] == j["gold"];
+        unread += j["pred"] == "none";
+      }
+      ASSERT_EQ(n, 20u) << where;  // val.jsonl's multi_choice questions
+      EXPECT_EQ(c["items"], 20);
+      EXPECT_DOUBLE_EQ(s["accuracy"].get<double>(), double(right) / 20.0) << where;
+      EXPECT_EQ(s["parse_failures"], unread) << where;
+      EXPECT_EQ(s["ci"]["accuracy"]["method"], "wilson") << where;
+      qa_accuracy[c["precision"].get<std::string>()] = double(right) / 20.0;
+      if (c["precision"] == "nf4") {
+        EXPECT_DOUBLE_EQ(c["delta"]["accuracy"]["value"].get<double>(), qa_accuracy["nf4"] - qa_accuracy["f32"]) << where;
+      }
+      continue;
     } else {
       const std::string neg = s["negative"].get<std::string>();
       std::set<std::string> labels{neg};

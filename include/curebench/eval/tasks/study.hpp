@@ -11,8 +11,12 @@
 //    "baseline": "f32",                                    optional: the full-precision cell deltas are taken against
 //                                                          (default: the first of f32 / bf16 / f16 listed)
 //    "tasks": [{"name": "ncbi", "dataset": "ncbi-disease", "data": "FILE", "examples": "FILE", "limit": 50,
-//               "max_new_tokens": 24}],
-//    "methods": [{"name": "zero-shot"}, {"name": "3-shot", "shots": 3, "seed": 0}],
+//               "max_new_tokens": 24},
+//              {"dataset": "chemprot", "data": "FILE", "mode": "loglikelihood"}],   mode (RE only): generate (default)
+//                                                          or loglikelihood over the label set (label_loglikelihood.hpp)
+//    "methods": [{"name": "zero-shot"}, {"name": "3-shot", "shots": 3, "seed": 0},
+//                {"name": "cot", "chain_of_thought": true, "max_new_tokens": 256}],   max_new_tokens: overrides the
+//                                                          tasks' for this method's cells
 //    "batch_size": 8, "bootstrap": 1000, "bootstrap_seed": 0}
 // Names (models, tasks, methods) are folder names of the cells: letters, digits, '.', '_', '-'.
 #include "curebench/core/error.hpp"
@@ -38,7 +42,7 @@ struct StudyModel {
   std::string name, path, tokenizer, device = "cpu", dtype;  // dtype: compute dtype of quantized precisions
 };
 struct StudyTaskConfig {
-  std::string name, dataset, data, examples;
+  std::string name, dataset, data, examples, mode = "generate";  // mode: generate | loglikelihood (RE only)
   std::size_t limit = 0;
   std::int64_t max_new_tokens = 32;
 };
@@ -46,6 +50,9 @@ struct StudyMethod {
   std::string name;
   std::size_t shots = 0;
   std::uint64_t seed = 0;
+  bool chain_of_thought = false;
+  std::int64_t max_new_tokens = 0;  // 0: each task's own
+  std::int64_t tokens_for(const StudyTaskConfig& t) const { return max_new_tokens ? max_new_tokens : t.max_new_tokens; }
 };
 struct StudyConfig {
   std::string path;  // the config file
@@ -79,13 +86,16 @@ inline PrecisionLoad precision_load(const std::string& precision, const std::str
 inline const std::map<std::string, std::string>& study_datasets() {
   static const std::map<std::string, std::string> d{{"ncbi-disease", "ner"}, {"bc5cdr-disease", "ner"},
                                                     {"bc5cdr-chem", "ner"},  {"chemprot", "re"},
-                                                    {"gad", "re"},           {"hoc", "multilabel"}};
+                                                    {"gad", "re"},           {"hoc", "multilabel"},
+                                                    {"litcovid", "multilabel"},
+                                                    {"qa", "qa"}};  // qa: CURE-Bench JSONL (qa_task.hpp)
   return d;
 }
 
 // The figures a task family reports in the table: (key in the score JSON, label).
 inline std::vector<std::pair<std::string, std::string>> study_figures(const std::string& family) {
   if (family == "ner") return {{"f1", "entity F1"}};
+  if (family == "qa") return {{"accuracy", "accuracy"}};
   return {{"micro_f1", "micro F1"}, {"macro_f1", "macro F1"}};
 }
 
@@ -116,6 +126,11 @@ class Fields {
     if (!j_[k].is_string() || j_[k].get<std::string>().empty())
       throw Error(Errc::config, path_, field(k), std::string("expected a non-empty string, found ") + j_[k].dump());
     return j_[k].get<std::string>();
+  }
+  bool boolean(const std::string& k, bool def) const {
+    if (!has(k)) return def;
+    if (!j_[k].is_boolean()) throw Error(Errc::config, path_, field(k), "expected true or false, found " + j_[k].dump());
+    return j_[k].get<bool>();
   }
   std::uint64_t uint(const std::string& k, std::uint64_t def, std::uint64_t max = UINT64_MAX) const {
     if (!has(k)) return def;
@@ -202,16 +217,23 @@ inline StudyConfig read_study_config(const std::string& path) {
   const auto& tasks = top.array("tasks");
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     detail::Fields f(tasks[i], path, "tasks[" + std::to_string(i) + "]",
-                     {"name", "dataset", "data", "examples", "limit", "max_new_tokens"});
+                     {"name", "dataset", "data", "examples", "limit", "max_new_tokens", "mode"});
     StudyTaskConfig t;
     t.dataset = f.str("dataset", true);
     if (!study_datasets().count(t.dataset))
       throw Error(Errc::config, path, f.field("dataset"),
-                  "expected ncbi-disease, bc5cdr-disease, bc5cdr-chem, chemprot, gad or hoc, found '" + t.dataset + "'");
+                  "expected ncbi-disease, bc5cdr-disease, bc5cdr-chem, chemprot, gad, hoc, litcovid or qa, found '" + t.dataset + "'");
     t.name = f.name("name", false, t.dataset);
     t.data = detail::resolve(base, f.str("data", true));
     t.examples = detail::resolve(base, f.str("examples", false));
     t.limit = f.uint("limit", 0, std::size_t{1} << 32);
+    t.mode = f.str("mode", false, "generate");
+    if (t.mode != "generate" && t.mode != "loglikelihood")
+      throw Error(Errc::config, path, f.field("mode"), "expected generate or loglikelihood, found '" + t.mode + "'");
+    if (t.mode == "loglikelihood" && study_datasets().at(t.dataset) != "re")
+      throw Error(Errc::config, path, f.field("mode"),
+                  "loglikelihood over the label set is for relation extraction (chemprot, gad); " + t.dataset + " is " +
+                      study_datasets().at(t.dataset));
     t.max_new_tokens = static_cast<std::int64_t>(f.uint("max_new_tokens", 32, 1 << 16));
     if (t.max_new_tokens < 1) throw Error(Errc::config, path, f.field("max_new_tokens"), "must be at least 1");
     if (!seen.insert(t.name).second) throw Error(Errc::config, path, f.field("name"), "task name '" + t.name + "' used twice");
@@ -220,12 +242,27 @@ inline StudyConfig read_study_config(const std::string& path) {
   seen.clear();
   const auto& methods = top.array("methods");
   for (std::size_t i = 0; i < methods.size(); ++i) {
-    detail::Fields f(methods[i], path, "methods[" + std::to_string(i) + "]", {"name", "shots", "seed"});
+    detail::Fields f(methods[i], path, "methods[" + std::to_string(i) + "]",
+                     {"name", "shots", "seed", "chain_of_thought", "max_new_tokens"});
     StudyMethod m;
     m.shots = f.uint("shots", 0, 64);
     m.seed = f.uint("seed", 0);
-    m.name = f.name("name", false, m.shots ? std::to_string(m.shots) + "-shot" : "zero-shot");
+    m.chain_of_thought = f.boolean("chain_of_thought", false);
+    if (m.chain_of_thought && m.shots)
+      throw Error(Errc::config, path, f.field("shots"),
+                  "chain-of-thought is zero-shot (no solved examples with reasoning exist to show): drop shots");
+    m.max_new_tokens = static_cast<std::int64_t>(f.uint("max_new_tokens", 0, 1 << 16));
+    if (f.has("max_new_tokens") && m.max_new_tokens < 1)
+      throw Error(Errc::config, path, f.field("max_new_tokens"), "must be at least 1");
+    m.name = f.name("name", false,
+                    m.chain_of_thought ? "chain-of-thought" : m.shots ? std::to_string(m.shots) + "-shot" : "zero-shot");
     if (!seen.insert(m.name).second) throw Error(Errc::config, path, f.field("name"), "method name '" + m.name + "' used twice");
+    if (m.chain_of_thought)
+      for (std::size_t t = 0; t < c.tasks.size(); ++t)
+        if (c.tasks[t].mode == "loglikelihood")
+          throw Error(Errc::config, path, f.field("chain_of_thought"),
+                      "task '" + c.tasks[t].name + "' is scored by loglikelihood, which generates no reasoning: "
+                      "chain-of-thought needs its mode to be generate");
     if (m.shots)
       for (std::size_t t = 0; t < c.tasks.size(); ++t)
         if (c.tasks[t].examples.empty())
@@ -248,12 +285,20 @@ inline StudyConfig read_study_config(const std::string& path) {
     cj["models"].push_back({{"name", m.name}, {"path", m.path}, {"tokenizer", m.tokenizer}, {"device", m.device}, {"dtype", m.dtype}});
   cj["precisions"] = c.precisions;
   cj["baseline"] = c.baseline;
-  for (const auto& t : c.tasks)
+  for (const auto& t : c.tasks) {
     cj["tasks"].push_back({{"name", t.name}, {"dataset", t.dataset}, {"data", t.data},
                            {"data_sha256", sha256_hex(read_text_file(t.data))}, {"examples", t.examples},
                            {"examples_sha256", t.examples.empty() ? std::string() : sha256_hex(read_text_file(t.examples))},
                            {"limit", t.limit}, {"max_new_tokens", t.max_new_tokens}});
-  for (const auto& m : c.methods) cj["methods"].push_back({{"name", m.name}, {"shots", m.shots}, {"seed", m.seed}});
+    if (t.mode != "generate") cj["tasks"].back()["mode"] = t.mode;  // only when set: older configs keep their hash
+  }
+  for (const auto& m : c.methods) {
+    nlohmann::json mj = {{"name", m.name}, {"shots", m.shots}, {"seed", m.seed}};
+    // Written only when set, so a config of before these fields keeps its hash (and its study folder resumes).
+    if (m.chain_of_thought) mj["chain_of_thought"] = true;
+    if (m.max_new_tokens) mj["max_new_tokens"] = m.max_new_tokens;
+    cj["methods"].push_back(std::move(mj));
+  }
   cj["batch_size"] = c.batch_size;
   cj["bootstrap"] = c.bootstrap;
   cj["bootstrap_seed"] = c.bootstrap_seed;
