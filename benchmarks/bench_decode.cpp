@@ -243,6 +243,7 @@ void BM_EvalWorkload(benchmark::State& state) {
                           {"device", setup().device.is_cuda() ? "cuda" : "cpu"},
                           {"dtype", setup().dtype == at::kBFloat16 ? "bf16" : setup().dtype == at::kHalf ? "f16" : "f32"}};
   if (auto t = env_or("CUREBENCH_BENCH_TOKENIZER", ""); !t.empty()) model["tokenizer"] = t;
+  if (setup().quantize_lm_head) model["quantize_lm_head"] = true;
   const auto dataset = env_or("CUREBENCH_BENCH_EVAL_DATASET", std::string(CUREBENCH_SOURCE_DIR) + "/datasets/medqa-usmle/test.jsonl");
   const nlohmann::json config = {{"protocol", "curebench"}, {"max_new_tokens", new_tokens}, {"batch_size", batch},
                                  {"draw_dashboard", false}, {"models", nlohmann::json::array({model})},
@@ -284,7 +285,8 @@ void BM_EvalWorkload(benchmark::State& state) {
   state.counters["peak_gpu_GB_load"] = bytes(m["load"]["peak_gpu_bytes"]);
   state.counters["peak_gpu_GB_run"] = bytes(m["memory"]["peak_gpu_bytes"]);
   state.counters["weights_GB"] = bytes(m["load"]["weight_bytes"]);
-  state.SetLabel(bench_quant + " " + fs::path(dataset).parent_path().filename().string());
+  state.SetLabel(bench_quant + (setup().quantize_lm_head && quant != "none" ? "+lm_head" : "") + " " +
+                 fs::path(dataset).parent_path().filename().string());
 }
 BENCHMARK(BM_EvalWorkload)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
 
