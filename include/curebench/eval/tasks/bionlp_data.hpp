@@ -12,6 +12,7 @@
 #include "curebench/eval/dataset.hpp"
 #include "curebench/eval/question.hpp"
 #include "curebench/eval/tasks/iob2.hpp"
+#include "curebench/eval/tasks/line_formats.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -110,16 +111,7 @@ inline std::vector<RelationItem> read_chemprot_tsv(const std::string& path) {
           return;
         }
         if (text.empty()) return;
-        std::array<std::string_view, 3> col;
-        std::size_t start = 0;
-        for (std::size_t c = 0; c < 3; ++c) {
-          const auto tab = text.find('\t', start);
-          const bool last = c == 2;
-          require(last ? tab == std::string_view::npos : tab != std::string_view::npos, Errc::dataset, path,
-                  line_field(line_no, "columns"), "expected 3 tab-separated columns (index, sentence, label)");
-          col[c] = text.substr(start, last ? std::string_view::npos : tab - start);
-          start = tab + 1;
-        }
+        const auto col = split_tsv_columns<3>(text, path, line_no, "index, sentence, label");
         require(!col[0].empty(), Errc::dataset, path, line_field(line_no, "index"), "empty pair id");
         require(labels.contains(col[2]), Errc::dataset, path, line_field(line_no, "label"),
                 "expected one of " + labels.list() + ", found '" + std::string(col[2]) + "'");
@@ -133,24 +125,17 @@ inline std::vector<RelationItem> read_chemprot_tsv(const std::string& path) {
 inline std::vector<RelationItem> read_gad_jsonl(const std::string& path) {
   std::vector<RelationItem> out;
   const auto& labels = gad_labels();
-  for_each_line(
+  for_each_jsonl_object(
       path,
-      [&](std::size_t line_no, std::string_view text) {
-        if (is_blank(text)) return;
-        nlohmann::json j;
-        try {
-          j = parse_json_text(text, path, JsonLimits{std::size_t{1} << 20, 16});
-        } catch (const Error& e) {
-          throw Error(Errc::dataset, path, line_field(line_no, e.field()), e.message());
-        }
+      [&](std::size_t line_no, const nlohmann::json& j) {
         auto string_at = [&](const nlohmann::json& obj, const char* key, const std::string& field) {
           auto it = obj.is_object() ? obj.find(key) : obj.end();
           require(obj.is_object() && it != obj.end() && it->is_string(), Errc::dataset, path,
                   line_field(line_no, field), "expected a string");
           return it->get<std::string>();
         };
-        auto rel = j.is_object() ? j.find("relation") : j.end();
-        require(j.is_object() && rel != j.end() && rel->is_array() && rel->size() == 1, Errc::dataset, path,
+        auto rel = j.find("relation");
+        require(rel != j.end() && rel->is_array() && rel->size() == 1, Errc::dataset, path,
                 line_field(line_no, "relation"), "expected a list with exactly one relation object");
         RelationItem item{string_at(j, "id", "id"), string_at(j, "text", "text"),
                           string_at((*rel)[0], "relation_type", "relation[0].relation_type")};
@@ -159,7 +144,6 @@ inline std::vector<RelationItem> read_gad_jsonl(const std::string& path) {
         out.push_back(std::move(item));
       },
       std::size_t{1} << 20);
-  require(!out.empty(), Errc::dataset, path, "", "no records");
   return out;
 }
 

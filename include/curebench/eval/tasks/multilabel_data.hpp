@@ -22,6 +22,7 @@
 #include "curebench/eval/dataset.hpp"
 #include "curebench/eval/question.hpp"
 #include "curebench/eval/tasks/answer_text.hpp"
+#include "curebench/eval/tasks/line_formats.hpp"
 #include "curebench/tokenizer/utf8.hpp"
 
 #include <nlohmann/json.hpp>
@@ -63,21 +64,10 @@ inline const std::vector<std::string>& litcovid_labels() {
 
 inline std::vector<MultiLabelItem> read_multilabel_jsonl(const std::string& path) {
   std::vector<MultiLabelItem> out;
-  for_each_line(
+  for_each_jsonl_object(  // an object with a string or integer id per line
       path,
-      [&](std::size_t line_no, std::string_view text) {
-        if (is_blank(text)) return;
-        nlohmann::json j;
-        try {
-          j = parse_json_text(text, path, JsonLimits{std::size_t{1} << 22, 16});
-        } catch (const Error& e) {
-          throw Error(Errc::dataset, path, line_field(line_no, e.field()), e.message());
-        }
-        require(j.is_object(), Errc::dataset, path, line_field(line_no, ""),
-                std::string("expected a JSON object {\"id\", \"text\", \"labels\"}, found ") + j.type_name());
-        auto id = j.find("id");
-        require(id != j.end() && (id->is_string() || id->is_number_integer()), Errc::dataset, path,
-                line_field(line_no, "id"), "expected a string or integer id");
+      [&](std::size_t line_no, const nlohmann::json& j) {
+        const auto id = j.find("id");
         auto t = j.find("text");
         require(t != j.end() && t->is_string() && !trim(t->get_ref<const std::string&>()).empty(), Errc::dataset, path,
                 line_field(line_no, "text"), "expected the document as a non-empty string");
@@ -96,7 +86,6 @@ inline std::vector<MultiLabelItem> read_multilabel_jsonl(const std::string& path
         out.push_back(std::move(item));
       },
       std::size_t{1} << 22);
-  require(!out.empty(), Errc::dataset, path, "", "no documents");
   return out;
 }
 
@@ -112,16 +101,7 @@ inline std::vector<MultiLabelItem> read_hoc_tsv(const std::string& path) {
           return;
         }
         if (text.empty()) return;
-        std::array<std::string_view, 3> col;
-        std::size_t start = 0;
-        for (std::size_t c = 0; c < 3; ++c) {
-          const auto tab = text.find('\t', start);
-          const bool last = c == 2;
-          require(last ? tab == std::string_view::npos : tab != std::string_view::npos, Errc::dataset, path,
-                  line_field(line_no, "columns"), "expected 3 tab-separated columns (pmid, text, labels)");
-          col[c] = text.substr(start, last ? std::string_view::npos : tab - start);
-          start = tab + 1;
-        }
+        const auto col = split_tsv_columns<3>(text, path, line_no, "pmid, text, labels");
         require(!trim(col[0]).empty(), Errc::dataset, path, line_field(line_no, "pmid"), "empty pmid");
         require(!trim(col[1]).empty(), Errc::dataset, path, line_field(line_no, "text"), "empty text");
         if (auto bad = tokenizer::find_invalid_utf8(text))  // JSON holds UTF-8 only: refused here, with its line

@@ -15,6 +15,7 @@
 #include "curebench/eval/question.hpp"
 #include "curebench/eval/tasks/entity_f1.hpp"
 #include "curebench/eval/tasks/label_f1.hpp"
+#include "curebench/eval/tasks/line_formats.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -77,34 +78,6 @@ inline EntityF1 score_conll_file(const std::string& path) {
   flush();
   require(score.tokens > 0, Errc::dataset, path, "", "no token lines (expected 'token ... gold pred' per line)");
   return score;
-}
-
-// Calls on_record(line_no, object) for every non-blank line of a JSONL file, after checking it is an object with
-// an id.
-inline void for_each_jsonl_object(const std::string& path,
-                                  const std::function<void(std::size_t, const nlohmann::json&)>& on_record) {
-  std::size_t records = 0;
-  for_each_line(
-      path,
-      [&](std::size_t line_no, std::string_view text) {
-        if (is_blank(text)) return;
-        nlohmann::json j;
-        try {
-          j = parse_json_text(text, path, JsonLimits{std::size_t{1} << 20, 16});
-        } catch (const Error& e) {
-          throw Error(Errc::dataset, path, line_field(line_no, e.field()), e.message());
-        }
-        require(j.is_object(), Errc::dataset, path, line_field(line_no, ""),
-                std::string("expected a JSON object, found ") + j.type_name());
-        auto id = j.find("id");
-        require(id != j.end() && (id->is_string() || id->is_number_integer()), Errc::dataset, path,
-                line_field(line_no, "id"),
-                std::string("expected a string or integer id, found ") + (id == j.end() ? "nothing" : id->type_name()));
-        ++records;
-        on_record(line_no, j);
-      },
-      std::size_t{1} << 20);
-  require(records > 0, Errc::dataset, path, "", "no records (expected one JSON object per line)");
 }
 
 inline std::string label_field(const nlohmann::json& j, std::string_view key, const std::string& path,

@@ -339,7 +339,7 @@ inline std::string study_markdown(const nlohmann::json& r) {
   std::string md = "# Study results\n\n";
   if (r.contains("notice") && r["notice"].is_string()) md += "> " + detail::md_text(r["notice"].get<std::string>()) + "\n\n";
   const auto& tasks = r.at("tasks");
-  md += "Scores with 95 % bootstrap intervals; Δ: this precision - " + r.at("baseline").get<std::string>() +
+  md += "Scores with 95 % intervals (bootstrap for F1, Wilson for accuracy); Δ: this precision - " + r.at("baseline").get<std::string>() +
         " of the same model, task and method (paired bootstrap, 95 %). Memory: " +
         r.at("memory_kind").get<std::string>() + ".\n\n| model | precision | method |";
   std::string rule = "|---|---|---|";
