@@ -5,8 +5,8 @@
 //   CUREBENCH_BENCH_DTYPE   bf16 | f16 | f32 (default: bf16 on cuda, f32 on cpu)
 //   CUREBENCH_BENCH_ATEN_LAYERS 1: RMSNorm / RoPE / attention as ATen ops, not the fused kernels; attention: only
 //                           the attention (torch SDPA instead of the fused decode-attention kernel)
-//   CUREBENCH_BENCH_QUANT   none | nf4 | nf4-dq | int4 | int8: quantize the linear layers on load (QuantizeOnLoad with
-//                           NF4 block 64, int4 group 128, int8 per row; default none)
+//   CUREBENCH_BENCH_QUANT   none (default) or a quant name of `curebench quantize/eval --quant` (nf4, nf4-dq, fp4,
+//                           int8, int4-g32|g64|g128; int4 = int4-g128): the linear layers quantized on load
 // Each benchmark reports tokens/s (items_per_second) and, on CUDA, the roofline fraction:
 // bytes a decode step must read (weights + KV cache) / measured copy bandwidth.
 // BM_EvalWorkload runs `curebench eval` itself (eval::Pipeline) on shipped questions; it also reads
@@ -28,6 +28,7 @@
 #include "curebench/loader/checkpoint.hpp"
 #include "curebench/loader/quantize_on_load.hpp"
 #include "curebench/quant/config.hpp"
+#include "curebench/quant/named_config.hpp"
 #include "curebench/model/layer_hooks.hpp"
 #include "curebench/model/load.hpp"
 #include "curebench/runtime/generate.hpp"
@@ -84,12 +85,11 @@ cb::model::LoadedModel load_quantized() {
 
 cb::model::LoadedModel& model() {
   if (!loaded()) {
-    const auto& q = setup().quant;
-    if (q == "nf4") loaded().emplace(load_quantized<cb::quant::NF4Config<64>>());
-    else if (q == "nf4-dq") loaded().emplace(load_quantized<cb::quant::NF4Config<64, true>>());  // the default chain's
-    else if (q == "int4") loaded().emplace(load_quantized<cb::quant::Int4Config<128>>());
-    else if (q == "int8") loaded().emplace(load_quantized<cb::quant::Int8Config>());
-    else loaded().emplace(cb::model::load_hf_model(setup().model_dir, {.dtype = setup().dtype, .device = setup().device}));
+    // The quant vocabulary of every subcommand (quant/named_config.hpp); "int4" is the benchmarks' short name of int4-g128.
+    const auto q = setup().quant == "int4" ? std::string("int4-g128") : setup().quant;
+    const bool quantized = cb::quant::visit_named_config(
+        q, [&]<class C>(std::type_identity<C>, std::int64_t, bool) { loaded().emplace(load_quantized<C>()); });
+    if (!quantized) loaded().emplace(cb::model::load_hf_model(setup().model_dir, {.dtype = setup().dtype, .device = setup().device}));
   }
   return *loaded();
 }
@@ -224,12 +224,6 @@ BENCHMARK(BM_DecodeEager)->Arg(1)->Arg(8)->Arg(32)->UseManualTime()->Iterations(
 void BM_SeedWorkload(benchmark::State& state) { decode_run(state, 100, 128, 512); }
 BENCHMARK(BM_SeedWorkload)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
 
-// The real user path: `curebench eval` itself (eval::Pipeline::run: loader chain, chat template, batching,
-// extraction, samples log, results.json) on the first N questions of a shipped split, whose prompts are as long as
-// the protocol renders them (MedQA: ~740 tokens with Llama-3's template), not 128 random tokens. Reported apart:
-// load, prefill and decode rates, new tokens per second over the batch time (the run minus the load), and the
-// GPU peak of the load and of the whole run. CUREBENCH_BENCH_QUANT maps to eval's --quant (nf4-dq -> nf4, the
-// same NF4 block 64 with double quant; none; int8); int4 and nf4 without double quant are not eval choices.
 // The run folder, removed bottom-up with nftw: on the GPU machine (2026-12-07) std::filesystem::remove_all(path)
 // of its libstdc++ jumped to address 0 after a complete evaluation, so no figure was reported.
 inline void remove_tree(const std::string& dir) {
@@ -240,14 +234,16 @@ inline void remove_tree(const std::string& dir) {
   ::nftw(dir.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+// The real user path: `curebench eval` itself (eval::Pipeline::run: loader chain, chat template, batching,
+// extraction, samples log, results.json) on the first N questions of a shipped split, whose prompts are as long as
+// the protocol renders them (MedQA: ~740 tokens with Llama-3's template), not 128 random tokens. Reported apart:
+// load, prefill and decode rates, new tokens per second over the batch time (the run minus the load), and the
+// GPU peak of the load and of the whole run. CUREBENCH_BENCH_QUANT is eval's --quant (one vocabulary; int4 ->
+// int4-g128).
 void BM_EvalWorkload(benchmark::State& state) {
   namespace fs = std::filesystem;
   const auto bench_quant = setup().quant;
-  const std::string quant = bench_quant == "nf4-dq" ? "nf4" : bench_quant;
-  if (quant != "none" && quant != "nf4" && quant != "int8") {
-    state.SkipWithError(("CUREBENCH_BENCH_QUANT=" + bench_quant + " has no `curebench eval --quant` equivalent").c_str());
-    return;
-  }
+  const std::string quant = bench_quant == "int4" ? "int4-g128" : bench_quant;
   const auto questions = std::stoll(env_or("CUREBENCH_BENCH_EVAL_QUESTIONS", "100"));
   const auto batch = std::stoll(env_or("CUREBENCH_BENCH_EVAL_BATCH", "100"));
   const auto new_tokens = std::stoll(env_or("CUREBENCH_BENCH_EVAL_NEW_TOKENS", "512"));

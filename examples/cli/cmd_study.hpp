@@ -205,7 +205,7 @@ inline void add_study(CLI::App& app, Context& ctx) {
         if (cuda) cb::reset_gpu_peak(gpu);
         else cb::reset_peak_rss();
         cb::Timer load_timer;
-        auto loaded = cb::loader::DefaultChain{}.load(infos[mi], req, cb::eval::strategies_for_quant(pl.quant, "precision"));
+        auto loaded = cb::loader::load_for_quant(infos[mi], req, pl.quant, "precision");
         const double load_wall = load_timer.millis() / 1e3;
         const auto mem_now = [&]() -> std::int64_t {
           return cuda ? cb::gpu_memory(gpu).allocated_peak_bytes : cb::host_memory().peak_rss_bytes;

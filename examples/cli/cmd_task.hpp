@@ -25,6 +25,7 @@
 #include "curebench/eval/tasks/model_generator.hpp"
 #include "curebench/eval/tasks/task.hpp"
 #include "curebench/loader/default_chain.hpp"
+#include "curebench/loader/load_for_quant.hpp"
 
 namespace cli {
 
@@ -169,7 +170,7 @@ inline void add_task(CLI::App& app, Context& ctx) {
   sub->add_option("--limit", a->limit, "Run the first N items only (0 = all)");
   sub->add_option("--model", a->model, "Checkpoint folder")->required();
   sub->add_option("--tokenizer", a->tokenizer, "Tokenizer file or folder (default: the model's)");
-  sub->add_option("--quant", a->quant, "none | nf4 | int8 | auto | prequantized (default none)");
+  sub->add_option("--quant", a->quant, "none (default) | auto | prequantized | nf4 | nf4-dq | fp4 | int8 | int4-g32 | int4-g64 | int4-g128");
   sub->add_option("--device", a->device, "cpu | cuda");
   sub->add_option("--dtype", a->dtype, "f32 | bf16 | f16");
   sub->add_option("--max-new-tokens", a->max_new_tokens, "Tokens to generate at most per item (default 32)")
@@ -250,7 +251,7 @@ inline void add_task(CLI::App& app, Context& ctx) {
     req.device = cb::model::parse_device_name(a->device);
     if (!a->dtype.empty()) req.dtype = cb::model::parse_dtype_name(a->dtype, "--dtype");
     req.workload = {.batch = static_cast<std::int64_t>(a->batch_size), .context = 1024};
-    auto loaded = cb::loader::DefaultChain{}.load(info, req, cb::eval::strategies_for_quant(a->quant, "--quant"));
+    auto loaded = cb::loader::load_for_quant(info, req, a->quant, "--quant");
     auto tok = cb::tokenizer::load_tokenizer(a->tokenizer.empty() ? a->model : a->tokenizer);
     tasks::GeneratorStats stats;
     tasks::LabelChoiceStats choice;

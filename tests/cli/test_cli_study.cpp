@@ -88,7 +88,7 @@ TEST(CliStudy, RunScoresBackAndResumes) {
       EXPECT_DOUBLE_EQ(j["paired"]["baseline_score"][key].get<double>(), f32["score"][key].get<double>()) << task << " " << key;
     }
     EXPECT_GT(nf4["peak_memory_bytes"].get<double>(), 0);
-    EXPECT_EQ(nf4["load"]["strategy"], "QuantizeOnLoad<nf4-b64-dq>");
+    EXPECT_EQ(nf4["load"]["strategy"], "QuantizeOnLoad<nf4-b64>");  // nf4: no double quant, as quantize --quant nf4
     EXPECT_EQ(f32["load"]["quant"], "none");
   }
   // The table: one row per precision, the baseline row without a delta.

@@ -4,11 +4,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <unistd.h>
 
 #include "curebench/io/safetensors_writer.hpp"
 #include "curebench/loader/default_chain.hpp"
 #include "curebench/loader/discover.hpp"
+#include "curebench/loader/load_for_quant.hpp"
 #include "curebench/runtime/generate.hpp"
 #include "loader/fault_fixtures.hpp"
 #include "model/model_fixtures.hpp"
@@ -202,6 +204,36 @@ TEST(LoaderChain, BudgetThatFitsOnlyFourBitPicksQuantizeOnLoad) {
   for (int i = 0; i < 8; ++i) agree += g[0].tokens[i] == expected[i];
   EXPECT_GE(agree, 4);
   EXPECT_LT(res.model.decoder.weights().bytes(), 700 * 1024);
+}
+
+// One quant vocabulary (issue 20 point 2): a --quant name loads the config `quantize --quant` writes under it
+// (both go through quant::visit_named_config); before, eval's nf4 was NF4 + double quant and quantize's was not.
+TEST(LoadForQuant, EveryNameLoadsTheConfigOfTheSameNameAndOthersAreRefused) {
+  auto info = cb::loader::inspect_checkpoint(std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/hf");
+  const std::map<std::string, std::string> strategy{{"nf4", "QuantizeOnLoad<nf4-b64>"}, {"nf4-dq", "QuantizeOnLoad<nf4-b64-dq>"},
+                                                    {"fp4", "QuantizeOnLoad<fp4-b64>"}, {"int8", "QuantizeOnLoad<int8>"}};
+  for (const auto& [name, want] : strategy) {
+    auto res = cb::loader::load_for_quant(info, cpu_request(), name, "test");
+    EXPECT_EQ(res.strategy, want) << name;
+    EXPECT_EQ(res.attempts.size(), 1u) << name;
+  }
+  EXPECT_EQ(cb::loader::load_for_quant(info, cpu_request(), "none", "test").strategy, "FullPrecision");
+  EXPECT_EQ(cb::loader::load_for_quant(info, cpu_request(), "auto", "test").strategy, "QuantizeOnLoad<nf4-b64-dq>");
+  // int4 needs every linear's in_features to be a multiple of its group: stories260K's down_proj (172) is not.
+  try {
+    cb::loader::load_for_quant(info, cpu_request(), "int4-g32", "test");
+    ADD_FAILURE() << "int4-g32 loaded";
+  } catch (const cb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("group of 32"), std::string::npos) << e.what();
+  }
+  try {
+    cb::loader::load_for_quant(info, cpu_request(), "nf4-b64", "model m");
+    ADD_FAILURE() << "an unknown name loaded";
+  } catch (const cb::Error& e) {
+    EXPECT_EQ(e.code(), cb::Errc::config);
+    EXPECT_EQ(e.field(), "quant");
+    EXPECT_NE(std::string(e.what()).find("nf4-dq, fp4, int8, int4-g32"), std::string::npos) << e.what();
+  }
 }
 
 TEST(LoaderChain, DefaultChainIsTheSeedOrder) {

@@ -41,6 +41,7 @@
 #include "curebench/eval/sha256.hpp"
 #include "curebench/eval/verify.hpp"
 #include "curebench/loader/default_chain.hpp"
+#include "curebench/loader/load_for_quant.hpp"
 #include "curebench/report/rank_logs.hpp"
 #include "curebench/report/results.hpp"
 #include "curebench/report/samples_log.hpp"
@@ -58,16 +59,6 @@
 namespace curebench::eval {
 
 using ChatRenderer = std::function<std::string(const Conversation&)>;
-
-// Loader strategies a --quant value selects from the chain (names as the strategies report them).
-inline std::vector<std::string> strategies_for_quant(const std::string& quant, const std::string& where) {
-  if (quant == "auto") return {};
-  if (quant == "none") return {"FullPrecision", "FullPrecision+Offload"};
-  if (quant == "nf4") return {"QuantizeOnLoad<nf4-b64-dq>"};
-  if (quant == "int8") return {"QuantizeOnLoad<int8>"};
-  if (quant == "prequantized") return {"Prequantized"};
-  throw Error(Errc::config, where, "quant", "expected auto, none, nf4, int8 or prequantized, found '" + quant + "'");
-}
 
 struct RunSummary {
   std::filesystem::path out_dir, results;
@@ -355,7 +346,7 @@ class Pipeline {
     req.quantize_lm_head = mc.quantize_lm_head;
     req.workload = {.batch = cfg.batch_size, .context = longest_prompt + cfg.max_new_tokens};
     reset_peak_rss();
-    auto loaded = LoaderChain{}.load(info, req, strategies_for_quant(mc.quant, where));
+    auto loaded = loader::load_for_quant<LoaderChain>(info, req, mc.quant, where);
     auto tok = tokenizer::load_tokenizer(mc.tokenizer.empty() ? mc.path : mc.tokenizer);
     const auto& dec = loaded.model.decoder;
     // Prompts: the family's chat template when the checkpoint has one (its text already holds BOS, so the

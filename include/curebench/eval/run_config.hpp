@@ -28,7 +28,7 @@ inline constexpr std::string_view kMetadataKeys[] = {"model_name", "model_type",
 struct ModelConfig {
   std::string name, path;
   std::string tokenizer;               // default: found in the model folder
-  std::string quant = "auto";          // auto (the loader chain) | none | nf4 | int8 | prequantized
+  std::string quant = "auto";          // auto (the loader chain) | none | prequantized | a quant name (loader/load_for_quant.hpp)
   std::string mode = "generate";       // generate | loglikelihood
   std::string device = "cpu", dtype;   // dtype default: bf16 on CUDA, the checkpoint's on CPU
   std::optional<std::int64_t> gpu_budget, cpu_budget;

@@ -3,12 +3,15 @@
 // int4-g64 | int4-g128. Each is one of the compile-time configs in config.hpp behind a function, plus
 // whether a weight fits it: int4 needs in_features to be a multiple of its group, and a weight that does
 // not fit is kept dense (stories260K's down_proj has in = 172, no multiple of 32) and listed, not refused.
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "curebench/core/error.hpp"
 #include "curebench/quant/config.hpp"
+#include "curebench/quant/quant_names.hpp"
 
 namespace curebench::quant {
 
@@ -27,22 +30,29 @@ NamedQuant named_quant_of(std::string name, std::int64_t group, bool bnb) {
   return {std::move(name), [](const at::Tensor& w) { return C::quantize(w); }, C::bits_per_weight(), group, bnb};
 }
 
-inline const std::vector<std::string>& named_quant_names() {
-  static const std::vector<std::string> names{"nf4", "nf4-dq", "fp4", "int8", "int4-g32", "int4-g64", "int4-g128"};
-  return names;
+// The one place a public name becomes a config type: f(std::type_identity<C>{}, group, bnb_layout) for the
+// config the name stands for, the same in every subcommand (quantize, eval, task, study, the benchmarks).
+// nf4 is bitsandbytes' default (block 64, no double quant); nf4-dq adds double quant (the seed pipeline's
+// BitsAndBytesConfig). False: no such name.
+template <class F>
+bool visit_named_config(const std::string& name, F&& f) {
+  if (name == "nf4") return f(std::type_identity<NF4Config<64, false>>{}, 0, true), true;
+  if (name == "nf4-dq") return f(std::type_identity<NF4Config<64, true>>{}, 0, true), true;
+  if (name == "fp4") return f(std::type_identity<FP4Config<64, false>>{}, 0, true), true;
+  if (name == "int8") return f(std::type_identity<Int8Config>{}, 0, true), true;
+  if (name == "int4-g32") return f(std::type_identity<Int4Config<32>>{}, 32, false), true;
+  if (name == "int4-g64") return f(std::type_identity<Int4Config<64>>{}, 64, false), true;
+  if (name == "int4-g128") return f(std::type_identity<Int4Config<128>>{}, 128, false), true;
+  return false;
 }
 
 inline NamedQuant named_quant(const std::string& name) {
-  if (name == "nf4") return named_quant_of<NF4Config<64, false>>(name, 0, true);
-  if (name == "nf4-dq") return named_quant_of<NF4Config<64, true>>(name, 0, true);
-  if (name == "fp4") return named_quant_of<FP4Config<64, false>>(name, 0, true);
-  if (name == "int8") return named_quant_of<Int8Config>(name, 0, true);
-  if (name == "int4-g32") return named_quant_of<Int4Config<32>>(name, 32, false);
-  if (name == "int4-g64") return named_quant_of<Int4Config<64>>(name, 64, false);
-  if (name == "int4-g128") return named_quant_of<Int4Config<128>>(name, 128, false);
-  std::string known;
-  for (auto& n : named_quant_names()) known += (known.empty() ? "" : ", ") + n;
-  throw Error(Errc::invalid_argument, "", "--quant", "unknown quant config '" + name + "' (" + known + ")");
+  NamedQuant q;
+  const bool known = visit_named_config(name, [&]<class C>(std::type_identity<C>, std::int64_t group, bool bnb) {
+    q = named_quant_of<C>(name, group, bnb);
+  });
+  if (!known) throw Error(Errc::invalid_argument, "", "--quant", "unknown quant config '" + name + "' (" + named_quant_list() + ")");
+  return q;
 }
 
 }  // namespace curebench::quant

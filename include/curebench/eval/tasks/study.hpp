@@ -7,7 +7,8 @@
 //   {"notice": "...",                                      optional, copied into results.json and study.md
 //    "models": [{"name": "m", "path": "DIR", "tokenizer": "FILE|DIR", "device": "cpu|cuda", "dtype": "bf16"}],
 //    "precisions": ["f32", "nf4", ...],                    f32 | bf16 | f16 (weights in that dtype, no quantization),
-//                                                          int8 | nf4 (quantized on load), prequantized (as stored)
+//                                                          a quant name (quantized on load: nf4 | nf4-dq | fp4 |
+//                                                          int8 | int4-g32|64|128), prequantized (as stored)
 //    "baseline": "f32",                                    optional: the full-precision cell deltas are taken against
 //                                                          (default: the first of f32 / bf16 / f16 listed)
 //    "tasks": [{"name": "ncbi", "dataset": "ncbi-disease", "data": "FILE", "examples": "FILE", "limit": 50,
@@ -22,6 +23,7 @@
 #include "curebench/core/error.hpp"
 #include "curebench/core/json_file.hpp"
 #include "curebench/eval/sha256.hpp"
+#include "curebench/quant/quant_names.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -68,13 +70,19 @@ struct StudyConfig {
   nlohmann::json canonical;
 };
 
-// A precision as the loader understands it: quant (eval::strategies_for_quant's names) and dtype ("" = default).
+// A precision as the loader understands it: quant (loader/load_for_quant.hpp's names) and dtype ("" = default).
 struct PrecisionLoad {
   std::string quant, dtype;
   bool full_precision = false;
 };
+// The full-precision dtypes, every quant config by its public name (quant/quant_names.hpp), and prequantized.
 inline const std::vector<std::string>& study_precisions() {
-  static const std::vector<std::string> p{"f32", "bf16", "f16", "int8", "nf4", "prequantized"};
+  static const std::vector<std::string> p = [] {
+    std::vector<std::string> v{"f32", "bf16", "f16"};
+    for (const auto& n : quant::named_quant_names()) v.push_back(n);
+    v.push_back("prequantized");
+    return v;
+  }();
   return p;
 }
 inline PrecisionLoad precision_load(const std::string& precision, const std::string& model_dtype) {
