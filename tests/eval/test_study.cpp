@@ -14,6 +14,7 @@
 #include "curebench/eval/tasks/multilabel_task.hpp"
 #include "curebench/eval/tasks/qa_task.hpp"
 #include "curebench/eval/tasks/score_files.hpp"
+#include "curebench/eval/tasks/study.hpp"
 #include "curebench/eval/tasks/task.hpp"
 
 #include <gtest/gtest.h>
@@ -28,6 +29,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 using namespace curebench;
@@ -1144,4 +1146,30 @@ TEST(StudyTasks, OracleCeilingOnShippedNerTestSets) {
     std::cout << c.file << ": oracle entity F1 " << s.f1.all.f1() << " (P " << s.f1.all.precision() << ", R "
               << s.f1.all.recall() << ")\n";
   }
+}
+
+// A precision quantized on load changed meaning in the ninth session (16-bit classifier unless asked; nf4 without
+// double quant): a study with one is marked in its canonical form, so its hash changed and a folder of before is
+// refused rather than resumed with cells of two models; a study of full-precision / as-stored precisions keeps its hash.
+TEST(StudyConfig, QuantizedOnLoadPrecisionsChangedTheHash) {
+  const auto dir = std::filesystem::temp_directory_path() / ("curebench_study_cfg." + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto hash_of = [&](const std::vector<std::string>& precisions) {
+    const nlohmann::json j = {
+        {"models", {{{"name", "tiny"}, {"path", std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/hf"}}}},
+        {"precisions", precisions},
+        {"tasks", {{{"dataset", "ncbi-disease"}, {"data", std::string(CUREBENCH_TEST_DATA) + "/study/ncbi_disease_test_head.tsv"}}}},
+        {"methods", {{{"name", "zero-shot"}}}}};
+    std::ofstream(dir / "study.json") << j.dump();
+    return curebench::eval::tasks::read_study_config((dir / "study.json").string());
+  };
+  for (const auto& p : std::vector<std::vector<std::string>>{{"f32", "nf4"}, {"bf16", "nf4-dq"}, {"f32", "int4-g128"}, {"f32", "int8"}})
+    EXPECT_EQ(hash_of(p).canonical.value("load_semantics", 0), 2) << p[1];
+  for (const auto& p : std::vector<std::vector<std::string>>{{"f32"}, {"f32", "bf16"}, {"f32", "prequantized"}})
+    EXPECT_FALSE(hash_of(p).canonical.contains("load_semantics")) << p.back();
+  auto with = hash_of({"f32", "nf4"});
+  auto before = with.canonical;
+  before.erase("load_semantics");
+  EXPECT_NE(curebench::eval::sha256_hex(curebench::dump_json(before)), with.hash);
+  std::filesystem::remove_all(dir);
 }

@@ -370,6 +370,24 @@ TEST(EvalConfig, OfficialDefaultsToTheKitsMaxNewTokens) {
   EXPECT_NE(cfg(R"(, "enable_thinking": false)").hash, cfg("").hash);
 }
 
+// A model quantized on load changed meaning in the ninth session (16-bit classifier unless asked; nf4 without double
+// quant): its config hash changed with it, so a run folder started before refuses to resume rather than mixing the
+// samples of two models; full-precision and as-stored models keep their hash.
+TEST(EvalConfig, QuantizedOnLoadModelsChangedHashWithTheirMeaning) {
+  auto cfg = [](const std::string& quant) {
+    return cb::eval::run_config_from_json(
+        nlohmann::json::parse(R"({"models": [{"path": "m", "quant": ")" + quant + R"("}], "splits": {"val": "v.jsonl"}})"),
+        "/x/run.json");
+  };
+  for (std::string q : {"auto", "nf4", "nf4-dq", "int8", "fp4", "int4-g128"})
+    EXPECT_EQ(cb::eval::to_json_value(cfg(q))["models"][0].value("load_semantics", 0), 2) << q;
+  for (std::string q : {"none", "prequantized"}) EXPECT_FALSE(cb::eval::to_json_value(cfg(q))["models"][0].contains("load_semantics")) << q;
+  // What an nf4 model's config hashed to before (the same JSON without the mark) is not its hash now.
+  auto before = cb::eval::to_json_value(cfg("nf4"));
+  before["models"][0].erase("load_semantics");
+  EXPECT_NE(cb::eval::sha256_hex(before.dump()), cfg("nf4").hash);
+}
+
 // meta_data.json from the run config (issue 18, point 7): the kit's "metadata" section for every model, a model's own
 // "metadata" over it; what is not given keeps curebench's default (model_name = the model's name, base_model_name =
 // the architecture). Unknown keys and values the kit's validator refuses are refused when the config is read.

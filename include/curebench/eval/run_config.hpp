@@ -89,6 +89,11 @@ inline nlohmann::json to_json_value(const RunConfig& c) {
                            {"cpu_budget", m.cpu_budget ? nlohmann::json(*m.cpu_budget) : nlohmann::json()}});
     // Written only when set, so the config of a run made before the option existed still matches on resume.
     if (m.quantize_lm_head) j["models"].back()["quantize_lm_head"] = true;
+    // A model quantized on load means something else than in a run folder started before the ninth session: the
+    // classifier stays 16-bit unless quantize_lm_head (it was quantized with the rest when untied), and "nf4" is
+    // NF4 without double quant (it was with). Marked so that such a folder refuses to resume (another config's
+    // hash) instead of mixing samples of two models; full precision and stored-quantized loads are unchanged.
+    if (m.quant != "none" && m.quant != "prequantized") j["models"].back()["load_semantics"] = 2;
   }
   for (auto& s : c.splits)
     j["splits"].push_back({{"name", s.name}, {"path", s.path}, {"limit", s.limit},

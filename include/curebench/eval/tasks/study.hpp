@@ -292,6 +292,10 @@ inline StudyConfig read_study_config(const std::string& path) {
   for (const auto& m : c.models)
     cj["models"].push_back({{"name", m.name}, {"path", m.path}, {"tokenizer", m.tokenizer}, {"device", m.device}, {"dtype", m.dtype}});
   cj["precisions"] = c.precisions;
+  // A precision quantized on load means something else than in a study folder of before the ninth session (16-bit
+  // classifier; nf4 without double quant): marked so that such a folder is refused, not resumed with mixed cells.
+  for (const auto& p : c.precisions)
+    if (!precision_load(p, "").full_precision && p != "prequantized") cj["load_semantics"] = 2;
   cj["baseline"] = c.baseline;
   for (const auto& t : c.tasks) {
     cj["tasks"].push_back({{"name", t.name}, {"dataset", t.dataset}, {"data", t.data},
