@@ -217,6 +217,11 @@ TEST(LoadForQuant, EveryNameLoadsTheConfigOfTheSameNameAndOthersAreRefused) {
     EXPECT_EQ(res.strategy, want) << name;
     EXPECT_EQ(res.attempts.size(), 1u) << name;
   }
+  // The listed names (quant_names.hpp, what config readers check) and the names the visitor knows are the same.
+  for (const auto& n : cb::quant::named_quant_names())
+    EXPECT_TRUE(cb::quant::visit_named_config(n, [](auto, std::int64_t, bool) {})) << n;
+  for (const auto* n : {"nf4-b64", "int4", "NF4", "", "auto"})
+    EXPECT_FALSE(cb::quant::visit_named_config(n, [](auto, std::int64_t, bool) {})) << n;
   EXPECT_EQ(cb::loader::load_for_quant(info, cpu_request(), "none", "test").strategy, "FullPrecision");
   EXPECT_EQ(cb::loader::load_for_quant(info, cpu_request(), "auto", "test").strategy, "QuantizeOnLoad<nf4-b64-dq>");
   // int4 needs every linear's in_features to be a multiple of its group: stories260K's down_proj (172) is not.
