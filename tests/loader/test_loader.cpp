@@ -238,6 +238,23 @@ TEST(LoadForQuant, EveryNameLoadsTheConfigOfTheSameNameAndOthersAreRefused) {
     EXPECT_EQ(e.code(), cb::Errc::config);
     EXPECT_EQ(e.field(), "quant");
     EXPECT_NE(std::string(e.what()).find("nf4-dq, fp4, int8, int4-g32"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("found \"nf4-b64\""), std::string::npos) << e.what();
+  }
+  try {  // a config's text reaches the terminal as JSON: an escape sequence stays inert
+    cb::loader::load_for_quant(info, cpu_request(), "\x1b[2Jnf4", "model m");
+    ADD_FAILURE() << "an unknown name loaded";
+  } catch (const cb::Error& e) {
+    EXPECT_EQ(std::string(e.what()).find('\x1b'), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("\\u001b[2Jnf4"), std::string::npos) << e.what();
+  }
+}
+
+// The budget planner's bits per weight (loader/budget.hpp, torch-free) are the configs' own, name for name.
+TEST(LoadForQuant, ThePlannersBitsPerWeightAreTheNamedConfigs) {
+  using F = cb::loader::WeightFormat;
+  for (F f : {F::int8, F::nf4, F::nf4_double_quant, F::fp4, F::int4_g32, F::int4_g64, F::int4_g128}) {
+    const auto name = cb::loader::to_string(f);
+    EXPECT_DOUBLE_EQ(cb::loader::bits_per_weight(f), cb::quant::named_quant(name).bits_per_weight) << name;
   }
 }
 

@@ -13,7 +13,10 @@
 #include <type_traits>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "curebench/core/error.hpp"
+#include "curebench/core/json_file.hpp"
 #include "curebench/loader/chain.hpp"
 #include "curebench/loader/default_chain.hpp"
 #include "curebench/loader/quantize_on_load.hpp"
@@ -27,7 +30,7 @@ inline std::string quant_choices() { return "auto, none, prequantized, " + quant
 inline void check_quant_name(const std::string& quant, const std::string& where) {
   if (quant == "auto" || quant == "none" || quant == "prequantized") return;
   if (!quant::visit_named_config(quant, [](auto, std::int64_t, bool) {}))
-    throw Error(Errc::config, where, "quant", "expected one of " + quant_choices() + ", found '" + quant + "'");
+    throw Error(Errc::config, where, "quant", "expected one of " + quant_choices() + ", found " + dump_json(nlohmann::json(quant)));  // JSON-quoted: no control byte reaches the terminal
 }
 
 template <class C = DefaultChain>
