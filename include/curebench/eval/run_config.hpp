@@ -11,6 +11,7 @@
 #include "curebench/core/bytes.hpp"
 #include "curebench/core/json_file.hpp"
 #include "curebench/eval/sha256.hpp"
+#include "curebench/quant/quant_names.hpp"
 
 namespace curebench::eval {
 
@@ -93,7 +94,7 @@ inline nlohmann::json to_json_value(const RunConfig& c) {
     // classifier stays 16-bit unless quantize_lm_head (it was quantized with the rest when untied), and "nf4" is
     // NF4 without double quant (it was with). Marked so that such a folder refuses to resume (another config's
     // hash) instead of mixing samples of two models; full precision and stored-quantized loads are unchanged.
-    if (m.quant != "none" && m.quant != "prequantized") j["models"].back()["load_semantics"] = 2;
+    if (quant::quantizes_on_load(m.quant)) j["models"].back()["load_semantics"] = 2;
   }
   for (auto& s : c.splits)
     j["splits"].push_back({{"name", s.name}, {"path", s.path}, {"limit", s.limit},

@@ -26,23 +26,18 @@ namespace curebench::loader {
 
 inline std::string quant_choices() { return "auto, none, prequantized, " + quant::named_quant_list(); }
 
-// Errc::config naming `where` and "quant" for anything else.
-inline void check_quant_name(const std::string& quant, const std::string& where) {
-  if (quant == "auto" || quant == "none" || quant == "prequantized") return;
-  if (!quant::visit_named_config(quant, [](auto, std::int64_t, bool) {}))
-    throw Error(Errc::config, where, "quant", "expected one of " + quant_choices() + ", found " + dump_json(nlohmann::json(quant)));  // JSON-quoted: no control byte reaches the terminal
-}
-
+// Errc::config naming `where` and "quant" for a value that is none of these.
 template <class C = DefaultChain>
 LoadResult load_for_quant(const CheckpointInfo& info, const LoadRequest& req, const std::string& quant, const std::string& where) {
-  check_quant_name(quant, where);
   if (quant == "auto") return C{}.load(info, req);
   if (quant == "none") return C{}.load(info, req, {"FullPrecision", "FullPrecision+Offload"});
   if (quant == "prequantized") return C{}.load(info, req, {"Prequantized"});
   std::optional<LoadResult> out;
-  quant::visit_named_config(quant, [&]<class Q>(std::type_identity<Q>, std::int64_t, bool) {
+  const bool named = quant::visit_named_config(quant, [&]<class Q>(std::type_identity<Q>, std::int64_t, bool) {
     out.emplace(Chain<QuantizeOnLoad<Q>>{}.load(info, req));
   });
+  if (!named)  // JSON-quoted: no control byte of a config reaches the terminal
+    throw Error(Errc::config, where, "quant", "expected one of " + quant_choices() + ", found " + dump_json(nlohmann::json(quant)));
   return std::move(*out);
 }
 

@@ -17,4 +17,9 @@ inline std::string named_quant_list() {
   return known;
 }
 
+// Whether a --quant value (a run config's models[].quant, a study precision's loader quant) quantizes on load:
+// every value but full precision ("none") and a checkpoint as stored ("prequantized"); "auto" counts, since its
+// chain starts with 4-bit on load.
+inline bool quantizes_on_load(const std::string& quant) { return quant != "none" && quant != "prequantized"; }
+
 }  // namespace curebench::quant

@@ -295,7 +295,7 @@ inline StudyConfig read_study_config(const std::string& path) {
   // A precision quantized on load means something else than in a study folder of before the ninth session (16-bit
   // classifier; nf4 without double quant): marked so that such a folder is refused, not resumed with mixed cells.
   for (const auto& p : c.precisions)
-    if (!precision_load(p, "").full_precision && p != "prequantized") cj["load_semantics"] = 2;
+    if (quant::quantizes_on_load(precision_load(p, "").quant)) cj["load_semantics"] = 2;
   cj["baseline"] = c.baseline;
   for (const auto& t : c.tasks) {
     cj["tasks"].push_back({{"name", t.name}, {"dataset", t.dataset}, {"data", t.data},
