@@ -1,9 +1,11 @@
 // nvcc translation unit that registers curebench's CUDA kernels with the header-only code: the 4-bit
 // dequantize, small-batch GEMV and batch GEMM kernels (kernels/dequant.cuh, kernels/gemv4.cuh,
-// kernels/gemm4.cuh -> quant/kernel_hooks.hpp) and the fused decoder layers (kernels/layers.cuh ->
+// kernels/gemm4.cuh -> quant/kernel_hooks.hpp), FP8's per-token activation quantization (kernels/fp8.cuh) and
+// the fused decoder layers (kernels/layers.cuh ->
 // model/layer_hooks.hpp). Linked into the CUDA builds of tests, benchmarks and the CLI.
 #define CUREBENCH_REGISTER_DEQUANT_HOOKS 1
 #include "curebench/kernels/dequant.cuh"
+#include "curebench/kernels/fp8.cuh"
 #include "curebench/kernels/gemm4.cuh"
 #include "curebench/kernels/layers.cuh"
 
@@ -12,6 +14,7 @@ namespace {
 [[maybe_unused]] const bool curebench_gemm4_hooks_registered = [] {
   curebench::quant::hooks::bnb4_gemm() = &curebench::kernels::bnb4_gemm;
   curebench::quant::hooks::int4_gemm() = &curebench::kernels::int4_gemm;
+  curebench::quant::hooks::fp8_quantize_rows() = &curebench::kernels::fp8_quantize_rows;
   return true;
 }();
 }

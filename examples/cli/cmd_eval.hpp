@@ -32,7 +32,7 @@ inline void add_eval(CLI::App& app, Context& ctx) {
   sub->add_option("--out", out, "Run folder to write (resumes when it holds a run of the same config)")->required();
   sub->add_option("--max-samples", max_samples, "Short form: at most N questions per split");
   sub->add_option("--seed", seed, "Short form: seeded subsample when --max-samples is set");
-  sub->add_option("--quant", quant, "Short form: auto | none | prequantized | nf4 | nf4-dq | fp4 | int8 | int4-g32 | int4-g64 | int4-g128 (as quantize --quant)");
+  sub->add_option("--quant", quant, "Short form: auto | none | prequantized | nf4 | nf4-dq | fp4 | int8 | fp8 | int4-g32 | int4-g64 | int4-g128 (as quantize --quant)");
   sub->add_flag("--quantize-lm-head", quantize_lm_head, "Short form: quantize the classifier too (kept 16-bit by default, as bitsandbytes)");
   sub->add_option("--mode", mode, "Short form: generate | loglikelihood");
   sub->add_option("--device", device, "Short form: cpu | cuda");

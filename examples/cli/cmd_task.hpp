@@ -170,7 +170,7 @@ inline void add_task(CLI::App& app, Context& ctx) {
   sub->add_option("--limit", a->limit, "Run the first N items only (0 = all)");
   sub->add_option("--model", a->model, "Checkpoint folder")->required();
   sub->add_option("--tokenizer", a->tokenizer, "Tokenizer file or folder (default: the model's)");
-  sub->add_option("--quant", a->quant, "none (default) | auto | prequantized | nf4 | nf4-dq | fp4 | int8 | int4-g32 | int4-g64 | int4-g128");
+  sub->add_option("--quant", a->quant, "none (default) | auto | prequantized | nf4 | nf4-dq | fp4 | int8 | fp8 | int4-g32 | int4-g64 | int4-g128");
   sub->add_option("--device", a->device, "cpu | cuda");
   sub->add_option("--dtype", a->dtype, "f32 | bf16 | f16");
   sub->add_option("--max-new-tokens", a->max_new_tokens, "Tokens to generate at most per item (default 32)")

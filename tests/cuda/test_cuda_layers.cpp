@@ -3,6 +3,8 @@
 // transformers parity of whole models with these kernels on is CudaParity.* (test_cuda_model.cpp).
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include "curebench/core/torch_compat.hpp"
 #include "curebench/model/layers.hpp"
 #include "curebench/runtime/kv_cache.hpp"
@@ -82,6 +84,37 @@ TEST(CudaLayers, RopeIsBitIdenticalOnStridedInput) {
   auto got = cb::model::apply_rope(x, tables);
   auto ref = without(cb::model::hooks::rope(), [&] { return cb::model::apply_rope(x, tables); });
   EXPECT_TRUE(at::equal(got, ref.contiguous()));
+}
+
+// The decode step's RoPE of q and k with the k/v cache write at a device column, one launch, against apply_rope +
+// index_copy_ (the decoder's composition): the same bits in q and in every cache entry, the rest untouched.
+TEST(CudaLayers, RopeWithCacheWriteIsBitIdenticalToTheComposition) {
+  if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
+  ASSERT_NE(cb::model::hooks::rope_cache(), nullptr);
+  at::manual_seed(7);
+  for (auto [B, Hq, Hkv, D] : {std::array<std::int64_t, 4>{1, 32, 8, 128}, {5, 8, 8, 64}, {3, 16, 2, 256}}) {
+    const std::int64_t S = 40, column = B == 1 ? 0 : 17;
+    auto qkv = at::randn({B, 1, (Hq + 2 * Hkv) * D}, kCuda).to(at::kBFloat16);
+    auto q = qkv.narrow(-1, 0, Hq * D).view({B, 1, Hq, D});
+    auto k = qkv.narrow(-1, Hq * D, Hkv * D).view({B, 1, Hkv, D});
+    auto v = qkv.narrow(-1, (Hq + Hkv) * D, Hkv * D).view({B, 1, Hkv, D});
+    cb::model::RopeSpec spec;
+    auto inv = cb::model::rope_inv_freq(spec, D, at::Device(at::kCUDA));
+    auto positions = at::arange(300, 300 + B, kCuda.dtype(at::kLong)).view({B, 1});
+    auto tables = cb::model::rope_tables(inv, positions, at::kBFloat16);
+    auto col = at::full({1}, column, kCuda.dtype(at::kLong));
+    auto ck = at::randn({B, Hkv, S, D}, kCuda).to(at::kBFloat16), cv = at::randn({B, Hkv, S, D}, kCuda).to(at::kBFloat16);
+    auto ck_ref = ck.clone(), cv_ref = cv.clone();
+    auto got = cb::model::rope_and_cache(q, k, v, tables, ck, cv, col);
+    ASSERT_TRUE(got.defined()) << B << " " << Hq << " " << Hkv << " " << D;
+    auto q_ref = without(cb::model::hooks::rope(), [&] { return cb::model::apply_rope(q.transpose(1, 2), tables); });
+    auto k_ref = without(cb::model::hooks::rope(), [&] { return cb::model::apply_rope(k.transpose(1, 2), tables); });
+    ck_ref.index_copy_(2, col, k_ref);
+    cv_ref.index_copy_(2, col, v.transpose(1, 2));
+    EXPECT_TRUE(at::equal(got, q_ref.contiguous()));
+    EXPECT_TRUE(at::equal(ck, ck_ref));
+    EXPECT_TRUE(at::equal(cv, cv_ref));
+  }
 }
 
 TEST(CudaLayers, DecodeAttentionMatchesFloat64) {

@@ -211,7 +211,8 @@ TEST(LoaderChain, BudgetThatFitsOnlyFourBitPicksQuantizeOnLoad) {
 TEST(LoadForQuant, EveryNameLoadsTheConfigOfTheSameNameAndOthersAreRefused) {
   auto info = cb::loader::inspect_checkpoint(std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/hf");
   const std::map<std::string, std::string> strategy{{"nf4", "QuantizeOnLoad<nf4-b64>"}, {"nf4-dq", "QuantizeOnLoad<nf4-b64-dq>"},
-                                                    {"fp4", "QuantizeOnLoad<fp4-b64>"}, {"int8", "QuantizeOnLoad<int8>"}};
+                                                    {"fp4", "QuantizeOnLoad<fp4-b64>"}, {"int8", "QuantizeOnLoad<int8>"},
+                                                    {"fp8", "QuantizeOnLoad<fp8>"}};
   for (const auto& [name, want] : strategy) {
     auto res = cb::loader::load_for_quant(info, cpu_request(), name, "test");
     EXPECT_EQ(res.strategy, want) << name;
@@ -237,7 +238,7 @@ TEST(LoadForQuant, EveryNameLoadsTheConfigOfTheSameNameAndOthersAreRefused) {
   } catch (const cb::Error& e) {
     EXPECT_EQ(e.code(), cb::Errc::config);
     EXPECT_EQ(e.field(), "quant");
-    EXPECT_NE(std::string(e.what()).find("nf4-dq, fp4, int8, int4-g32"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("nf4-dq, fp4, int8, fp8, int4-g32"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("found \"nf4-b64\""), std::string::npos) << e.what();
   }
   try {  // a config's text reaches the terminal as JSON: an escape sequence stays inert
@@ -249,10 +250,32 @@ TEST(LoadForQuant, EveryNameLoadsTheConfigOfTheSameNameAndOthersAreRefused) {
   }
 }
 
+// FP8 W8A8 on load (quant/fp8.hpp): q|k|v and gate|up stack into one FP8 weight each, and the model still tells
+// stories260K's reference story (on the CPU the W8A8 product is emulated with the GPU's roundings).
+TEST(LoadForQuant, Fp8StacksProjectionsAndKeepsTheGreedyStory) {
+  auto info = cb::loader::inspect_checkpoint(std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/hf");
+  auto res = cb::loader::load_for_quant(info, cpu_request(), "fp8", "test");
+  EXPECT_EQ(res.strategy, "QuantizeOnLoad<fp8>");
+  EXPECT_TRUE(res.model.decoder.fused_projections());
+  const auto& l = res.model.decoder.weights().layers[0];
+  ASSERT_TRUE(std::holds_alternative<cb::quant::FP8>(l.k));
+  EXPECT_EQ(std::get<cb::quant::FP8>(l.k).q.data_ptr<std::uint8_t>(),
+            std::get<cb::quant::FP8>(l.q).q.data_ptr<std::uint8_t>() + cb::quant::out_features(l.q) * cb::quant::in_features(l.q));
+  auto refs = cb::read_json_file(std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/greedy_references.json");
+  cb::runtime::GenerateOptions opt;
+  opt.max_new_tokens = 16;
+  opt.ignore_eos = true;
+  auto g = cb::runtime::generate(res.model.decoder, {json_ids(refs["cases"][1]["prompt_ids"])}, opt);
+  auto expected = json_ids(refs["cases"][1]["output_ids"]);
+  int agree = 0;
+  for (int i = 0; i < 16; ++i) agree += g[0].tokens[i] == expected[i];
+  EXPECT_GE(agree, 12) << "fp8 should keep most of the f32 model's greedy tokens";
+}
+
 // The budget planner's bits per weight (loader/budget.hpp, torch-free) are the configs' own, name for name.
 TEST(LoadForQuant, ThePlannersBitsPerWeightAreTheNamedConfigs) {
   using F = cb::loader::WeightFormat;
-  for (F f : {F::int8, F::nf4, F::nf4_double_quant, F::fp4, F::int4_g32, F::int4_g64, F::int4_g128}) {
+  for (F f : {F::int8, F::fp8, F::nf4, F::nf4_double_quant, F::fp4, F::int4_g32, F::int4_g64, F::int4_g128}) {
     const auto name = cb::loader::to_string(f);
     EXPECT_DOUBLE_EQ(cb::loader::bits_per_weight(f), cb::quant::named_quant(name).bits_per_weight) << name;
   }

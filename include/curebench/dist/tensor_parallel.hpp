@@ -57,8 +57,8 @@ inline model::ModelSpec shard_spec(const model::ModelSpec& s, int world, const s
 
 namespace detail {
 inline std::string format_name(const quant::Weight& w) {
-  static_assert(std::variant_size_v<quant::Weight> == 8, "name the new weight format here");
-  static const std::array<const char*, 8> names{"dense", "nf4", "fp4", "int8", "int4", "gguf", "gptq", "awq"};
+  static_assert(std::variant_size_v<quant::Weight> == 9, "name the new weight format here");
+  static const std::array<const char*, 9> names{"dense", "nf4", "fp4", "int8", "fp8", "int4", "gguf", "gptq", "awq"};
   return names[w.index()];
 }
 // An owned, contiguous copy of t's slice [start, start + n) along dim on device (a view would keep the whole alive).

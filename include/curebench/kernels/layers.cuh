@@ -8,6 +8,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstdlib>
 
 #include "curebench/model/layer_hooks.hpp"
 
@@ -188,6 +189,52 @@ inline bool rope(const model::hooks::RopeArgs& a, void* stream) {
   return cudaPeekAtLastError() == cudaSuccess;
 }
 
+// One thread per (b, head of q | k | v, d < D/2): q and k heads rotate as rope_kernel does (same roundings), k and
+// v land in the caches' column *col.
+__global__ void rope_cache_kernel(model::hooks::RopeCacheArgs a) {
+  const std::int64_t half = a.D / 2, heads = a.Hq + 2 * a.Hkv;
+  const std::int64_t total = a.B * heads * half;
+  const std::int64_t col = *a.col;
+  const auto* cs = static_cast<const __nv_bfloat16*>(a.cos);
+  const auto* sn = static_cast<const __nv_bfloat16*>(a.sin);
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t d = i % half, bh = i / half, h = bh % heads, b = bh / heads;
+    const __nv_bfloat16* xr;
+    __nv_bfloat16* o;
+    if (h < a.Hq) {
+      xr = static_cast<const __nv_bfloat16*>(a.q) + b * a.qb + h * a.qh;
+      o = static_cast<__nv_bfloat16*>(a.q_out) + (b * a.Hq + h) * a.D;
+    } else if (h < a.Hq + a.Hkv) {
+      const std::int64_t kh = h - a.Hq;
+      xr = static_cast<const __nv_bfloat16*>(a.k) + b * a.kb + kh * a.kh;
+      o = static_cast<__nv_bfloat16*>(a.cache_k) + b * a.ckb + kh * a.ckh + col * a.cks;
+    } else {
+      const std::int64_t vh = h - a.Hq - a.Hkv;
+      const auto* vr = static_cast<const __nv_bfloat16*>(a.v) + b * a.vb + vh * a.vh;
+      auto* vo = static_cast<__nv_bfloat16*>(a.cache_v) + b * a.cvb + vh * a.cvh + col * a.cvs;
+      vo[d] = vr[d];
+      vo[d + half] = vr[d + half];
+      continue;
+    }
+    const std::int64_t tab = b * a.D;
+    const float x1 = __bfloat162float(xr[d]), x2 = __bfloat162float(xr[d + half]);
+    const float c1 = __bfloat162float(cs[tab + d]), c2 = __bfloat162float(cs[tab + d + half]);
+    const float s1 = __bfloat162float(sn[tab + d]), s2 = __bfloat162float(sn[tab + d + half]);
+    auto r = [](float v) { return __bfloat162float(__float2bfloat16_rn(v)); };
+    o[d] = __float2bfloat16_rn(r(x1 * c1) + r(-x2 * s1));
+    o[d + half] = __float2bfloat16_rn(r(x2 * c2) + r(x1 * s2));
+  }
+}
+
+inline bool rope_cache(const model::hooks::RopeCacheArgs& a, void* stream) {
+  if (a.D % 2 != 0 || a.B * (a.Hq + 2 * a.Hkv) == 0 || !a.col) return false;
+  const std::int64_t total = a.B * (a.Hq + 2 * a.Hkv) * (a.D / 2);
+  const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((total + 255) / 256, 132 * 16));
+  rope_cache_kernel<<<blocks, 256, 0, static_cast<cudaStream_t>(stream)>>>(a);
+  return cudaPeekAtLastError() == cudaSuccess;
+}
+
 inline constexpr int kAttentionThreads = 128;
 inline constexpr int kAttentionSplit = static_cast<int>(model::hooks::kAttentionSplitKeys);
 inline constexpr std::int64_t kAttentionMaxHeadDim = 256;
@@ -302,6 +349,8 @@ inline bool register_layer_hooks() {
   model::hooks::rms_norm() = &rms_norm;
   model::hooks::add_rms_norm() = &add_rms_norm;
   model::hooks::rope() = &rope;
+  // CUREBENCH_ROPE_CACHE=0 keeps the two RoPE launches + two index_copy_ (for before/after timings in one build).
+  if (const char* e = std::getenv("CUREBENCH_ROPE_CACHE"); !e || e[0] != '0') model::hooks::rope_cache() = &rope_cache;
   model::hooks::decode_attention() = &decode_attention;
   return true;
 }

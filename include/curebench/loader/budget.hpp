@@ -13,13 +13,14 @@
 namespace curebench::loader {
 
 // Storage formats of the linear layers (embeddings stay 16-bit; lm_head follows `quantize_lm_head`).
-enum class WeightFormat { f32, bf16, int8, nf4, nf4_double_quant, fp4, int4_g32, int4_g64, int4_g128 };
+enum class WeightFormat { f32, bf16, int8, fp8, nf4, nf4_double_quant, fp4, int4_g32, int4_g64, int4_g128 };
 
 inline std::string to_string(WeightFormat f) {
   switch (f) {
     case WeightFormat::f32: return "f32";
     case WeightFormat::bf16: return "bf16";
     case WeightFormat::int8: return "int8";
+    case WeightFormat::fp8: return "fp8";
     case WeightFormat::nf4: return "nf4";
     case WeightFormat::nf4_double_quant: return "nf4-dq";
     case WeightFormat::fp4: return "fp4";
@@ -35,7 +36,8 @@ inline double bits_per_weight(WeightFormat f) {
   switch (f) {
     case WeightFormat::f32: return 32;
     case WeightFormat::bf16: return 16;
-    case WeightFormat::int8: return 8;
+    case WeightFormat::int8:
+    case WeightFormat::fp8: return 8;  // e4m3 + one f32 scale per row (counted per row, ~0 per element)
     case WeightFormat::nf4:
     case WeightFormat::fp4: return 4 + 32.0 / 64;                          // f32 absmax per 64
     case WeightFormat::nf4_double_quant: return 4 + 8.0 / 64 + 32.0 / (64 * 256);  // u8 absmax + f32 per 256 blocks

@@ -5,7 +5,7 @@
 //                 precision -> layer offload), each attempt recorded
 //   none          the chain's full-precision strategies (FullPrecision, then with layer offload)
 //   prequantized  the checkpoint as stored (bnb, GPTQ, AWQ, GGUF)
-//   nf4 | nf4-dq | fp4 | int8 | int4-g32 | int4-g64 | int4-g128
+//   nf4 | nf4-dq | fp4 | int8 | fp8 | int4-g32 | int4-g64 | int4-g128
 //                 QuantizeOnLoad<the config quant/named_config.hpp names>, alone: the same name means the same
 //                 config as `curebench quantize --quant` (nf4 without double quant, as bitsandbytes' default)
 #include <optional>

@@ -16,6 +16,7 @@
 #include "curebench/model/spec.hpp"
 #include "curebench/model/weights.hpp"
 #include "curebench/quant/grouped.hpp"
+#include "curebench/quant/row_concat.hpp"
 #include "curebench/runtime/kv_cache.hpp"
 
 namespace curebench::model {
@@ -115,10 +116,14 @@ class Decoder {
     for (std::size_t i = 0; i < w_.layers.size(); ++i) {
       const auto& l = w_.layers[i];
       auto [q, k, v] = project_qkv(i, l, h.defined() ? h : norm(x, l.attn_norm), fused);
-      q = apply_rope(q.transpose(1, 2), rope);
-      k = apply_rope(k.transpose(1, 2), rope);
-      cache.k(i).index_copy_(2, col, k);
-      cache.v(i).index_copy_(2, col, v.transpose(1, 2));
+      if (auto rotated = rope_and_cache(q, k, v, rope, cache.k(i), cache.v(i), col); rotated.defined()) {
+        q = rotated;  // one launch: RoPE of q and k, k and v into the cache
+      } else {
+        q = apply_rope(q.transpose(1, 2), rope);
+        k = apply_rope(k.transpose(1, 2), rope);
+        cache.k(i).index_copy_(2, col, k);
+        cache.v(i).index_copy_(2, col, v.transpose(1, 2));
+      }
       auto keys = cache.k(i).narrow(2, 0, key_len), values = cache.v(i).narrow(2, 0, key_len);
       const auto& mask = spec_.layer_sliding[i] ? window_mask : full_mask;
       auto attn = attend(q, keys, values, mask).transpose(1, 2).reshape({B, 1, Hq * D});
@@ -128,36 +133,28 @@ class Decoder {
   }
 
  private:
-  // Dense q/k/v (and gate/up) of a layer become one matmul: the weights are concatenated once, and the
-  // separate q, k, v, gate, up are re-pointed at row slices of the concatenation, so no memory is added.
-  // Quantized or mixed-dtype layers keep separate matmuls.
+  // The q/k/v (and gate/up) of a layer become one matmul when they stack (quant/row_concat.hpp: dense of one
+  // dtype, or FP8): the weights are concatenated once and the separate q, k, v, gate, up re-pointed at row
+  // slices of the stack, so no memory is added. Other formats keep separate (or grouped 4-bit) matmuls.
   void fuse_projections() {
     if (w_.layers.empty()) return;
-    auto dense = [](const quant::Weight& w) { return std::get_if<quant::Dense>(&w); };
-    for (auto& l : w_.layers) {
-      for (auto* w : {&l.q, &l.k, &l.v, &l.gate, &l.up}) {
-        auto* d = dense(*w);
-        if (!d || !d->w.defined() || d->w.scalar_type() != dense(l.q)->w.scalar_type() || d->w.device() != dense(l.q)->w.device())
-          return;
-      }
-    }
+    for (auto& l : w_.layers)
+      if (!quant::can_concat_rows({&l.q, &l.k, &l.v, &l.gate, &l.up})) return;
     for (auto& l : w_.layers) {
       Fused f;
-      auto& q = std::get<quant::Dense>(l.q).w;
-      auto& k = std::get<quant::Dense>(l.k).w;
-      auto& v = std::get<quant::Dense>(l.v).w;
-      f.q_rows = q.size(0), f.kv_rows = k.size(0);
-      f.qkv = at::cat({q, k, v}, 0);
-      q = f.qkv.narrow(0, 0, f.q_rows), k = f.qkv.narrow(0, f.q_rows, f.kv_rows);
-      v = f.qkv.narrow(0, f.q_rows + f.kv_rows, f.kv_rows);
+      f.q_rows = quant::out_features(l.q), f.kv_rows = quant::out_features(l.k);
+      f.qkv = quant::concat_rows({&l.q, &l.k, &l.v});
       if (l.q_bias.defined()) f.qkv_bias = at::cat({l.q_bias, l.k_bias, l.v_bias}, 0);
-      auto& g = std::get<quant::Dense>(l.gate).w;
-      auto& u = std::get<quant::Dense>(l.up).w;
-      f.inter = g.size(0);
-      f.gate_up = at::cat({g, u}, 0);
-      g = f.gate_up.narrow(0, 0, f.inter), u = f.gate_up.narrow(0, f.inter, f.inter);
+      f.inter = quant::out_features(l.gate);
+      f.gate_up = quant::concat_rows({&l.gate, &l.up});
       fused_.push_back(std::move(f));
     }
+  }
+
+  // A stacked projection with its bias: dense through one at::linear (cuBLAS adds the bias, as transformers' F.linear).
+  static at::Tensor stacked_linear(const quant::Weight& w, const at::Tensor& h, const at::Tensor& bias) {
+    if (const auto* d = std::get_if<quant::Dense>(&w)) return bias.defined() ? at::linear(h, d->w, bias) : at::linear(h, d->w);
+    return with_bias(quant::matmul(w, h), bias);
   }
 
   std::tuple<at::Tensor, at::Tensor, at::Tensor> project_qkv(std::size_t i, const LayerWeights& l, const at::Tensor& h,
@@ -167,7 +164,7 @@ class Decoder {
     at::Tensor q, k, v;
     if (fused) {
       const auto& f = fused_[i];
-      auto qkv = f.qkv_bias.defined() ? at::linear(h, f.qkv, f.qkv_bias) : at::linear(h, f.qkv);
+      auto qkv = stacked_linear(f.qkv, h, f.qkv_bias);
       q = qkv.narrow(-1, 0, f.q_rows).view({B, T, Hq, D});
       k = qkv.narrow(-1, f.q_rows, f.kv_rows).view({B, T, Hkv, D});
       v = qkv.narrow(-1, f.q_rows + f.kv_rows, f.kv_rows).view({B, T, Hkv, D});
@@ -198,7 +195,7 @@ class Decoder {
     at::Tensor gated;
     if (fused) {
       const auto& f = fused_[i];
-      auto gu = at::linear(h, f.gate_up);
+      auto gu = stacked_linear(f.gate_up, h, at::Tensor());
       gated = activate(gu.narrow(-1, 0, f.inter), spec_.activation) * gu.narrow(-1, f.inter, f.inter);
     } else if (auto g = gated_projection(l, h); g.defined()) {  // 4-bit, small batch: one launch
       gated = g;
@@ -292,10 +289,11 @@ class Decoder {
   std::vector<bool> offloaded_;
   AllReduce all_reduce_;  // unset: one process
   struct Fused {
-    at::Tensor qkv, qkv_bias, gate_up;
+    quant::Weight qkv, gate_up;
+    at::Tensor qkv_bias;
     std::int64_t q_rows = 0, kv_rows = 0, inter = 0;
   };
-  std::vector<Fused> fused_;  // per layer, empty when the projections are not all dense
+  std::vector<Fused> fused_;  // per layer, empty when the projections do not stack
 };
 
 }  // namespace curebench::model

@@ -32,6 +32,26 @@ struct RopeArgs {
 };
 using RopeFn = bool (*)(const RopeArgs& a, void* stream);
 
+// One decode column (T = 1) of a layer, in one launch: q_out [B, Hq, D] contiguous = RoPE(q) as RopeFn rounds it,
+// and the cache's column *col (a device int64, read by a CUDA-graph replay) of every row gets RoPE(k) and v. q, k, v
+// are [B, H, D] views with element strides (b, h, 1) (slices of the q|k|v product); cos, sin [B, D] contiguous;
+// the caches [B, Hkv, S, D] with element strides (cb, ch, cs, 1). Replaces two RoPE launches and two index_copy_.
+struct RopeCacheArgs {
+  const void* q = nullptr;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  const void* cos = nullptr;
+  const void* sin = nullptr;
+  const std::int64_t* col = nullptr;
+  void* q_out = nullptr;
+  void* cache_k = nullptr;
+  void* cache_v = nullptr;
+  std::int64_t B = 0, Hq = 0, Hkv = 0, D = 0;
+  std::int64_t qb = 0, qh = 0, kb = 0, kh = 0, vb = 0, vh = 0;
+  std::int64_t ckb = 0, ckh = 0, cks = 0, cvb = 0, cvh = 0, cvs = 0;
+};
+using RopeCacheFn = bool (*)(const RopeCacheArgs& a, void* stream);
+
 // One query column per row: out [B, Hq, D] = softmax(q k^T * scale + mask) v over the first key_len cache
 // columns; kv head of query head h is h / (Hq / Hkv). q [B, Hq, D] contiguous; k, v with element strides
 // (kb, kh, ks, 1); mask [B, key_len] additive, contiguous, in the activation dtype (bf16).
@@ -64,6 +84,10 @@ inline AddRmsNormFn& add_rms_norm() {
 }
 inline RopeFn& rope() {
   static RopeFn f = nullptr;
+  return f;
+}
+inline RopeCacheFn& rope_cache() {
+  static RopeCacheFn f = nullptr;
   return f;
 }
 inline DecodeAttentionFn& decode_attention() {

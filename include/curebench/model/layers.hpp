@@ -116,6 +116,37 @@ inline at::Tensor apply_rope(const at::Tensor& x, const RopeTables& t) {
   return x * t.cos + rotated * t.sin;
 }
 
+// A decode column (T = 1): RoPE of q and k, and k, v written to the caches' column `col` (int64 [1] on the device),
+// in one launch on CUDA bf16 (model/layer_hooks.hpp). q, k, v are [B, 1, H, D] with a unit last stride. Returns the
+// rotated q [B, Hq, 1, D]; undefined, with nothing written, where the kernel does not apply (the caller then runs
+// apply_rope and index_copy_, the composition the kernel is tested against).
+inline at::Tensor rope_and_cache(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const RopeTables& t,
+                                 at::Tensor& cache_k, at::Tensor& cache_v, const at::Tensor& col) {
+#if defined(CUREBENCH_WITH_CUDA)
+  auto fn = hooks::rope_cache();
+  auto bf16_cuda = [](const at::Tensor& x) { return fused_layer_case(x) && x.dim() == 4 && x.stride(3) == 1; };
+  const auto B = q.size(0), D = q.size(3);
+  if (!fn || !bf16_cuda(q) || !bf16_cuda(k) || !bf16_cuda(v) || !bf16_cuda(cache_k) || !bf16_cuda(cache_v) || q.size(1) != 1 ||
+      k.size(1) != 1 || v.size(1) != 1 || k.size(2) != v.size(2) || k.size(3) != D || v.size(3) != D ||
+      cache_k.size(1) != k.size(2) || cache_v.size(1) != v.size(2) || cache_k.size(0) != B || cache_v.size(0) != B ||
+      t.cos.scalar_type() != at::kBFloat16 || !t.cos.is_contiguous() || !t.sin.is_contiguous() || t.cos.numel() != B * D ||
+      col.scalar_type() != at::kLong || !col.is_cuda() || col.numel() != 1)
+    return {};
+  auto out = at::empty({B, q.size(2), 1, D}, q.options());
+  hooks::RopeCacheArgs a;
+  a.q = q.data_ptr(), a.k = k.data_ptr(), a.v = v.data_ptr(), a.cos = t.cos.data_ptr(), a.sin = t.sin.data_ptr();
+  a.col = col.data_ptr<std::int64_t>(), a.q_out = out.data_ptr(), a.cache_k = cache_k.data_ptr(), a.cache_v = cache_v.data_ptr();
+  a.B = B, a.Hq = q.size(2), a.Hkv = k.size(2), a.D = D;
+  a.qb = q.stride(0), a.qh = q.stride(2), a.kb = k.stride(0), a.kh = k.stride(2), a.vb = v.stride(0), a.vh = v.stride(2);
+  a.ckb = cache_k.stride(0), a.ckh = cache_k.stride(1), a.cks = cache_k.stride(2);
+  a.cvb = cache_v.stride(0), a.cvh = cache_v.stride(1), a.cvs = cache_v.stride(2);
+  if (fn(a, current_cuda_stream())) return out;
+#else
+  (void)q, (void)k, (void)v, (void)t, (void)cache_k, (void)cache_v, (void)col;
+#endif
+  return {};
+}
+
 inline at::Tensor softcap(const at::Tensor& x, double cap) { return at::tanh(x / cap) * cap; }
 
 }  // namespace curebench::model

@@ -51,6 +51,14 @@ struct Int8Config {
   static constexpr double bits_per_weight() { return 8.0; }
 };
 
+// FP8 W8A8 (quant/fp8.hpp): e4m3 weights with one f32 scale per output row, activations quantized per token at
+// run time (8 + 32/in bits per weight; the activations' scales are not stored).
+struct FP8Config {
+  static std::string name() { return "fp8"; }
+  static Weight quantize(const at::Tensor& w) { return quantize_fp8(w); }
+  static constexpr double bits_per_weight() { return 8.0; }
+};
+
 // Asymmetric int4, bf16 scale + zero per group of G inputs: 4 + 32/G bits (G=128: 4.25).
 template <int Group = 128>
 struct Int4Config {
@@ -65,6 +73,7 @@ static_assert(QuantConfig<NoQuant>);
 static_assert(QuantConfig<NF4Config<64, true>>);
 static_assert(QuantConfig<FP4Config<64>>);
 static_assert(QuantConfig<Int8Config>);
+static_assert(QuantConfig<FP8Config>);
 static_assert(QuantConfig<Int4Config<128>>);
 
 }  // namespace curebench::quant

@@ -130,6 +130,16 @@ inline Int4GemvFn& int4_gemv() {
 // is a cudaStream_t.
 using Bnb4DequantFn = void (*)(const Bnb4View& w, void* out_bf16, std::int64_t n, void* stream);
 
+// FP8 W8A8 (quant/fp8.hpp): x bf16 [rows, k] -> codes uint8 [rows, k] (e4m3fn, round to nearest even, saturating)
+// and scales float32 [rows], scale = amax(|x_row|) / 448, codes = e4m3(x / scale) (divide by 1 for an all-zero
+// row): quant::quantize_rows_e4m3's numbers, one launch. False: nothing launched.
+using Fp8QuantizeRowsFn = bool (*)(const void* x_bf16, std::uint8_t* codes, float* scales, std::int64_t rows, std::int64_t k,
+                                   void* stream);
+inline Fp8QuantizeRowsFn& fp8_quantize_rows() {
+  static Fp8QuantizeRowsFn f = nullptr;
+  return f;
+}
+
 inline Bnb4DequantFn& bnb4_dequant() {
   static Bnb4DequantFn f = nullptr;
   return f;

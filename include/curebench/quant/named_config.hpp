@@ -1,5 +1,5 @@
 #pragma once
-// Quant configs chosen at run time by name (the CLI's --quant): nf4 | nf4-dq | fp4 | int8 | int4-g32 |
+// Quant configs chosen at run time by name (the CLI's --quant): nf4 | nf4-dq | fp4 | int8 | fp8 | int4-g32 |
 // int4-g64 | int4-g128. Each is one of the compile-time configs in config.hpp behind a function, plus
 // whether a weight fits it: int4 needs in_features to be a multiple of its group, and a weight that does
 // not fit is kept dense (stories260K's down_proj has in = 172, no multiple of 32) and listed, not refused.
@@ -40,6 +40,7 @@ bool visit_named_config(const std::string& name, F&& f) {
   if (name == "nf4-dq") return f(std::type_identity<NF4Config<64, true>>{}, 0, true), true;
   if (name == "fp4") return f(std::type_identity<FP4Config<64, false>>{}, 0, true), true;
   if (name == "int8") return f(std::type_identity<Int8Config>{}, 0, true), true;
+  if (name == "fp8") return f(std::type_identity<FP8Config>{}, 0, false), true;
   if (name == "int4-g32") return f(std::type_identity<Int4Config<32>>{}, 32, false), true;
   if (name == "int4-g64") return f(std::type_identity<Int4Config<64>>{}, 64, false), true;
   if (name == "int4-g128") return f(std::type_identity<Int4Config<128>>{}, 128, false), true;

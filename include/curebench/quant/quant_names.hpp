@@ -7,7 +7,7 @@
 namespace curebench::quant {
 
 inline const std::vector<std::string>& named_quant_names() {
-  static const std::vector<std::string> names{"nf4", "nf4-dq", "fp4", "int8", "int4-g32", "int4-g64", "int4-g128"};
+  static const std::vector<std::string> names{"nf4", "nf4-dq", "fp4", "int8", "fp8", "int4-g32", "int4-g64", "int4-g128"};
   return names;
 }
 

@@ -11,6 +11,7 @@
 #include "curebench/quant/awq.hpp"
 #include "curebench/quant/bnb4.hpp"
 #include "curebench/quant/dense.hpp"
+#include "curebench/quant/fp8.hpp"
 #include "curebench/quant/gguf_block.hpp"
 #include "curebench/quant/gptq.hpp"
 #include "curebench/quant/int4.hpp"
@@ -31,12 +32,13 @@ static_assert(QuantWeight<Dense>);
 static_assert(QuantWeight<NF4>);
 static_assert(QuantWeight<FP4>);
 static_assert(QuantWeight<Int8>);
+static_assert(QuantWeight<FP8>);
 static_assert(QuantWeight<Int4>);
 static_assert(QuantWeight<GGUFBlock>);
 static_assert(QuantWeight<GPTQ>);
 static_assert(QuantWeight<AWQ>);
 
-using Weight = std::variant<Dense, NF4, FP4, Int8, Int4, GGUFBlock, GPTQ, AWQ>;
+using Weight = std::variant<Dense, NF4, FP4, Int8, FP8, Int4, GGUFBlock, GPTQ, AWQ>;
 
 inline at::Tensor matmul(const Weight& w, const at::Tensor& x) {
   return std::visit([&](const auto& v) { return v.matmul(x); }, w);
