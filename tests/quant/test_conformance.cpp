@@ -2,7 +2,8 @@
 // Weight variant holds keeps the contract that the requires-clause cannot state. For an [out, in] weight:
 //   - out_features / in_features are the source's shape, dequantize(dt) is [out, in] in dt and finite;
 //   - matmul(x) is x . dequantize(x.dtype)^T for any leading dimensions (the matmul of exactly the values
-//     dequantize shows, so fidelity reports and the decoder see the same weight);
+//     dequantize shows, so fidelity reports and the decoder see the same weight); a W8A8 format (FP8) rounds x
+//     per token as well, and its matmul is the product of the two rounded operands;
 //   - to(device) keeps the values bit for bit; bytes() counts what is held (a 4-bit format holds less than a
 //     quarter of float32's bytes).
 // A new format is added to the type list with a factory in make_weight. GPTQ and AWQ have no quantizer in the
@@ -15,6 +16,8 @@
 #include <array>
 #include <cstring>
 
+#include "curebench/quant/bytes_per_param.hpp"
+#include "curebench/quant/mixed_precision.hpp"
 #include "curebench/quant/weight.hpp"
 
 namespace cb = curebench;
@@ -39,6 +42,8 @@ template <>
 q::FP4 make_weight(const at::Tensor& w) { return q::quantize_fp4(w, 64, false); }
 template <>
 q::Int8 make_weight(const at::Tensor& w) { return q::quantize_int8(w); }
+template <>
+q::FP8 make_weight(const at::Tensor& w) { return q::quantize_fp8(w); }
 template <>
 q::Int4 make_weight(const at::Tensor& w) { return q::quantize_int4(w, 128); }
 template <>
@@ -108,7 +113,7 @@ q::AWQ make_weight(const at::Tensor& w) {  // gemm layout, group 64
 
 template <class W>
 class QuantWeightConformance : public ::testing::Test {};
-using Formats = ::testing::Types<q::Dense, q::NF4, q::FP4, q::Int8, q::Int4, q::GGUFBlock, q::GPTQ, q::AWQ>;
+using Formats = ::testing::Types<q::Dense, q::NF4, q::FP4, q::Int8, q::FP8, q::Int4, q::GGUFBlock, q::GPTQ, q::AWQ>;
 TYPED_TEST_SUITE(QuantWeightConformance, Formats);
 
 TYPED_TEST(QuantWeightConformance, KeepsTheContract) {
@@ -129,7 +134,14 @@ TYPED_TEST(QuantWeightConformance, KeepsTheContract) {
   const auto x = at::randn({2, 3, kIn});
   const at::Tensor y = w.matmul(x);
   ASSERT_EQ(y.sizes(), (at::IntArrayRef{2, 3, kOut}));
-  const auto expect = at::matmul(x, d.t());
+  // W8A8 (FP8) multiplies the activation as it rounds it too (per token, e4m3): the contract is the product of the
+  // values both operands show.
+  auto x_seen = x;
+  if constexpr (std::is_same_v<TypeParam, q::FP8>) {
+    auto r = q::quantize_rows_e4m3(x.reshape({-1, kIn}));
+    x_seen = (q::decode_e4m3(r.codes) * r.scales.unsqueeze(1)).view(x.sizes());
+  }
+  const auto expect = at::matmul(x_seen, d.t());
   EXPECT_LT(((y - expect).abs().max() / expect.abs().max()).item<double>(), 1e-5);
 
   const auto moved = w.to(at::Device(at::kCPU));
@@ -152,3 +164,31 @@ TEST(QuantWeightVariant, DispatchesToTheFormat) {
 }
 
 }  // namespace
+
+// Conformance suite of the QuantConfig concept (quant/config.hpp; issue 20 points 1-2): what QuantizeOnLoad, the
+// budget planner and `--quant` rely on of every config, stateless or not. quantize(w) keeps the shape, its weight is
+// close to w, its measured storage is the nominal bits_per_weight() plus at most the per-tensor and per-row
+// constants (code tables, row scales: under 0.05 bit at 64 x 4096), and name() is what the loader reports.
+template <class C>
+class QuantConfigConformance : public ::testing::Test {};
+using Configs = ::testing::Types<q::NoQuant, q::NF4Config<64, false>, q::NF4Config<64, true>, q::FP4Config<64, false>, q::Int8Config,
+                                 q::FP8Config, q::Int4Config<32>, q::Int4Config<128>, q::MixedPrecision<q::Int8Config>>;
+TYPED_TEST_SUITE(QuantConfigConformance, Configs);
+
+TYPED_TEST(QuantConfigConformance, QuantizesAsItSays) {
+  static_assert(q::QuantConfig<TypeParam>);
+  const TypeParam c{};
+  EXPECT_FALSE(std::string(c.name()).empty());
+  at::manual_seed(9);
+  // NoQuant keeps what it is given; its nominal 16 bits are the bf16 a checkpoint stores.
+  const at::Tensor w = std::is_same_v<TypeParam, q::NoQuant> ? (at::randn({64, 4096}) * 0.02).to(at::kBFloat16).to(at::kFloat)
+                                                       : at::randn({64, 4096}) * 0.02;
+  const q::Weight qw = c.quantize(std::is_same_v<TypeParam, q::NoQuant> ? w.to(at::kBFloat16) : w);
+  EXPECT_EQ(q::out_features(qw), 64);
+  EXPECT_EQ(q::in_features(qw), 4096);
+  const at::Tensor d = q::dequantize(qw, at::kFloat);
+  EXPECT_LT(((d - w).norm() / w.norm()).item<double>(), 0.2) << c.name();  // FP4 on Gaussian weights: 0.12
+  const double measured = q::bits_per_param(qw);
+  EXPECT_GE(measured, c.bits_per_weight() - 1e-9) << c.name();
+  EXPECT_LT(measured, c.bits_per_weight() + 0.05) << c.name();
+}

@@ -8,19 +8,14 @@
 #include "curebench/loader/guarded_source.hpp"
 #include "curebench/loader/strategy.hpp"
 #include "curebench/model/safetensors_source.hpp"
+#include "curebench/quant/config.hpp"
 #include "curebench/quant/chunking.hpp"
 
 namespace curebench::loader {
 
-// What QuantizeOnLoad needs of a quantization config (quant/ provides NF4, FP4, Int8, Int4<G>).
-template <class Q>
-concept OnLoadQuantizer = requires(const Q& q, at::Tensor w) {
-  { q.name() } -> std::convertible_to<std::string>;
-  { q.quantize(w) } -> std::same_as<quant::Weight>;
-  { q.bits_per_weight() } -> std::convertible_to<double>;
-};
-
-template <OnLoadQuantizer Q>
+// Q: any quant::QuantConfig (quant/config.hpp: NF4, FP4, Int8, FP8, Int4<G>; quant/mixed_precision.hpp wraps one
+// with keep rules).
+template <quant::QuantConfig Q>
 struct QuantizeOnLoad {
   Q config{};
 

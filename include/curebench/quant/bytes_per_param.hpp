@@ -20,7 +20,7 @@ inline double bits_per_param(const Weight& w) { return 8.0 * bytes_per_param(w);
 // attention projection, where per-tensor constants (code tables) are negligible.
 template <QuantConfig C>
 double measured_bits_per_param(std::int64_t out = 4096, std::int64_t in = 4096) {
-  return bits_per_param(C::quantize(at::randn({out, in}, at::kFloat) * 0.02));
+  return bits_per_param(C{}.quantize(at::randn({out, in}, at::kFloat) * 0.02));
 }
 
 }  // namespace curebench::quant

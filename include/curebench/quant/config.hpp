@@ -1,8 +1,10 @@
 #pragma once
 // Quantization configs as policy types: what a loader strategy (QuantizeOnLoad<Config>) applies to each
-// dense linear weight it reads. A config is a type with static name(), quantize(w) -> Weight and
-// bits_per_weight() (the format's nominal storage cost, scales included), so a pipeline is spelled
-// `QuantizeOnLoad<quant::NF4Config<64, true>>` and an unsupported parameter fails at compile time.
+// dense linear weight it reads. A config is a type with name(), quantize(w) -> Weight and bits_per_weight()
+// (the format's nominal storage cost, scales included), so a pipeline is spelled
+// `QuantizeOnLoad<quant::NF4Config<64, true>>` and an unsupported parameter fails at compile time. The
+// configs below are stateless (static members); a config with state (MixedPrecision's rules) models the same
+// concept through its instance, so QuantizeOnLoad takes either (one concept for both since issue 20 point 2).
 #include <ATen/ATen.h>
 
 #include <concepts>
@@ -13,10 +15,10 @@
 namespace curebench::quant {
 
 template <class C>
-concept QuantConfig = requires(const at::Tensor& w) {
-  { C::name() } -> std::convertible_to<std::string>;
-  { C::quantize(w) } -> std::same_as<Weight>;
-  { C::bits_per_weight() } -> std::convertible_to<double>;
+concept QuantConfig = std::default_initializable<C> && requires(const C& c, const at::Tensor& w) {
+  { c.name() } -> std::convertible_to<std::string>;
+  { c.quantize(w) } -> std::same_as<Weight>;
+  { c.bits_per_weight() } -> std::convertible_to<double>;
 };
 
 // Keep the weight as it is (bf16 on disk: 16 bits).

@@ -60,11 +60,13 @@ template <QuantConfig Q>
 struct MixedPrecision {
   MixedPrecisionRules rules;
 
-  static std::string name() { return Q::name() + "+mixed"; }
-  static constexpr double bits_per_weight() { return Q::bits_per_weight(); }  // nominal: kept layers cost more
-  Weight quantize(const at::Tensor& w) const { return Q::quantize(w); }
+  Q config{};
+
+  std::string name() const { return std::string(config.name()) + "+mixed"; }
+  double bits_per_weight() const { return config.bits_per_weight(); }  // nominal: kept layers cost more
+  Weight quantize(const at::Tensor& w) const { return config.quantize(w); }
   Weight quantize(const std::string& tensor, const at::Tensor& w, std::int64_t num_layers) const {
-    return rules.keep(tensor, num_layers) ? Weight{Dense{w}} : Q::quantize(w);
+    return rules.keep(tensor, num_layers) ? Weight{Dense{w}} : config.quantize(w);
   }
 };
 

@@ -27,7 +27,7 @@ struct NamedQuant {
 
 template <QuantConfig C>
 NamedQuant named_quant_of(std::string name, std::int64_t group, bool bnb) {
-  return {std::move(name), [](const at::Tensor& w) { return C::quantize(w); }, C::bits_per_weight(), group, bnb};
+  return {std::move(name), [](const at::Tensor& w) { return C{}.quantize(w); }, C{}.bits_per_weight(), group, bnb};
 }
 
 // The one place a public name becomes a config type: f(std::type_identity<C>{}, group, bnb_layout) for the
