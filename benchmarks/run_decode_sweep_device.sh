@@ -4,8 +4,9 @@
 # build (curebench_bench, test_cuda); the CUDA tests of TEST_FILTER (run whatever they say: the timings are still
 # taken, and the summary shows the test result beside them); BM_Decode at DECODE_BATCHES for each format of QUANTS
 # (one process each, so no process holds two models) on the random Llama-3-8B checkpoint; then, for each format of
-# A_B_QUANTS, BM_Decode at A_B_BATCHES with CUREBENCH_ROPE_CACHE=0 (the decode step's RoPE + cache write as four
-# launches, the composition before the fused kernel), for a before/after in the same process image.
+# A_B_QUANTS, BM_Decode at A_B_BATCHES with the switch A_B_ENV (default CUREBENCH_ROPE_CACHE=0: the decode step's
+# RoPE + cache write as four launches, the composition before the fused kernel; CUREBENCH_FP8_GEMV=0: FP8 decode
+# rows through at::_scaled_mm), for a before/after from the same build.
 # OUT_DIR/summary.txt: steady tok/s and peak GPU memory per run; OUT_DIR/results/*.json the raw Google Benchmark files.
 set -u
 OUT=${1:?out dir}
@@ -33,7 +34,8 @@ run() {  # label, extra env, quant, batches
   echo "decode $1 rc=$?" | tee -a "$R/timeline.txt"
 }
 for q in ${QUANTS:-fp8 none nf4-dq int4}; do run "$q" "CUREBENCH_ROPE_CACHE=1" "$q" "${DECODE_BATCHES:-1|8|32|64|128}"; done
-for q in ${A_B_QUANTS:-}; do run "${q}_ropecache0" "CUREBENCH_ROPE_CACHE=0" "$q" "${A_B_BATCHES:-1}"; done
+AB=${A_B_ENV:-CUREBENCH_ROPE_CACHE=0}
+for q in ${A_B_QUANTS:-}; do run "${q}_$(echo "$AB" | tr 'A-Z=' 'a-z_')" "$AB" "$q" "${A_B_BATCHES:-1}"; done
 stamp decoded
 python3 - "$R" > "$OUT/summary.txt" <<'PY'
 import glob, json, os, sys
@@ -51,3 +53,4 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], "decode_*.json"))):
         print(os.path.basename(f)[7:-5], b["name"], json.dumps(keep, sort_keys=True))
 PY
 cat "$R/timeline.txt" "$OUT/summary.txt"
+tar czf "$OUT/results.tgz" -C "$OUT" results

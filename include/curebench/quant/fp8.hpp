@@ -5,7 +5,8 @@
 // serving engines run on H100 for the batch regime (vLLM's and fbgemm's "fp8 dynamic, per channel").
 //   y[m, n] = (sum_k e4m3(xq[m, k]) * e4m3(wq[n, k])) * sx[m] * sw[n]
 // On CUDA (compute capability >= 8.9, PyTorch 2.x) the sum is the GPU's FP8 tensor-core GEMM through
-// at::_scaled_mm with row-wise scales (float32 accumulation, bf16 out). Elsewhere (CPU; Debian's libtorch
+// at::_scaled_mm with row-wise scales (float32 accumulation, bf16 out), and for up to 8 rows (decode) the
+// tensor-core GEMV of kernels/fp8.cuh (the weight read once at full bandwidth). Elsewhere (CPU; Debian's libtorch
 // 1.13 has no float8 type) the same numbers are emulated: both operands rounded to e4m3 exactly as the GPU
 // path rounds them, decoded, multiplied in float32. Storage is uint8 holding the e4m3 bit patterns on
 // every libtorch; torch 2.x views those bytes as at::kFloat8_e4m3fn without a copy.
@@ -32,6 +33,10 @@
 namespace curebench::quant {
 
 inline constexpr float kE4M3Max = 448.0f;
+// Scales are amax * (1 / 448) with the reciprocal rounded to float once, not amax / 448: ATen's CUDA division by a
+// scalar multiplies by the reciprocal while its CPU division divides, so only the product is the same bits on both
+// (and in kernels/fp8.cuh).
+inline constexpr float kInvE4M3Max = 1.0f / kE4M3Max;
 
 // The value of each of the 256 e4m3fn codes, from the format's definition (sign, 4 exponent bits, 3 mantissa
 // bits): exponent field 0 is subnormal (m / 8 * 2^-6), 15 with mantissa 7 is NaN.
@@ -74,7 +79,7 @@ inline at::Tensor decode_e4m3(const at::Tensor& codes) {
 #endif
 }
 
-// Per-row dynamic quantization of x [rows, k]: scale = amax(|x_row|) / 448 (0 for an all-zero row, which then
+// Per-row dynamic quantization of x [rows, k]: scale = amax(|x_row|) * (1 / 448) (0 for an all-zero row, which then
 // divides by 1), codes = e4m3(x / scale). The reference of the CUDA kernel behind hooks::fp8_quantize_rows.
 struct RowsE4M3 {
   at::Tensor codes;   // uint8 [rows, k]
@@ -82,7 +87,7 @@ struct RowsE4M3 {
 };
 inline RowsE4M3 quantize_rows_e4m3(const at::Tensor& x2) {
   auto f = x2.to(at::kFloat);
-  auto scale = std::get<0>(f.abs().max(-1)) / kE4M3Max;
+  auto scale = std::get<0>(f.abs().max(-1)) * kInvE4M3Max;
   auto safe = at::where(scale > 0, scale, at::ones_like(scale));
   return {encode_e4m3(f / safe.unsqueeze(1)), scale};
 }
@@ -142,6 +147,12 @@ struct FP8 {
       auto r = quantize_rows_e4m3(xb);
       codes = r.codes, scales = r.scales;
     }
+    if (auto gemv = hooks::fp8_gemv(); gemv && rows <= hooks::kFp8GemvMaxRows) {  // decode: kernels/fp8.cuh
+      auto y = at::empty({rows, out_features()}, xb.options());
+      if (gemv(q.data_ptr<std::uint8_t>(), scale.data_ptr<float>(), codes.data_ptr<std::uint8_t>(), scales.data_ptr<float>(),
+               y.data_ptr(), rows, out_features(), k, c10::cuda::getCurrentCUDAStream().stream()))
+        return y;
+    }
     // Row-wise scaling: a [rows, k] row-major, b [k, n] column-major (the [n, k] weight transposed), scale_a
     // [rows, 1], scale_b [1, n], float32; bf16 out; exact float32 accumulation (use_fast_accum off).
     return at::_scaled_mm(codes.view(at::kFloat8_e4m3fn), q.view(at::kFloat8_e4m3fn).t(), scales.unsqueeze(1).contiguous(),
@@ -153,7 +164,7 @@ struct FP8 {
   }
 };
 
-// Per output row: scale = amax(|w_row|) / 448, q = e4m3(w / scale), in slabs of rows (chunking.hpp) written
+// Per output row: scale = amax(|w_row|) * (1 / 448), q = e4m3(w / scale), in slabs of rows (chunking.hpp) written
 // into the preallocated outputs. The encoder's integer temporaries cost ~40 bytes per slab value, so a slab is
 // 1 Mi values on the host and 4 Mi on a GPU (160 MiB, within quantize_transient_bytes' GPU allowance; fewer
 // launches at load).

@@ -131,12 +131,23 @@ inline Int4GemvFn& int4_gemv() {
 using Bnb4DequantFn = void (*)(const Bnb4View& w, void* out_bf16, std::int64_t n, void* stream);
 
 // FP8 W8A8 (quant/fp8.hpp): x bf16 [rows, k] -> codes uint8 [rows, k] (e4m3fn, round to nearest even, saturating)
-// and scales float32 [rows], scale = amax(|x_row|) / 448, codes = e4m3(x / scale) (divide by 1 for an all-zero
+// and scales float32 [rows], scale = amax(|x_row|) * (1 / 448), codes = e4m3(x / scale) (divide by 1 for an all-zero
 // row): quant::quantize_rows_e4m3's numbers, one launch. False: nothing launched.
 using Fp8QuantizeRowsFn = bool (*)(const void* x_bf16, std::uint8_t* codes, float* scales, std::int64_t rows, std::int64_t k,
                                    void* stream);
 inline Fp8QuantizeRowsFn& fp8_quantize_rows() {
   static Fp8QuantizeRowsFn f = nullptr;
+  return f;
+}
+// FP8 W8A8 for M <= kFp8GemvMaxRows (decode): y bf16 [m, n] = (x_codes [m, k] . w_codes [n, k]^T) * x_scales[m] *
+// w_scales[n], e4m3 operands on the tensor cores (mma.sync m16n8k32 e4m3, float32 accumulation), the weight read
+// once. cuBLASLt's FP8 GEMM at one row runs few thread blocks (one per 128-256 output columns), far from the
+// bandwidth a decode step needs. False: nothing launched (k % 16 != 0, m out of range, misaligned pointers).
+inline constexpr std::int64_t kFp8GemvMaxRows = 8;
+using Fp8GemvFn = bool (*)(const std::uint8_t* w_codes, const float* w_scales, const std::uint8_t* x_codes, const float* x_scales,
+                           void* y_bf16, std::int64_t m, std::int64_t n, std::int64_t k, void* stream);
+inline Fp8GemvFn& fp8_gemv() {
+  static Fp8GemvFn f = nullptr;
   return f;
 }
 
