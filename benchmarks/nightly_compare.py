@@ -50,6 +50,10 @@ def compare(baseline, current, tolerance=0.10, out=sys.stdout):
         print(f"{'REGRESS' if bad else 'ok':8} {name:40} baseline {base:12.4g}  current {got:12.4g}  {change:+.1%}", file=out)
         if bad:
             regressions.append(f"{name}: {got:.4g} vs baseline {base:.4g} ({change:+.1%}, tolerance -{tolerance:.0%})")
+    # Metrics the baseline does not have yet (a new format or benchmark): shown, never gating, until a baseline is merged.
+    for name in sorted(set(cur) - set(baseline.get("metrics", {}))):
+        if isinstance(cur[name], (int, float)):
+            print(f"{'new':8} {name:40} {'':21}current {cur[name]:12.4g}  (no baseline yet)", file=out)
     return regressions
 
 

@@ -2,7 +2,7 @@
 # The performance suite on the GPU machine in ONE call (docs/performance.md), curebench and the transformers
 # peer side by side on the same random Llama-3-8B-shaped checkpoint:
 #   sh benchmarks/run_perf_device.sh OUT_DIR
-# build; every CUDA test; curebench bf16 / NF4-DQ / int4 suites (copy bandwidth, load, decode at batch
+# build; every CUDA test; curebench bf16 / NF4-DQ / int4 / FP8 suites (copy bandwidth, load, decode at batch
 # 1/8/32/128, the seed's 100 x 512 workload); transformers 5.x generate + bare loop at batch 1/8/32 and the
 # seed workload; `curebench load --gpu-budget 16GiB`. Everything lands in OUT_DIR/results.tgz, and a
 # summary in OUT_DIR/summary.txt (the flat metrics: python3 benchmarks/merge_suite.py, nightly_compare.py).
@@ -38,6 +38,9 @@ suite bf16 none 'BM_CopyBandwidth|BM_Load|BM_Decode/|BM_DecodeEager/1/|BM_SeedWo
 # measured; the default (16-bit classifier, as bitsandbytes) is CUREBENCH_BENCH_QUANT_LM_HEAD=0.
 CUREBENCH_BENCH_QUANT_LM_HEAD=1 suite nf4-dq nf4-dq 'BM_CopyBandwidth|BM_Load|BM_Decode/|BM_SeedWorkload'
 CUREBENCH_BENCH_QUANT_LM_HEAD=1 suite int4 int4 'BM_CopyBandwidth|BM_Load|BM_Decode/(1|8)/|BM_SeedWorkload'
+# FP8 W8A8 (16-bit classifier): its keys (curebench_fp8_*) have no baseline yet; nightly_compare.py lists them, and the
+# first nightly's figures become the baseline (docs/performance.md, tenth session, has the H100 figures to expect).
+suite fp8 fp8 'BM_CopyBandwidth|BM_Load|BM_Decode/|BM_SeedWorkload'
 PYTHONUNBUFFERED=1 timeout 200 python3 benchmarks/peer_transformers.py "$CKPT" "$R/transformers.json" --batches 1,8,32 --seed-workload > "$R/transformers.txt" 2>&1
 echo "peer rc=$?" | tee -a "$R/timeline.txt"; stamp peer
 timeout 60 $B/curebench load --model "$CKPT" --device cuda --gpu-budget 16GiB --json > "$R/load_16gib.json" 2> "$R/load_16gib.err"
