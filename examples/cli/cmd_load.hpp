@@ -5,8 +5,29 @@
 #include "curebench/core/bytes.hpp"
 #include "curebench/loader/default_chain.hpp"
 #include "curebench/loader/discover.hpp"
+#include "curebench/loader/quantize_on_load.hpp"
+#include "curebench/quant/named_config.hpp"
 
 namespace cli {
+
+// A --strategies item: a strategy of the chain by its name, or a quant config by its public name (--quant's, e.g.
+// nf4-dq), which stands for QuantizeOnLoad of the config that name is everywhere else (quant::visit_named_config),
+// so the user never spells the generated "QuantizeOnLoad<nf4-b64-dq>". Errc::invalid_argument, listing the chain,
+// for anything else (the item quoted as JSON: no escape byte reaches the terminal).
+inline std::string chain_strategy_name(const std::string& item) {
+  namespace cb = curebench;
+  std::string name = item;
+  cb::quant::visit_named_config(item, [&]<class C>(std::type_identity<C>, std::int64_t, bool) {
+    name = cb::loader::QuantizeOnLoad<C>{}.name();
+  });
+  const auto names = cb::loader::DefaultChain::names();
+  if (std::find(names.begin(), names.end(), name) != names.end()) return name;
+  std::string known;
+  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+  throw cb::Error(cb::Errc::invalid_argument, "", "--strategies",
+                  "no strategy " + nlohmann::json(item).dump() + (name != item ? " (" + name + ")" : "") +
+                      " in the chain: " + known + "; a quant name stands for its QuantizeOnLoad, e.g. nf4-dq");
+}
 
 inline std::vector<std::string> split_names(const std::string& s) {
   std::vector<std::string> out;
@@ -29,7 +50,7 @@ inline void add_load(CLI::App& app, Context& ctx) {
     std::string s;
     for (auto& n : curebench::loader::DefaultChain::names()) s += (s.empty() ? "" : ", ") + n;
     return s;
-  }());
+  }() + " (QuantizeOnLoad<...> also by its --quant name, e.g. nf4-dq, int8)");
   sub->add_option("--device", device, "cpu | cuda | cuda:N");
   sub->add_option("--dtype", dtype, "Compute dtype f32 | bf16 | f16");
   sub->add_option("--context", context, "Tokens per sequence to plan the KV cache for");
@@ -49,11 +70,7 @@ inline void add_load(CLI::App& app, Context& ctx) {
     req.faults.oom_at_tensor = oom_at;
     req.quantize_lm_head = quantize_lm_head;
     auto only = split_names(strategies);
-    for (auto& n : only) {
-      auto names = cb::loader::DefaultChain::names();
-      if (std::find(names.begin(), names.end(), n) == names.end())
-        throw cb::Error(cb::Errc::invalid_argument, "", "--strategies", "unknown strategy '" + n + "'");
-    }
+    for (auto& n : only) n = chain_strategy_name(n);
     nlohmann::json j{{"checkpoint", info}};
     try {
       auto res = cb::loader::DefaultChain{}.load(info, req, only);

@@ -15,6 +15,24 @@ TEST(CliLoad, ReportsAttemptsAndChosenStrategy) {
   EXPECT_EQ(j["checkpoint"]["architecture"], "MistralForCausalLM");
 }
 
+// --strategies takes the chain's names or the --quant vocabulary's (issue 20 point 2): nf4-dq is the chain's
+// QuantizeOnLoad<nf4-b64-dq>; a name the chain does not hold (nf4 without double quant is not in it) is refused
+// with the chain listed.
+TEST(CliLoad, StrategiesByQuantNameAndUnknownOnesRefused) {
+  auto r = run_cli("load --model " + data("model/mistral") + " --dtype f32 --strategies nf4-dq --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["strategy"], "QuantizeOnLoad<nf4-b64-dq>");
+  r = run_cli("load --model " + data("model/mistral") + " --dtype f32 --strategies int8 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["strategy"], "QuantizeOnLoad<int8>");
+  r = run_cli("load --model " + data("model/mistral") + " --dtype f32 --strategies nf4");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no strategy \"nf4\" (QuantizeOnLoad<nf4-b64>) in the chain: Prequantized"), std::string::npos) << r.err;
+  r = run_cli("load --model " + data("model/mistral") + " --strategies Bogus");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no strategy \"Bogus\" in the chain"), std::string::npos) << r.err;
+}
+
 TEST(CliLoad, InjectedOomFallsBackAndBudgetSkips) {
   auto r = run_cli("load --model " + data("model/llama") + " --dtype f32 --inject-oom-at model.layers.0.self_attn.q_proj.weight "
                    "--strategies FullPrecision --json");
