@@ -48,6 +48,25 @@ TEST_F(CudaQuant, Int4TinygemmMatchesDequantizedReference) {
   }
 }
 
+// Q4_K on CUDA runs as its Int4 G = 32 form (quant/gguf_block.hpp), the raw superblocks left in host memory.
+TEST_F(CudaQuant, GgufQ4_KUsesInt4OnCuda) {
+  const std::int64_t out = 256, in = 1024, blocks = out * in / 256;
+  at::manual_seed(22);
+  auto raw = at::randint(0, 256, {blocks, 144}, at::kInt).to(at::kByte);
+  raw.narrow(1, 0, 2).copy_((at::rand({blocks}) * 0.01 + 1e-4).to(at::kHalf).view(at::kByte).view({blocks, 2}));
+  raw.narrow(1, 2, 2).copy_((at::rand({blocks}) * 0.01).to(at::kHalf).view(at::kByte).view({blocks, 2}));
+  q::GGUFBlock cpu{raw.flatten().contiguous(), curebench::io::GGMLType::Q4_K, out, in, std::nullopt};
+  auto gpu = cpu.to(at::Device(at::kCUDA));
+  ASSERT_TRUE(gpu.int4.has_value());
+  EXPECT_TRUE(gpu.raw.is_cpu());
+  EXPECT_TRUE(gpu.dequantize(at::kFloat).is_cuda());
+  for (int m : {1, 5, 32, 300}) {
+    auto x = at::randn({m, in}).to(at::kBFloat16);
+    auto ref = at::linear(x.to(at::kFloat), cpu.dequantize(at::kFloat));
+    EXPECT_LT(rel_err(gpu.matmul(x.cuda()), ref), 2e-2) << "M=" << m;
+  }
+}
+
 TEST_F(CudaQuant, GgufQ4_0UsesInt4OnCuda) {
   curebench::io::GGUFFile f(std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/derived/stories260K-Q4_0.gguf");
   for (const char* name : {"blk.0.attn_q.weight", "blk.3.ffn_gate.weight"}) {

@@ -1,5 +1,5 @@
 // quant/gguf_block: raw GGUF blocks as a Weight, checked against the F32 GGUF of the same model, and the
-// Q4_0 -> Int4 (G=32, scale=d, zero=0) mapping against the block decoder.
+// Q4_0 -> Int4 (G=32, scale=d, zero=0) and Q4_K -> Int4 (G=32) mappings against the block decoder.
 #include <gtest/gtest.h>
 
 #include "curebench/io/gguf_dequant.hpp"
@@ -49,6 +49,34 @@ TEST(GGUFBlock, Q4_0MapsOntoInt4Group32) {
   auto d = i4.scales_and_zeros.to(at::kFloat).select(2, 0).abs().max().item<float>();
   EXPECT_LE((a - b).abs().max().item<float>(), 8 * d * std::ldexp(1.0f, -8));
   EXPECT_GT((a - b).abs().max().item<float>(), 0.0f);  // bf16 really is coarser than fp16 here
+}
+
+// Q4_K -> Int4 (G = 32): random superblocks (any bytes are valid codes and 6-bit scale/min pairs; d and dmin are
+// small finite fp16) against the block decoder of io/gguf_dequant.hpp: the same codes, scale d*sc and zero
+// 8*d*sc - dmin*m rounded to bf16 once, so each weight is within 2^-8 of (8 |scale| + |zero|) of the file's value.
+TEST(GGUFBlock, Q4_KMapsOntoInt4Group32) {
+  const std::int64_t out = 24, in = 512, blocks = out * in / 256;
+  at::manual_seed(21);
+  auto raw = at::randint(0, 256, {blocks, 144}, at::kInt).to(at::kByte);
+  auto d = (at::rand({blocks}) * 0.01 + 1e-4).to(at::kHalf).view(at::kByte).view({blocks, 2});
+  auto dmin = (at::rand({blocks}) * 0.01).to(at::kHalf).view(at::kByte).view({blocks, 2});
+  raw.narrow(1, 0, 2).copy_(d);
+  raw.narrow(1, 2, 2).copy_(dmin);
+  q::GGUFBlock w{raw.flatten().contiguous(), io::GGMLType::Q4_K, out, in, std::nullopt};
+  auto i4 = w.q4_k_as_int4();
+  EXPECT_EQ(i4.group, 32);
+  EXPECT_EQ(i4.out_features(), out);
+  EXPECT_EQ(i4.in_features(), in);
+  auto a = w.dequantize(at::kFloat), b = i4.dequantize(at::kFloat);
+  auto sz = i4.scales_and_zeros.to(at::kFloat);                                  // [in/32, out, 2]
+  auto bound = (8 * sz.select(2, 0).abs() + sz.select(2, 1).abs()).t()          // [out, in/32]
+                   .repeat_interleave(32, 1) * std::ldexp(1.0f, -8) + 1e-7f;
+  EXPECT_TRUE(((a - b).abs() <= bound).all().item<bool>()) << ((a - b).abs() - bound).max().item<float>();
+  EXPECT_LT(((a - b).norm() / a.norm()).item<float>(), 5e-3);
+  EXPECT_GT((a - b).abs().max().item<float>(), 0.0f);  // bf16 scales really are coarser than the file's floats
+  // A weight of another type, or a width that is not whole superblocks, has no such form.
+  q::GGUFBlock q8{raw.flatten().contiguous(), io::GGMLType::Q8_0, out, in, std::nullopt};
+  EXPECT_THROW(q8.q4_k_as_int4(), curebench::Error);
 }
 
 TEST(GGUFBlock, RefusesNon2DAndMissing) {
