@@ -10,6 +10,7 @@
 
 #include <cstdint>
 
+#include "curebench/kernels/gemv4.cuh"
 #include "curebench/kernels/layers.cuh"
 #include "curebench/quant/kernel_hooks.hpp"
 
@@ -116,14 +117,6 @@ __device__ __forceinline__ void mma_e4m3_16832(float (&d)[4], std::uint32_t a0, 
                : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-__device__ __forceinline__ uint4 fp8_load_weight(const uint4* p, std::uint64_t policy) {
-  uint4 r;
-  asm("ld.global.nc.L1::no_allocate.L2::cache_hint.v4.u32 {%0,%1,%2,%3}, [%4], %5;"
-      : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-      : "l"(p), "l"(policy));
-  return r;
-}
-
 __global__ void __launch_bounds__(kFp8MaxSplit * 32)
     fp8_gemv_kernel(const uint4* __restrict__ w, const float* __restrict__ w_scales, const uint4* __restrict__ x,
                     const float* __restrict__ x_scales, __nv_bfloat16* __restrict__ y, int m, std::int64_t n, std::int64_t k) {
@@ -136,8 +129,7 @@ __global__ void __launch_bounds__(kFp8MaxSplit * 32)
   const uint4* w0 = w + (valid0 ? row0 : 0) * chunks;
   const uint4* w1 = w + (valid1 ? row1 : 0) * chunks;
   const uint4* xg = x + static_cast<std::int64_t>(has_x ? g : 0) * chunks;
-  std::uint64_t policy;
-  asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
+  const std::uint64_t policy = evict_first_policy();  // the weight is read once (kernels/gemv4.cuh)
   const int steps = static_cast<int>((chunks + 3) >> 2);
   float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
   const uint4 zero = make_uint4(0, 0, 0, 0);
@@ -147,8 +139,8 @@ __global__ void __launch_bounds__(kFp8MaxSplit * 32)
     for (int u = 0; u < kFp8Steps; ++u) {
       const std::int64_t c = 4 * static_cast<std::int64_t>(i0 + u) + t;
       const bool in = c < chunks;
-      a[u][0] = in && valid0 ? fp8_load_weight(w0 + c, policy) : zero;
-      a[u][1] = in && valid1 ? fp8_load_weight(w1 + c, policy) : zero;
+      a[u][0] = in && valid0 ? load_weight(w0 + c, policy) : zero;
+      a[u][1] = in && valid1 ? load_weight(w1 + c, policy) : zero;
       b[u] = in && has_x ? __ldg(xg + c) : zero;
     }
 #pragma unroll

@@ -158,6 +158,18 @@ inline bool add_rms_norm(const void* x, const void* r, void* sum, const void* w,
   return cudaPeekAtLastError() == cudaSuccess;
 }
 
+// Elements d and d + half of one head: x * cos + rotate_half(x) * sin, each product and the sum rounded to bf16 as
+// ATen's composition rounds them (model/layers.hpp apply_rope).
+__device__ __forceinline__ void rotate_pair(const __nv_bfloat16* xr, const __nv_bfloat16* cs, const __nv_bfloat16* sn,
+                                            std::int64_t d, std::int64_t half, __nv_bfloat16* o) {
+  const float x1 = __bfloat162float(xr[d]), x2 = __bfloat162float(xr[d + half]);
+  const float c1 = __bfloat162float(cs[d]), c2 = __bfloat162float(cs[d + half]);
+  const float s1 = __bfloat162float(sn[d]), s2 = __bfloat162float(sn[d + half]);
+  auto r = [](float v) { return __bfloat162float(__float2bfloat16_rn(v)); };
+  o[d] = __float2bfloat16_rn(r(x1 * c1) + r(-x2 * s1));
+  o[d + half] = __float2bfloat16_rn(r(x2 * c2) + r(x1 * s2));
+}
+
 // One thread per (b, h, t, d < D/2): writes out[d] and out[d + D/2].
 __global__ void rope_kernel(model::hooks::RopeArgs a) {
   const std::int64_t half = a.D / 2;
@@ -170,14 +182,7 @@ __global__ void rope_kernel(model::hooks::RopeArgs a) {
        i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const std::int64_t d = i % half, bht = i / half, t = bht % a.T, bh = bht / a.T, h = bh % a.H, b = bh / a.H;
     const auto* xr = x + b * a.sb + h * a.sh + t * a.st;
-    const std::int64_t tab = (b * a.T + t) * a.D;
-    const float x1 = __bfloat162float(xr[d]), x2 = __bfloat162float(xr[d + half]);
-    const float c1 = __bfloat162float(cs[tab + d]), c2 = __bfloat162float(cs[tab + d + half]);
-    const float s1 = __bfloat162float(sn[tab + d]), s2 = __bfloat162float(sn[tab + d + half]);
-    auto r = [](float v) { return __bfloat162float(__float2bfloat16_rn(v)); };
-    auto* o = out + ((b * a.H + h) * a.T + t) * a.D;
-    o[d] = __float2bfloat16_rn(r(x1 * c1) + r(-x2 * s1));
-    o[d + half] = __float2bfloat16_rn(r(x2 * c2) + r(x1 * s2));
+    rotate_pair(xr, cs + (b * a.T + t) * a.D, sn + (b * a.T + t) * a.D, d, half, out + ((b * a.H + h) * a.T + t) * a.D);
   }
 }
 
@@ -217,13 +222,7 @@ __global__ void rope_cache_kernel(model::hooks::RopeCacheArgs a) {
       vo[d + half] = vr[d + half];
       continue;
     }
-    const std::int64_t tab = b * a.D;
-    const float x1 = __bfloat162float(xr[d]), x2 = __bfloat162float(xr[d + half]);
-    const float c1 = __bfloat162float(cs[tab + d]), c2 = __bfloat162float(cs[tab + d + half]);
-    const float s1 = __bfloat162float(sn[tab + d]), s2 = __bfloat162float(sn[tab + d + half]);
-    auto r = [](float v) { return __bfloat162float(__float2bfloat16_rn(v)); };
-    o[d] = __float2bfloat16_rn(r(x1 * c1) + r(-x2 * s1));
-    o[d + half] = __float2bfloat16_rn(r(x2 * c2) + r(x1 * s2));
+    rotate_pair(xr, cs + b * a.D, sn + b * a.D, d, half, o);
   }
 }
 

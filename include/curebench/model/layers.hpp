@@ -129,6 +129,7 @@ inline at::Tensor rope_and_cache(const at::Tensor& q, const at::Tensor& k, const
   if (!fn || !bf16_cuda(q) || !bf16_cuda(k) || !bf16_cuda(v) || !bf16_cuda(cache_k) || !bf16_cuda(cache_v) || q.size(1) != 1 ||
       k.size(1) != 1 || v.size(1) != 1 || k.size(2) != v.size(2) || k.size(3) != D || v.size(3) != D ||
       cache_k.size(1) != k.size(2) || cache_v.size(1) != v.size(2) || cache_k.size(0) != B || cache_v.size(0) != B ||
+      cache_k.size(3) != D || cache_v.size(3) != D ||
       t.cos.scalar_type() != at::kBFloat16 || !t.cos.is_contiguous() || !t.sin.is_contiguous() || t.cos.numel() != B * D ||
       col.scalar_type() != at::kLong || !col.is_cuda() || col.numel() != 1)
     return {};
