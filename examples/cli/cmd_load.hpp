@@ -14,6 +14,12 @@ namespace cli {
 // nf4-dq), which stands for QuantizeOnLoad of the config that name is everywhere else (quant::visit_named_config),
 // so the user never spells the generated "QuantizeOnLoad<nf4-b64-dq>". Errc::invalid_argument, listing the chain,
 // for anything else (the item quoted as JSON: no escape byte reaches the terminal).
+inline std::string chain_names_list() {
+  std::string s;
+  for (const auto& n : curebench::loader::DefaultChain::names()) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
 inline std::string chain_strategy_name(const std::string& item) {
   namespace cb = curebench;
   std::string name = item;
@@ -22,11 +28,9 @@ inline std::string chain_strategy_name(const std::string& item) {
   });
   const auto names = cb::loader::DefaultChain::names();
   if (std::find(names.begin(), names.end(), name) != names.end()) return name;
-  std::string known;
-  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
   throw cb::Error(cb::Errc::invalid_argument, "", "--strategies",
                   "no strategy " + nlohmann::json(item).dump() + (name != item ? " (" + name + ")" : "") +
-                      " in the chain: " + known + "; a quant name stands for its QuantizeOnLoad, e.g. nf4-dq");
+                      " in the chain: " + chain_names_list() + "; a quant name stands for its QuantizeOnLoad, e.g. nf4-dq");
 }
 
 inline std::vector<std::string> split_names(const std::string& s) {
@@ -46,11 +50,8 @@ inline void add_load(CLI::App& app, Context& ctx) {
   sub->add_option("--model", model, "Checkpoint folder")->required();
   sub->add_option("--gpu-budget", gpu_budget, "GPU memory budget, e.g. 16GiB (emulates a smaller GPU)");
   sub->add_option("--cpu-budget", cpu_budget, "Host memory budget for weights, e.g. 8GiB");
-  sub->add_option("--strategies", strategies, "Comma-separated subset of: " + [] {
-    std::string s;
-    for (auto& n : curebench::loader::DefaultChain::names()) s += (s.empty() ? "" : ", ") + n;
-    return s;
-  }() + " (QuantizeOnLoad<...> also by its --quant name, e.g. nf4-dq, int8)");
+  sub->add_option("--strategies", strategies,
+                  "Comma-separated subset of: " + chain_names_list() + " (QuantizeOnLoad<...> also by its --quant name, e.g. nf4-dq, int8)");
   sub->add_option("--device", device, "cpu | cuda | cuda:N");
   sub->add_option("--dtype", dtype, "Compute dtype f32 | bf16 | f16");
   sub->add_option("--context", context, "Tokens per sequence to plan the KV cache for");

@@ -30,6 +30,19 @@ fs::path scratch_copy(const std::string& fixture, const std::string& tag) {
   return loader_faults::scratch_copy(model_fixture(fixture), tag);
 }
 
+// How many of the first n greedy tokens of `model` on stories260K's reference case 1 equal the f32 reference's.
+int greedy_agreement_with_reference(const cb::model::Decoder& model, int n) {
+  auto refs = cb::read_json_file(std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/greedy_references.json");
+  cb::runtime::GenerateOptions opt;
+  opt.max_new_tokens = n;
+  opt.ignore_eos = true;
+  auto g = cb::runtime::generate(model, {json_ids(refs["cases"][1]["prompt_ids"])}, opt);
+  auto expected = json_ids(refs["cases"][1]["output_ids"]);
+  int agree = 0;
+  for (int i = 0; i < n; ++i) agree += g[0].tokens[i] == expected[i];
+  return agree;
+}
+
 cb::loader::LoadRequest cpu_request() {
   cb::loader::LoadRequest r;
   r.dtype = at::kFloat;
@@ -194,15 +207,7 @@ TEST(LoaderChain, BudgetThatFitsOnlyFourBitPicksQuantizeOnLoad) {
   EXPECT_EQ(res.attempts[0].outcome, "skipped");
   EXPECT_EQ(res.strategy, "QuantizeOnLoad<nf4-b64-dq>");
   // The quantized model is real: it still tells the story's first words like the fp32 reference.
-  auto refs = cb::read_json_file(std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/greedy_references.json");
-  cb::runtime::GenerateOptions opt;
-  opt.max_new_tokens = 8;
-  opt.ignore_eos = true;
-  auto g = cb::runtime::generate(res.model.decoder, {json_ids(refs["cases"][1]["prompt_ids"])}, opt);
-  auto expected = json_ids(refs["cases"][1]["output_ids"]);
-  int agree = 0;
-  for (int i = 0; i < 8; ++i) agree += g[0].tokens[i] == expected[i];
-  EXPECT_GE(agree, 4);
+  EXPECT_GE(greedy_agreement_with_reference(res.model.decoder, 8), 4);
   EXPECT_LT(res.model.decoder.weights().bytes(), 700 * 1024);
 }
 
@@ -261,15 +266,7 @@ TEST(LoadForQuant, Fp8StacksProjectionsAndKeepsTheGreedyStory) {
   ASSERT_TRUE(std::holds_alternative<cb::quant::FP8>(l.k));
   EXPECT_EQ(std::get<cb::quant::FP8>(l.k).q.data_ptr<std::uint8_t>(),
             std::get<cb::quant::FP8>(l.q).q.data_ptr<std::uint8_t>() + cb::quant::out_features(l.q) * cb::quant::in_features(l.q));
-  auto refs = cb::read_json_file(std::string(CUREBENCH_TEST_DATA) + "/models/stories260K/greedy_references.json");
-  cb::runtime::GenerateOptions opt;
-  opt.max_new_tokens = 16;
-  opt.ignore_eos = true;
-  auto g = cb::runtime::generate(res.model.decoder, {json_ids(refs["cases"][1]["prompt_ids"])}, opt);
-  auto expected = json_ids(refs["cases"][1]["output_ids"]);
-  int agree = 0;
-  for (int i = 0; i < 16; ++i) agree += g[0].tokens[i] == expected[i];
-  EXPECT_GE(agree, 12) << "fp8 should keep most of the f32 model's greedy tokens";
+  EXPECT_GE(greedy_agreement_with_reference(res.model.decoder, 16), 12) << "fp8 should keep most of the f32 model's greedy tokens";
 }
 
 // The budget planner's bits per weight (loader/budget.hpp, torch-free) are the configs' own, name for name.

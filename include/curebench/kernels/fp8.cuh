@@ -22,7 +22,13 @@ namespace curebench::kernels {
 inline constexpr int kFp8QuantThreadsFew = 1024, kFp8QuantThreadsMany = 256;
 inline constexpr std::int64_t kFp8QuantFewRows = 64;
 
-__device__ __forceinline__ float fp8_row_scale(float amax) { return __fmul_rn(amax, 1.0f / 448.0f); }
+// From each thread's part of the row's amax: the row's scale amax * (1 / 448), written by thread 0, and the divisor
+// the codes use (1 for an all-zero row, whose scale is 0).
+__device__ __forceinline__ float fp8_row_divisor(float amax_part, float* scratch, float* scales, std::int64_t row) {
+  const float scale = __fmul_rn(block_max(amax_part, scratch), 1.0f / 448.0f);
+  if (threadIdx.x == 0) scales[row] = scale;
+  return scale > 0.0f ? scale : 1.0f;
+}
 
 // k % 8 == 0: rows as 16-byte vectors of 8 bf16 in, 8-byte vectors of 8 codes out.
 template <int kThreads>
@@ -42,10 +48,7 @@ __global__ void __launch_bounds__(kThreads)
       m = fmaxf(m, fmaxf(fabsf(f.x), fabsf(f.y)));
     }
   }
-  m = block_max(m, scratch);
-  const float scale = fp8_row_scale(m);
-  const float divisor = scale > 0.0f ? scale : 1.0f;
-  if (threadIdx.x == 0) scales[row] = scale;
+  const float divisor = fp8_row_divisor(m, scratch, scales, row);
   for (std::int64_t i = threadIdx.x; i < k8; i += kThreads) {
     const uint4 v = xr[i];
     const auto* h = reinterpret_cast<const __nv_bfloat162*>(&v);
@@ -69,10 +72,7 @@ __global__ void __launch_bounds__(kFp8QuantThreadsMany)
   std::uint8_t* qr = codes + row * k;
   float m = 0.0f;
   for (std::int64_t i = threadIdx.x; i < k; i += blockDim.x) m = fmaxf(m, fabsf(__bfloat162float(xr[i])));
-  m = block_max(m, scratch);
-  const float scale = fp8_row_scale(m);
-  const float divisor = scale > 0.0f ? scale : 1.0f;
-  if (threadIdx.x == 0) scales[row] = scale;
+  const float divisor = fp8_row_divisor(m, scratch, scales, row);
   for (std::int64_t i = threadIdx.x; i < k; i += blockDim.x)
     qr[i] = static_cast<std::uint8_t>(__nv_cvt_float_to_fp8(__fdiv_rn(__bfloat162float(xr[i]), divisor), __NV_SATFINITE, __NV_E4M3));
 }
@@ -100,15 +100,9 @@ inline bool fp8_quantize_rows(const void* x_bf16, std::uint8_t* codes, float* sc
 // 16+4t..16+4t+3} and B column g at the same slots. The order of k inside a dot product is free, so lane t's slots
 // are its own 16-byte chunk c = 4i + t of each row at warp step i: MMA 0 takes the chunk's bytes 0-7, MMA 1 bytes
 // 8-15 (slots 4t.. <- bytes 0-3 / 8-11, slots 16+4t.. <- bytes 4-7 / 12-15), and x row g's 16 codes at 16c are
-// the matching B. A block is fp8_gemv_split(K) warps on one 16-row tile, each loading kFp8Steps steps of weights
-// before multiplying; the warps' sums are added in warp order. Epilogue: y = acc * x_scale[col] * w_scale[row].
-inline constexpr int kFp8Steps = 4;
-inline constexpr int kFp8MaxSplit = 8;
-
-__host__ __device__ constexpr int fp8_gemv_split(std::int64_t k) {
-  const std::int64_t steps = ((k >> 4) + 3) >> 2, s = (steps + kFp8Steps - 1) / kFp8Steps;
-  return s < 1 ? 1 : s > kFp8MaxSplit ? kFp8MaxSplit : static_cast<int>(s);
-}
+// the matching B. The work layout is the 4-bit tensor-core GEMV's (kernels/gemv4.cuh): a block is
+// mma_split_for_chunks(K / 16) warps on one 16-row tile, each loading kMmaSteps steps of weights before
+// multiplying, the warps' sums added in warp order (sum_split_warps). Epilogue: y = acc * x_scale[col] * w_scale[row].
 
 __device__ __forceinline__ void mma_e4m3_16832(float (&d)[4], std::uint32_t a0, std::uint32_t a1, std::uint32_t a2,
                                                std::uint32_t a3, std::uint32_t b0, std::uint32_t b1) {
@@ -117,10 +111,10 @@ __device__ __forceinline__ void mma_e4m3_16832(float (&d)[4], std::uint32_t a0, 
                : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-__global__ void __launch_bounds__(kFp8MaxSplit * 32)
+__global__ void __launch_bounds__(kMmaMaxSplit * 32)
     fp8_gemv_kernel(const uint4* __restrict__ w, const float* __restrict__ w_scales, const uint4* __restrict__ x,
                     const float* __restrict__ x_scales, __nv_bfloat16* __restrict__ y, int m, std::int64_t n, std::int64_t k) {
-  __shared__ float4 partial[kFp8MaxSplit][32];
+  __shared__ float4 partial[kMmaMaxSplit][32];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int split = static_cast<int>(blockDim.x >> 5);
   const std::int64_t chunks = k >> 4;  // 16-byte chunks per row
@@ -133,10 +127,10 @@ __global__ void __launch_bounds__(kFp8MaxSplit * 32)
   const int steps = static_cast<int>((chunks + 3) >> 2);
   float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
   const uint4 zero = make_uint4(0, 0, 0, 0);
-  for (int i0 = warp * kFp8Steps; i0 < steps; i0 += split * kFp8Steps) {
-    uint4 a[kFp8Steps][2], b[kFp8Steps];
+  for (int i0 = warp * kMmaSteps; i0 < steps; i0 += split * kMmaSteps) {
+    uint4 a[kMmaSteps][2], b[kMmaSteps];
 #pragma unroll
-    for (int u = 0; u < kFp8Steps; ++u) {
+    for (int u = 0; u < kMmaSteps; ++u) {
       const std::int64_t c = 4 * static_cast<std::int64_t>(i0 + u) + t;
       const bool in = c < chunks;
       a[u][0] = in && valid0 ? load_weight(w0 + c, policy) : zero;
@@ -144,20 +138,12 @@ __global__ void __launch_bounds__(kFp8MaxSplit * 32)
       b[u] = in && has_x ? __ldg(xg + c) : zero;
     }
 #pragma unroll
-    for (int u = 0; u < kFp8Steps; ++u) {
+    for (int u = 0; u < kMmaSteps; ++u) {
       mma_e4m3_16832(acc, a[u][0].x, a[u][1].x, a[u][0].y, a[u][1].y, b[u].x, b[u].y);
       mma_e4m3_16832(acc, a[u][0].z, a[u][1].z, a[u][0].w, a[u][1].w, b[u].z, b[u].w);
     }
   }
-  if (split > 1) {
-    partial[warp][lane] = make_float4(acc[0], acc[1], acc[2], acc[3]);
-    __syncthreads();
-    if (warp != 0) return;
-    for (int s = 1; s < split; ++s) {
-      const float4 p = partial[s][lane];
-      acc[0] += p.x, acc[1] += p.y, acc[2] += p.z, acc[3] += p.w;
-    }
-  }
+  if (!sum_split_warps(acc, partial, warp, lane, split)) return;
   // acc: {row g, batch 2t}, {row g, 2t + 1}, {row g + 8, 2t}, {row g + 8, 2t + 1}.
 #pragma unroll
   for (int e = 0; e < 2; ++e) {
@@ -176,7 +162,7 @@ inline bool fp8_gemv(const std::uint8_t* w_codes, const float* w_scales, const s
     return false;
   const auto tiles = (n + 15) / 16;
   if (tiles > 0x7FFFFFFF) return false;
-  fp8_gemv_kernel<<<static_cast<unsigned>(tiles), fp8_gemv_split(k) * 32, 0, static_cast<cudaStream_t>(stream)>>>(
+  fp8_gemv_kernel<<<static_cast<unsigned>(tiles), mma_split_for_chunks(k >> 4) * 32, 0, static_cast<cudaStream_t>(stream)>>>(
       reinterpret_cast<const uint4*>(w_codes), w_scales, reinterpret_cast<const uint4*>(x_codes), x_scales,
       static_cast<__nv_bfloat16*>(y_bf16), static_cast<int>(m), n, k);
   return cudaPeekAtLastError() == cudaSuccess;

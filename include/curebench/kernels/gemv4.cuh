@@ -461,9 +461,26 @@ bool dispatch_gemv4_grouped(GemvSegments<Format> segs, bool gated, const void* x
 inline constexpr int kMmaSteps = 4;
 inline constexpr int kMmaMaxSplit = 8;
 
-__host__ __device__ constexpr int mma_split(std::int64_t k) {
-  const std::int64_t steps = ((k >> 5) + 3) >> 2, s = (steps + kMmaSteps - 1) / kMmaSteps;
+// Warps per tile for a row of `chunks` 16-byte chunks: a warp step covers 4 chunks, a warp kMmaSteps steps per
+// pass, at most kMmaMaxSplit warps. Shared with the FP8 GEMV (kernels/fp8.cuh), whose chunks hold 16 weights.
+__host__ __device__ constexpr int mma_split_for_chunks(std::int64_t chunks) {
+  const std::int64_t steps = (chunks + 3) >> 2, s = (steps + kMmaSteps - 1) / kMmaSteps;
   return s < 1 ? 1 : s > kMmaMaxSplit ? kMmaMaxSplit : static_cast<int>(s);
+}
+__host__ __device__ constexpr int mma_split(std::int64_t k) { return mma_split_for_chunks(k >> 5); }  // 32 weights a chunk
+
+// The split warps' float32 fragments added in warp order through shared memory: true in warp 0, which holds the sum
+// in acc; the other warps are done (false). A barrier for the whole block when split > 1.
+__device__ __forceinline__ bool sum_split_warps(float (&acc)[4], float4 (*partial)[32], int warp, int lane, int split) {
+  if (split <= 1) return true;
+  partial[warp][lane] = make_float4(acc[0], acc[1], acc[2], acc[3]);
+  __syncthreads();
+  if (warp != 0) return false;
+  for (int w = 1; w < split; ++w) {
+    const float4 p = partial[w][lane];
+    acc[0] += p.x, acc[1] += p.y, acc[2] += p.z, acc[3] += p.w;
+  }
+  return true;
 }
 
 // Weights are read once: no L1 allocation, first out of L2 (activations and the KV cache stay).
@@ -561,15 +578,7 @@ __global__ void __launch_bounds__(kMmaMaxSplit * 32, 2)
       }
     }
   }
-  if (split > 1) {
-    partial[warp][lane] = make_float4(acc[0], acc[1], acc[2], acc[3]);
-    __syncthreads();
-    if (warp != 0) return;
-    for (int w = 1; w < split; ++w) {
-      const float4 p = partial[w][lane];
-      acc[0] += p.x, acc[1] += p.y, acc[2] += p.z, acc[3] += p.w;
-    }
-  }
+  if (!sum_split_warps(acc, partial, warp, lane, split)) return;
   // acc: {row g, batch 2t}, {row g, 2t + 1}, {row g + 8, 2t}, {row g + 8, 2t + 1}.
 #pragma unroll
   for (int e = 0; e < 2; ++e) {
