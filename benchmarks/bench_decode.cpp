@@ -6,7 +6,11 @@
 //   CUREBENCH_BENCH_ATEN_LAYERS 1: RMSNorm / RoPE / attention as ATen ops, not the fused kernels; attention: only
 //                           the attention (torch SDPA instead of the fused decode-attention kernel)
 //   CUREBENCH_BENCH_QUANT   none (default) or a quant name of `curebench quantize/eval --quant` (nf4, nf4-dq, fp4,
-//                           int8, int4-g32|g64|g128; int4 = int4-g128): the linear layers quantized on load
+//                           int8, int4-g32|g64|g128; int4 = int4-g128): the linear layers quantized on load;
+//                           stored: a checkpoint already stored quantized (bnb 4/8-bit, GPTQ/AWQ, GGUF), loaded as
+//                           stored by the loader chain's Prequantized strategy (benchmarks/make_random_4bit_checkpoint.py)
+//   CUREBENCH_BENCH_PROFILE_STEPS=N  BM_Decode also runs N more decode steps between cudaProfilerStart/Stop, for
+//                           `ncu --profile-from-start off` (per-kernel times of whole steps; benchmarks/run_decode_profile_device.sh)
 // Each benchmark reports tokens/s (items_per_second) and, on CUDA, the roofline fraction:
 // bytes a decode step must read (weights + KV cache) / measured copy bandwidth.
 // BM_EvalWorkload runs `curebench eval` itself (eval::Pipeline) on shipped questions; it also reads
@@ -23,9 +27,13 @@
 #include <unistd.h>
 
 #include "curebench/core/cuda_memory.hpp"
+#if defined(CUREBENCH_WITH_CUDA)
+#include <cuda_profiler_api.h>
+#endif
 #include "curebench/eval/pipeline.hpp"
 #include "curebench/eval/sample.hpp"
 #include "curebench/loader/checkpoint.hpp"
+#include "curebench/loader/prequantized.hpp"
 #include "curebench/loader/quantize_on_load.hpp"
 #include "curebench/quant/config.hpp"
 #include "curebench/quant/named_config.hpp"
@@ -89,7 +97,14 @@ cb::model::LoadedModel& model() {
     const auto q = setup().quant == "int4" ? std::string("int4-g128") : setup().quant;
     const bool quantized = cb::quant::visit_named_config(
         q, [&]<class C>(std::type_identity<C>, std::int64_t, bool) { loaded().emplace(load_quantized<C>()); });
-    if (!quantized) loaded().emplace(cb::model::load_hf_model(setup().model_dir, {.dtype = setup().dtype, .device = setup().device}));
+    if (setup().quant == "stored") {
+      cb::loader::LoadRequest r;
+      r.device = setup().device;
+      r.dtype = setup().dtype;
+      loaded().emplace(cb::loader::Prequantized{}.load(cb::loader::inspect_checkpoint(setup().model_dir), r));
+    } else if (!quantized) {
+      loaded().emplace(cb::model::load_hf_model(setup().model_dir, {.dtype = setup().dtype, .device = setup().device}));
+    }
   }
   return *loaded();
 }
@@ -166,7 +181,24 @@ void BM_Prefill(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * batch * len);
 }
-BENCHMARK(BM_Prefill)->Args({1, 512})->Args({8, 512})->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+// 32 x 512 = 16,384 tokens: one chunk of `generate`'s prefill budget, the size the evaluation loop prefills at.
+BENCHMARK(BM_Prefill)->Args({1, 512})->Args({8, 512})->Args({32, 512})->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+
+// CUREBENCH_BENCH_PROFILE_STEPS=N: one more generate of N + 1 new tokens (graphs already captured for this batch)
+// inside cudaProfilerStart/Stop, so `ncu --profile-from-start off` times exactly those kernels: the prefill and N
+// decode steps, each step's kernels in launch order.
+void profile_steps(cb::model::Decoder& d, const std::vector<std::vector<std::int64_t>>& prompts, cb::runtime::GenerateOptions opt) {
+  const auto steps = std::stoll(env_or("CUREBENCH_BENCH_PROFILE_STEPS", "0"));
+  if (steps <= 0) return;
+  opt.max_new_tokens = steps + 1;
+#if defined(CUREBENCH_WITH_CUDA)
+  cudaProfilerStart();
+  cb::runtime::generate(d, prompts, opt);
+  cudaProfilerStop();
+#else
+  (void)d, (void)prompts;
+#endif
+}
 
 void decode_run(benchmark::State& state, std::int64_t batch, std::int64_t prompt_len, std::int64_t new_tokens,
                 bool graphs = true) {
@@ -199,6 +231,7 @@ void decode_run(benchmark::State& state, std::int64_t batch, std::int64_t prompt
     state.counters["steady_step_ms"] = step_s * 1e3;
     state.counters["steady_tok_per_s"] = static_cast<double>(batch) / step_s;
   }
+  profile_steps(d, prompts, opt);
   state.SetItemsProcessed(state.iterations() * batch * new_tokens);
   state.counters["new_tok_per_s_end_to_end"] = static_cast<double>(batch * new_tokens) / total_s;
   state.counters["peak_gpu_GB"] = static_cast<double>(cb::gpu_memory().allocated_peak_bytes) / 1e9;

@@ -16,7 +16,9 @@ namespace {
 [[maybe_unused]] const bool curebench_gemm4_hooks_registered = [] {
   curebench::quant::hooks::bnb4_gemm() = &curebench::kernels::bnb4_gemm;
   curebench::quant::hooks::int4_gemm() = &curebench::kernels::int4_gemm;
-  curebench::quant::hooks::fp8_quantize_rows() = &curebench::kernels::fp8_quantize_rows;
+  // CUREBENCH_FP8_QUANT_KERNEL=0: activations quantized by the ATen reference (quant/fp8.hpp), for A/B timings.
+  if (const char* e = std::getenv("CUREBENCH_FP8_QUANT_KERNEL"); !e || e[0] != '0')
+    curebench::quant::hooks::fp8_quantize_rows() = &curebench::kernels::fp8_quantize_rows;
   // CUREBENCH_FP8_GEMV=0: decode rows go to at::_scaled_mm too (before/after timings in one build).
   if (const char* e = std::getenv("CUREBENCH_FP8_GEMV"); !e || e[0] != '0') curebench::quant::hooks::fp8_gemv() = &curebench::kernels::fp8_gemv;
   return true;
