@@ -123,8 +123,11 @@ TEST(CudaLayers, DecodeAttentionMatchesFloat64) {
   ASSERT_NE(fn, nullptr);
   at::manual_seed(5);
   struct Case { std::int64_t B, Hq, Hkv, D, capacity, key_len; };
+  // Grouped kernel: groups of 4, 1, 8, 4, 2 and 7 (Qwen2-7B's 28 / 4), head dims 64 / 128 / 256, runs of 16 to 128
+  // keys (12345 keys: 97 runs of 128); the per-head kernel: a group of 16 (over kGqaMaxGroup), and every case
+  // again through decode_attention_per_head below.
   for (auto c : {Case{1, 32, 8, 128, 512, 256}, Case{4, 8, 8, 64, 300, 77}, Case{3, 16, 2, 256, 1024, 1024}, Case{2, 4, 1, 128, 40, 3},
-                 Case{2, 8, 4, 128, 20000, 12345}}) {
+                 Case{2, 8, 4, 128, 20000, 12345}, Case{2, 28, 4, 128, 700, 513}, Case{1, 32, 2, 128, 300, 130}}) {
     auto q = at::randn({c.B, c.Hq, 1, c.D}, kCuda).to(at::kBFloat16);
     auto kc = at::randn({c.B, c.Hkv, c.capacity, c.D}, kCuda).to(at::kBFloat16);
     auto vc = at::randn({c.B, c.Hkv, c.capacity, c.D}, kCuda).to(at::kBFloat16);
@@ -148,6 +151,12 @@ TEST(CudaLayers, DecodeAttentionMatchesFloat64) {
     a.kb = k.stride(0), a.kh = k.stride(1), a.ks = k.stride(2), a.vb = v.stride(0), a.vh = v.stride(1), a.vs = v.stride(2);
     a.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.D)));
     ASSERT_TRUE(fn(a, cb::model::current_cuda_stream()));
+    // The per-head kernel on the same inputs (the grouped kernel's before; CUREBENCH_GQA_ATTENTION=0 selects it).
+    auto out_per_head = at::full_like(q, std::numeric_limits<float>::quiet_NaN());
+    auto a2 = a;
+    a2.out = out_per_head.data_ptr();
+    ASSERT_NE(cb::model::hooks::decode_attention_per_head(), nullptr);
+    ASSERT_TRUE(cb::model::hooks::decode_attention_per_head()(a2, cb::model::current_cuda_stream()));
     auto rep = c.Hq / c.Hkv;
     auto kd = k.to(at::kDouble).repeat_interleave(rep, 1), vd = v.to(at::kDouble).repeat_interleave(rep, 1);
     auto scores = at::matmul(q.to(at::kDouble), kd.transpose(-2, -1)) * a.scale + mask.to(at::kDouble).view({c.B, 1, 1, c.key_len});
@@ -155,6 +164,12 @@ TEST(CudaLayers, DecodeAttentionMatchesFloat64) {
     auto rel = ((out.to(at::kDouble) - ref).norm() / ref.norm()).item<double>();
     EXPECT_FALSE(at::isnan(out).any().item<bool>());
     EXPECT_LT(rel, 8e-3) << "B=" << c.B << " Hq=" << c.Hq << " key_len=" << c.key_len;
+    auto rel_per_head = ((out_per_head.to(at::kDouble) - ref).norm() / ref.norm()).item<double>();
+    EXPECT_LT(rel_per_head, 8e-3) << "per-head kernel, B=" << c.B << " Hq=" << c.Hq << " key_len=" << c.key_len;
+    // Both round once to bf16 from float32 sums taken in different orders: at most a bf16 step apart.
+    EXPECT_LE((out.to(at::kFloat) - out_per_head.to(at::kFloat)).abs().max().item<float>(),
+              out_per_head.to(at::kFloat).abs().max().item<float>() * (1.0f / 64))
+        << "B=" << c.B << " Hq=" << c.Hq << " key_len=" << c.key_len;
   }
   // A head dimension over its limit or no workspace: refused, nothing launched (the caller uses SDPA).
   cb::model::hooks::DecodeAttentionArgs big;

@@ -2,8 +2,8 @@
 // Fused kernels for the decoder's per-token layers (model/layer_hooks.hpp says what each computes and
 // why they exist). RMSNorm and RoPE reproduce the ATen compositions of model/layers.hpp rounding for
 // rounding (RMSNorm's sum of squares is added in another order, so a last-bit difference is possible);
-// decode attention splits the cache columns in runs of 64 (one block per run, query head and row) and
-// combines the runs' softmax pieces in a second kernel, fp32 throughout.
+// decode attention splits the cache columns in runs (one block per run, kv head and row for grouped queries; per
+// query head otherwise) and combines the runs' softmax pieces in a second kernel, fp32 throughout.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -330,17 +330,176 @@ __global__ void __launch_bounds__(kAttentionThreads) decode_attention_combine_ke
   }
 }
 
-inline bool decode_attention(const model::hooks::DecodeAttentionArgs& a, void* stream) {
-  if (a.key_len <= 0 || a.D > kAttentionMaxHeadDim || a.D % 2 != 0 || a.Hkv <= 0 || a.Hq % a.Hkv != 0 || a.B > 65535 ||
-      a.Hq > 65535 || !a.workspace)
-    return false;
+// Grouped-query decode attention: block (run r, kv head, row b) over keys [r * run_keys, (r + 1) * run_keys) does
+// every query head of the kv head's group (G = Hq / Hkv <= kGqaMaxGroup), so each key and value is read once per
+// group, not once per query head, with 16-byte loads (a key row is kD / 8 chunks; consecutive lanes hold one
+// row's chunks). Scores: each thread's chunk dotted with the group's queries, summed across the row's lanes;
+// softmax pieces per head as the per-head kernel writes them; values: each thread accumulates its chunk of a
+// stride of keys for every head, and the block adds the strides in shared memory. Same workspace layout, same
+// combining kernel.
+inline constexpr int kGqaMaxGroup = 8;
+inline constexpr int kGqaUnroll = 4;  // key rows per thread in flight
+
+template <int kD>
+__global__ void __launch_bounds__(kAttentionThreads) decode_attention_gqa_kernel(model::hooks::DecodeAttentionArgs a, int run_keys) {
+  constexpr int kChunks = kD / 8, kRowsPerPass = kAttentionThreads / kChunks;
+  constexpr int kMaxRun = static_cast<int>(model::hooks::kAttentionMaxRunKeys);
+  __shared__ float qs[kGqaMaxGroup][kD];
+  __shared__ float p[kGqaMaxGroup][kMaxRun];
+  __shared__ float red[kRowsPerPass][kGqaMaxGroup * kD];
+  const int G = static_cast<int>(a.Hq / a.Hkv);
+  const std::int64_t run = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
+  const std::int64_t j0 = run * run_keys;
+  const int n = static_cast<int>(a.key_len - j0 < run_keys ? a.key_len - j0 : run_keys);
+  const int chunk = threadIdx.x % kChunks, row = threadIdx.x / kChunks;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const auto* q = static_cast<const __nv_bfloat16*>(a.q) + (b * a.Hq + kvh * G) * kD;
+  for (int i = threadIdx.x; i < G * kD; i += kAttentionThreads) qs[i / kD][i % kD] = __bfloat162float(q[i]);
+  const auto* k = static_cast<const __nv_bfloat16*>(a.k) + b * a.kb + kvh * a.kh + j0 * a.ks + chunk * 8;
+  const auto* v = static_cast<const __nv_bfloat16*>(a.v) + b * a.vb + kvh * a.vh + j0 * a.vs + chunk * 8;
+  const auto* mask = static_cast<const __nv_bfloat16*>(a.mask) + b * a.key_len + j0;
+  __syncthreads();
+  // Scores. The trip count is the same for every thread (the lanes of a row sum by shuffles).
+  for (int base = 0; base < n; base += kRowsPerPass * kGqaUnroll) {
+    uint4 kr[kGqaUnroll];
+#pragma unroll
+    for (int u = 0; u < kGqaUnroll; ++u) {
+      const int j = base + u * kRowsPerPass + row;
+      kr[u] = j < n ? *reinterpret_cast<const uint4*>(k + j * a.ks) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int u = 0; u < kGqaUnroll; ++u) {
+      const int j = base + u * kRowsPerPass + row;
+      if (base + u * kRowsPerPass >= n) break;  // uniform: no row of this pass is a key
+      const auto* h2 = reinterpret_cast<const __nv_bfloat162*>(&kr[u]);
+      float kf[8];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const float2 f = __bfloat1622float2(h2[i]);
+        kf[2 * i] = f.x, kf[2 * i + 1] = f.y;
+      }
+      for (int g = 0; g < G; ++g) {
+        float s = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) s = fmaf(qs[g][chunk * 8 + i], kf[i], s);
+#pragma unroll
+        for (int off = kChunks / 2; off > 0; off >>= 1) s += __shfl_xor_sync(0xFFFFFFFFu, s, off);
+        if (chunk == 0 && j < n) p[g][j] = s * a.scale + __bfloat162float(mask[j]);
+      }
+    }
+  }
+  __syncthreads();
+  const std::int64_t runs = gridDim.x;
+  for (int g = warp; g < G; g += kAttentionThreads / 32) {  // softmax pieces of head g
+    float m = -INFINITY;
+    for (int j = lane; j < n; j += 32) m = fmaxf(m, p[g][j]);
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, off));
+    float l = 0.0f;
+    for (int j = lane; j < n; j += 32) {
+      const float e = m == -INFINITY ? 0.0f : __expf(p[g][j] - m);
+      p[g][j] = e;
+      l += e;
+    }
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(0xFFFFFFFFu, l, off);
+    float* ws = a.workspace + ((b * a.Hq + kvh * G + g) * runs + run) * (kD + 2);
+    if (lane == 0) ws[0] = m, ws[1] = l;
+  }
+  __syncthreads();
+  // Values: this thread's chunk of keys row, row + kRowsPerPass, ... for every head of the group.
+  float acc[kGqaMaxGroup][8];
+#pragma unroll
+  for (int g = 0; g < kGqaMaxGroup; ++g)
+#pragma unroll
+    for (int i = 0; i < 8; ++i) acc[g][i] = 0.0f;
+  for (int base = row; base < n; base += kRowsPerPass * kGqaUnroll) {
+    uint4 vr[kGqaUnroll];
+#pragma unroll
+    for (int u = 0; u < kGqaUnroll; ++u) {
+      const int j = base + u * kRowsPerPass;
+      vr[u] = j < n ? *reinterpret_cast<const uint4*>(v + j * a.vs) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int u = 0; u < kGqaUnroll; ++u) {
+      const int j = base + u * kRowsPerPass;
+      if (j >= n) break;
+      const auto* h2 = reinterpret_cast<const __nv_bfloat162*>(&vr[u]);
+      float vf[8];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const float2 f = __bfloat1622float2(h2[i]);
+        vf[2 * i] = f.x, vf[2 * i + 1] = f.y;
+      }
+#pragma unroll
+      for (int g = 0; g < kGqaMaxGroup; ++g) {
+        if (g >= G) break;
+        const float pj = p[g][j];
+#pragma unroll
+        for (int i = 0; i < 8; ++i) acc[g][i] = fmaf(pj, vf[i], acc[g][i]);
+      }
+    }
+  }
+#pragma unroll
+  for (int g = 0; g < kGqaMaxGroup; ++g) {
+    if (g >= G) break;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) red[row][g * kD + chunk * 8 + i] = acc[g][i];
+  }
+  __syncthreads();
+  for (int idx = threadIdx.x; idx < G * kD; idx += kAttentionThreads) {
+    float o = 0.0f;
+#pragma unroll
+    for (int r = 0; r < kRowsPerPass; ++r) o += red[r][idx];
+    const int g = idx / kD, d = idx % kD;
+    a.workspace[((b * a.Hq + kvh * G + g) * runs + run) * (kD + 2) + 2 + d] = o;
+  }
+}
+
+// Whether the grouped kernel takes these arguments: a group of at most kGqaMaxGroup query heads, a head dim of
+// 64, 128 or 256, and 16-byte aligned key and value rows.
+inline bool gqa_attention_applies(const model::hooks::DecodeAttentionArgs& a) {
+  const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
+  return a.Hq / a.Hkv <= kGqaMaxGroup && (a.D == 64 || a.D == 128 || a.D == 256) && aligned(a.k) && aligned(a.v) &&
+         aligned(a.q) && a.kb % 8 == 0 && a.kh % 8 == 0 && a.ks % 8 == 0 && a.vb % 8 == 0 && a.vh % 8 == 0 && a.vs % 8 == 0;
+}
+
+inline bool decode_attention_args_ok(const model::hooks::DecodeAttentionArgs& a) {
+  return a.key_len > 0 && a.D <= kAttentionMaxHeadDim && a.D % 2 == 0 && a.Hkv > 0 && a.Hq % a.Hkv == 0 && a.B <= 65535 &&
+         a.Hq <= 65535 && a.workspace;
+}
+
+inline void launch_attention_combine(const model::hooks::DecodeAttentionArgs& a, std::int64_t runs, cudaStream_t s) {
+  decode_attention_combine_kernel<<<dim3(static_cast<unsigned>(a.Hq), static_cast<unsigned>(a.B)), kAttentionThreads, 0, s>>>(
+      a, static_cast<int>(runs));
+}
+
+// One block per run of 64 keys, query head and row (any group size, head dims up to 256).
+inline bool decode_attention_per_head(const model::hooks::DecodeAttentionArgs& a, void* stream) {
+  if (!decode_attention_args_ok(a)) return false;
   const auto splits = (a.key_len + kAttentionSplit - 1) / kAttentionSplit;
   if (splits > 0x7FFFFFFF) return false;
   auto s = static_cast<cudaStream_t>(stream);
   decode_attention_split_kernel<<<dim3(static_cast<unsigned>(splits), static_cast<unsigned>(a.Hq), static_cast<unsigned>(a.B)),
                                   kAttentionThreads, 0, s>>>(a);
-  decode_attention_combine_kernel<<<dim3(static_cast<unsigned>(a.Hq), static_cast<unsigned>(a.B)), kAttentionThreads, 0, s>>>(
-      a, static_cast<int>(splits));
+  launch_attention_combine(a, splits, s);
+  return cudaPeekAtLastError() == cudaSuccess;
+}
+
+// The grouped kernel where it applies, else the per-head one.
+inline bool decode_attention(const model::hooks::DecodeAttentionArgs& a, void* stream) {
+  if (!decode_attention_args_ok(a)) return false;
+  if (!gqa_attention_applies(a)) return decode_attention_per_head(a, stream);
+  const auto run_keys = model::hooks::decode_attention_run_keys(a.key_len);
+  const auto runs = (a.key_len + run_keys - 1) / run_keys;
+  if (runs > 0x7FFFFFFF || a.Hkv > 65535) return false;
+  auto s = static_cast<cudaStream_t>(stream);
+  const dim3 grid(static_cast<unsigned>(runs), static_cast<unsigned>(a.Hkv), static_cast<unsigned>(a.B));
+  const int rk = static_cast<int>(run_keys);
+  if (a.D == 64) decode_attention_gqa_kernel<64><<<grid, kAttentionThreads, 0, s>>>(a, rk);
+  else if (a.D == 128) decode_attention_gqa_kernel<128><<<grid, kAttentionThreads, 0, s>>>(a, rk);
+  else decode_attention_gqa_kernel<256><<<grid, kAttentionThreads, 0, s>>>(a, rk);
+  launch_attention_combine(a, runs, s);
   return cudaPeekAtLastError() == cudaSuccess;
 }
 
@@ -350,7 +509,10 @@ inline bool register_layer_hooks() {
   model::hooks::rope() = &rope;
   // CUREBENCH_ROPE_CACHE=0 keeps the two RoPE launches + two index_copy_ (for before/after timings in one build).
   if (const char* e = std::getenv("CUREBENCH_ROPE_CACHE"); !e || e[0] != '0') model::hooks::rope_cache() = &rope_cache;
-  model::hooks::decode_attention() = &decode_attention;
+  // CUREBENCH_GQA_ATTENTION=0: every decode attention on the per-head kernel (before/after timings in one build).
+  const char* g = std::getenv("CUREBENCH_GQA_ATTENTION");
+  model::hooks::decode_attention() = g && g[0] == '0' ? &decode_attention_per_head : &decode_attention;
+  model::hooks::decode_attention_per_head() = &decode_attention_per_head;
   return true;
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <optional>
 #include <tuple>
@@ -253,14 +254,21 @@ class Decoder {
   }
 
 #if defined(CUREBENCH_WITH_CUDA)
-  static constexpr std::int64_t kFusedAttentionMaxRows = 16;
+  // Up to this many rows the fused kernel, above it SDPA: the per-head kernel measured 31 % slower end to end than
+  // SDPA's at batch 100 x 640 keys (it re-read each kv head for every query head of its group); the grouped kernel
+  // reads each once. CUREBENCH_FUSED_ATTENTION_ROWS=N moves the bound (measurements).
+  static std::int64_t fused_attention_max_rows() {
+    static const std::int64_t rows = [] {
+      const char* e = std::getenv("CUREBENCH_FUSED_ATTENTION_ROWS");
+      return e && *e ? std::max<std::int64_t>(0, std::atoll(e)) : std::int64_t{16};
+    }();
+    return rows;
+  }
   // One query column per row (decode), bf16, no soft-capping: the fused kernel (model/layer_hooks.hpp).
   // q [B, Hq, 1, D], k/v cache views [B, Hkv, S, D], mask [B, 1, 1, S]. Undefined when it does not apply.
   at::Tensor fused_decode_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) const {
     auto fn = hooks::decode_attention();
-    // Up to kFusedAttentionMaxRows rows: at batch 100 x 640 keys it measured 31 % slower end to end than
-    // SDPA's kernels (one block per (row, head) re-reads each kv head for every query head of its group).
-    if (!fn || spec_.attn_logit_softcap || !fused_layer_case(q) || q.size(2) != 1 || q.size(0) > kFusedAttentionMaxRows ||
+    if (!fn || spec_.attn_logit_softcap || !fused_layer_case(q) || q.size(2) != 1 || q.size(0) > fused_attention_max_rows() ||
         k.stride(3) != 1 || v.stride(3) != 1 ||
         mask.scalar_type() != at::kBFloat16 || mask.size(2) != 1)
       return {};

@@ -7,6 +7,7 @@
 // RMSNorm and RoPE; each costs a few microseconds even inside a CUDA graph.
 // All pointers are device pointers to bf16 unless said otherwise; each returns false, launching nothing,
 // for a case it does not take.
+#include <algorithm>
 #include <cstdint>
 
 namespace curebench::model::hooks {
@@ -55,12 +56,24 @@ using RopeCacheFn = bool (*)(const RopeCacheArgs& a, void* stream);
 // One query column per row: out [B, Hq, D] = softmax(q k^T * scale + mask) v over the first key_len cache
 // columns; kv head of query head h is h / (Hq / Hkv). q [B, Hq, D] contiguous; k, v with element strides
 // (kb, kh, ks, 1); mask [B, key_len] additive, contiguous, in the activation dtype (bf16).
-// The keys are split in runs of kAttentionSplitKeys, each run's softmax pieces (max, sum, unnormalised
-// output) go to `workspace` (float32, decode_attention_workspace_floats), and a second pass combines them:
-// at batch 1 that is Hq * key_len / 64 blocks instead of Hq, each with little serial work.
+// The keys are split in runs, each run's softmax pieces (max, sum, unnormalised output) go to `workspace`
+// (float32, decode_attention_workspace_floats), and a second pass combines them. Two kernels share that layout:
+// the grouped one (one block per run, kv head and row, all query heads of the group from one read of the run's
+// keys and values; runs of decode_attention_run_keys) and, where it does not apply, one block per run of
+// kAttentionSplitKeys, query head and row.
 inline constexpr std::int64_t kAttentionSplitKeys = 64;
+// Runs of 16 keys (two 16-byte loads per thread at head dim 128) while that gives at most 64 runs, longer runs
+// (up to 128 keys) for longer caches, so the combining pass stays short.
+inline constexpr std::int64_t kAttentionMaxRunKeys = 128;
+inline std::int64_t decode_attention_run_keys(std::int64_t key_len) {
+  std::int64_t r = 16;
+  while (r < kAttentionMaxRunKeys && (key_len + r - 1) / r > 64) r *= 2;
+  return r;
+}
 inline std::int64_t decode_attention_workspace_floats(std::int64_t B, std::int64_t Hq, std::int64_t D, std::int64_t key_len) {
-  return B * Hq * ((key_len + kAttentionSplitKeys - 1) / kAttentionSplitKeys) * (D + 2);
+  const auto runs = std::max((key_len + kAttentionSplitKeys - 1) / kAttentionSplitKeys,
+                             (key_len + decode_attention_run_keys(key_len) - 1) / decode_attention_run_keys(key_len));
+  return B * Hq * runs * (D + 2);
 }
 struct DecodeAttentionArgs {
   const void* q = nullptr;
@@ -91,6 +104,11 @@ inline RopeCacheFn& rope_cache() {
   return f;
 }
 inline DecodeAttentionFn& decode_attention() {
+  static DecodeAttentionFn f = nullptr;
+  return f;
+}
+// The per-head kernel alone (any group size), for tests and before/after timings of the grouped one.
+inline DecodeAttentionFn& decode_attention_per_head() {
   static DecodeAttentionFn f = nullptr;
   return f;
 }
