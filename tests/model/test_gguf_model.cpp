@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "curebench/io/safetensors_index.hpp"
+#include "curebench/loader/checkpoint.hpp"
+#include "curebench/loader/prequantized.hpp"
 #include "curebench/model/load_gguf.hpp"
 #include "curebench/quant/fidelity.hpp"
 #include "curebench/runtime/generate.hpp"
@@ -112,6 +114,51 @@ TEST(GGUFModel, Q8_0KeepsBlocksAndAgreesWithMostOfTheReference) {
   std::cout << "[ Q8_0 ] greedy agreement with run.c: " << a.same << "/" << a.total << " tokens (matching prefixes), "
             << a.exact_cases << "/" << a.cases << " prompts exact\n";
   EXPECT_GE(a.same * 10, a.total * 8);  // most of it: >= 80% of the tokens
+}
+
+// On a GPU, block types without a kernel of their own (all but Q4_0 / Q4_K) are decoded once at load instead of at
+// every call. Forced on the CPU here: the weights become Dense and equal the per-call decode bit for bit (q/k rows
+// un-permuted the same way); the logits agree to float32 rounding (dense q|k|v and gate|up then run stacked, one
+// GEMM each, which sums in other blocks). The loader's plan counts what is decoded: on a GPU every Q8_0 tensor, on
+// the CPU the quantized token embedding only.
+TEST(GGUFSource, DecodingAtLoadChangesNoWeightOfThePerCallDecode) {
+  const auto path = stories("derived/stories260K-Q8_0.gguf");
+  auto per_call = cb::model::load_gguf_model(path);
+  cb::io::GGUFFile f(path);
+  auto spec = cb::model::spec_from_gguf(f);
+  cb::model::GGUFSource src(f, spec, at::kFloat, at::kCPU);
+  src.decode_at_load(true);
+  cb::model::Decoder at_load(spec, cb::model::load_weights(spec, src), at::kFloat, at::kCPU);
+  const auto& l = at_load.weights().layers[0];
+  const auto& block = per_call.decoder.weights().layers[0];
+  for (auto [dense, raw] : {std::pair{&l.q, &block.q}, {&l.k, &block.k}, {&l.v, &block.v}, {&l.gate, &block.gate}}) {
+    ASSERT_TRUE(std::holds_alternative<cb::quant::GGUFBlock>(*raw));
+    ASSERT_TRUE(std::holds_alternative<cb::quant::Dense>(*dense));
+    EXPECT_TRUE(at::equal(cb::quant::dequantize(*dense, at::kFloat), std::get<cb::quant::GGUFBlock>(*raw).dequantize(at::kFloat)));
+  }
+  auto ids = at::tensor(std::vector<std::int64_t>{1, 403, 407, 261, 378, 395, 23, 268}, at::kLong).view({1, -1});
+  auto real = at::ones_like(ids, at::kBool);
+  auto c1 = per_call.decoder.make_cache(1, ids.size(1)), c2 = at_load.make_cache(1, ids.size(1));
+  auto a = per_call.decoder.forward(ids, real, c1, 0), b = at_load.forward(ids, real, c2, 0);
+  EXPECT_TRUE(at::allclose(a, b, 1e-5, 1e-4)) << "max |diff| " << (a - b).abs().max().item<double>();
+  EXPECT_TRUE(at::equal(a.argmax(-1), b.argmax(-1)));
+
+  cb::loader::LoadRequest cpu, gpu;
+  cpu.dtype = at::kFloat;
+  gpu.device = at::Device(at::kCUDA);
+  gpu.dtype = at::kBFloat16;
+  auto info = cb::loader::inspect_checkpoint(path);
+  std::int64_t on_cpu = 0, on_gpu = 0;
+  for (const auto& t : f.tensors()) {
+    if (t.ne.size() != 2 || t.type != cb::io::GGMLType::Q8_0) continue;
+    const auto n = static_cast<std::int64_t>(t.numel()), stored = static_cast<std::int64_t>(t.nbytes);
+    on_gpu += n * 2 - stored;
+    if (t.name == "token_embd.weight") on_cpu += n * 4 - stored;
+  }
+  EXPECT_GT(on_cpu, 0);
+  EXPECT_GT(on_gpu, on_cpu);
+  EXPECT_EQ(cb::loader::gguf_decoded_extra_bytes(info, cpu), on_cpu);
+  EXPECT_EQ(cb::loader::gguf_decoded_extra_bytes(info, gpu), on_gpu);
 }
 
 TEST(GGUFModel, Q4_0RunsAndIsMeasured) {

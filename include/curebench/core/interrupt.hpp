@@ -53,10 +53,6 @@ class Interrupted : public std::runtime_error {
   int signal_;
 };
 
-inline void throw_if_interrupted(const std::string& where) {
-  if (int sig = interrupt_requested()) throw Interrupted(sig, where);
-}
-
 // A temp file this program writes for a target file `name` in some folder, as its writers spell it:
 //   "<name>.tmp.<pid>"           atomic_write and the submission zip (write_zip)
 //   "<name>.tmp.<pid>.XXXXXX"    libzip's own temp file beside the zip (libzip = true)

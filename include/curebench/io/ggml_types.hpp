@@ -4,7 +4,6 @@
 // check every tensor's byte range; the dequantizer (gguf_dequant.hpp) decodes a subset.
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string_view>
 
 namespace curebench::io {
@@ -51,17 +50,5 @@ inline constexpr const GGMLTypeInfo* ggml_type_info(std::uint32_t id) {
 }
 inline constexpr const GGMLTypeInfo& ggml_type_info(GGMLType t) { return *ggml_type_info(static_cast<std::uint32_t>(t)); }
 inline constexpr std::string_view ggml_type_name(GGMLType t) { return ggml_type_info(t).name; }
-
-inline std::optional<GGMLType> parse_ggml_type(std::string_view name) {
-  for (const auto& t : kGGMLTypes)
-    if (t.name == name) return t.type;
-  return std::nullopt;
-}
-
-// Bits per weight of a block format, e.g. Q4_0 = 18*8/32 = 4.5.
-inline constexpr double ggml_bits_per_weight(GGMLType t) {
-  const auto& i = ggml_type_info(t);
-  return 8.0 * i.block_bytes / i.block_elems;
-}
 
 }  // namespace curebench::io

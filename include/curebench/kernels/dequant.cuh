@@ -10,6 +10,7 @@
 
 #include <cstdint>
 
+#include "curebench/kernels/device.cuh"
 #include "curebench/kernels/gemv4.cuh"
 #include "curebench/quant/kernel_hooks.hpp"
 
@@ -66,7 +67,8 @@ inline int log2_exact(std::int64_t v) {
 
 inline unsigned grid_for(std::int64_t items) {
   const std::int64_t blocks = (items + 255) / 256;
-  return static_cast<unsigned>(blocks < 132 * 32 ? blocks : 132 * 32);
+  const std::int64_t cap = std::int64_t{sm_count()} * 32;
+  return static_cast<unsigned>(blocks < cap ? blocks : cap);
 }
 
 inline void bnb4_dequant(const quant::hooks::Bnb4View& w, void* out_bf16, std::int64_t n, void* stream) {

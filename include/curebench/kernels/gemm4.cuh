@@ -27,6 +27,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "curebench/kernels/device.cuh"
 #include "curebench/kernels/gemv4.cuh"
 #include "curebench/quant/kernel_hooks.hpp"
 
@@ -271,32 +272,13 @@ __global__ void gemm4_reduce_kernel(const float* __restrict__ partial, __nv_bflo
   }
 }
 
-inline constexpr int kGemm4MaxDevices = 64;
-
-inline int gemm4_device() {
-  int dev = 0;
-  cudaGetDevice(&dev);
-  return dev >= 0 && dev < kGemm4MaxDevices ? dev : 0;
-}
-
-inline int gemm4_sm_count() {
-  static int v[kGemm4MaxDevices] = {};
-  const int dev = gemm4_device();
-  if (v[dev] == 0) {
-    int n = 0;
-    cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev);
-    v[dev] = n > 0 ? n : 132;
-  }
-  return v[dev];
-}
-
 // How many ways to split K: the fewest that minimise (waves x k steps per split) on a crude time model (weight
 // and activation bytes of a step at the HBM rate shared by the resident blocks, or its MMAs at ~400 TFLOP/s,
 // whichever is longer) plus the partials' round trip and a launch when split; bounded by the workspace.
 template <class Tile>
 int gemm4_split(std::int64_t tiles, int steps, std::int64_t partial_floats_per_split, std::int64_t workspace_floats,
                 int resident_per_sm) {
-  const double slots = static_cast<double>(gemm4_sm_count()) * (resident_per_sm > 0 ? resident_per_sm : 1);
+  const double slots = static_cast<double>(sm_count()) * (resident_per_sm > 0 ? resident_per_sm : 1);
   const double step_bytes = Tile::kWBytes + 0.25 * Tile::kXBytes;  // x is mostly an L2 hit
   const double step_flops = 2.0 * Tile::kRows * Tile::kBatch * 128;
   const double step_us = std::max(step_bytes / (2.5e6 / slots), step_flops / (4.0e8 / slots));
@@ -320,8 +302,8 @@ bool launch_gemm4_tile(const GemvSegments<Format>& segs, const void* x, void* y,
   auto kernel = gemm4_kernel<Tile, kGated, Format>;
   // The shared-memory opt-in is a per-device function attribute: set once per device, on the first (eager) call,
   // so that graph captures later only launch. -1: the device cannot run this tile.
-  static int resident_of[kGemm4MaxDevices] = {};
-  int& resident = resident_of[gemm4_device()];
+  static int resident_of[kMaxDevices] = {};
+  int& resident = resident_of[current_device()];
   if (resident == 0) {
     int r = 0;
     if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Tile::kSmemBytes) != cudaSuccess ||
@@ -346,7 +328,7 @@ bool launch_gemm4_tile(const GemvSegments<Format>& segs, const void* x, void* y,
                                                              static_cast<float*>(workspace), static_cast<int>(m), n_out, k, per);
   if (split > 1) {
     const std::int64_t total = m * n_out;
-    const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((total + 255) / 256, 132 * 16));
+    const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((total + 255) / 256, std::int64_t{sm_count()} * 16));
     gemm4_reduce_kernel<kGated><<<blocks, 256, 0, stream>>>(static_cast<const float*>(workspace), out, split,
                                                             static_cast<int>(m), n_out, segs.activation);
   }

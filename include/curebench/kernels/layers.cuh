@@ -7,9 +7,11 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 
+#include "curebench/kernels/device.cuh"
 #include "curebench/model/layer_hooks.hpp"
 
 namespace curebench::kernels {
@@ -189,7 +191,7 @@ __global__ void rope_kernel(model::hooks::RopeArgs a) {
 inline bool rope(const model::hooks::RopeArgs& a, void* stream) {
   if (a.D % 2 != 0 || a.B * a.H * a.T == 0) return false;
   const std::int64_t total = a.B * a.H * a.T * (a.D / 2);
-  const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((total + 255) / 256, 132 * 16));
+  const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((total + 255) / 256, std::int64_t{sm_count()} * 16));
   rope_kernel<<<blocks, 256, 0, static_cast<cudaStream_t>(stream)>>>(a);
   return cudaPeekAtLastError() == cudaSuccess;
 }
@@ -229,7 +231,7 @@ __global__ void rope_cache_kernel(model::hooks::RopeCacheArgs a) {
 inline bool rope_cache(const model::hooks::RopeCacheArgs& a, void* stream) {
   if (a.D % 2 != 0 || a.B * (a.Hq + 2 * a.Hkv) == 0 || !a.col) return false;
   const std::int64_t total = a.B * (a.Hq + 2 * a.Hkv) * (a.D / 2);
-  const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((total + 255) / 256, 132 * 16));
+  const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((total + 255) / 256, std::int64_t{sm_count()} * 16));
   rope_cache_kernel<<<blocks, 256, 0, static_cast<cudaStream_t>(stream)>>>(a);
   return cudaPeekAtLastError() == cudaSuccess;
 }
@@ -237,6 +239,24 @@ inline bool rope_cache(const model::hooks::RopeCacheArgs& a, void* stream) {
 inline constexpr int kAttentionThreads = 128;
 inline constexpr int kAttentionSplit = static_cast<int>(model::hooks::kAttentionSplitKeys);
 inline constexpr std::int64_t kAttentionMaxHeadDim = 256;
+
+// One warp: the max and exp-sum of a run's scores p[0, n), into ws[0] and ws[1]; p becomes e^(p - max) (0 where
+// the whole run is masked).
+__device__ __forceinline__ void softmax_pieces(float* p, int n, int lane, float* ws) {
+  float m = -INFINITY;
+  for (int j = lane; j < n; j += 32) m = fmaxf(m, p[j]);
+#pragma unroll
+  for (int off = 16; off > 0; off >>= 1) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, off));
+  float l = 0.0f;
+  for (int j = lane; j < n; j += 32) {
+    const float e = m == -INFINITY ? 0.0f : __expf(p[j] - m);
+    p[j] = e;
+    l += e;
+  }
+#pragma unroll
+  for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(0xFFFFFFFFu, l, off);
+  if (lane == 0) ws[0] = m, ws[1] = l;
+}
 
 // Block (split s, query head h, row b) over keys [64 s, 64 s + 64): scores with four keys in flight per warp
 // (lanes split D), the run's max and exp-sum, and its unnormalised output sum_j p_j v_j, into the workspace
@@ -279,21 +299,7 @@ __global__ void __launch_bounds__(kAttentionThreads) decode_attention_split_kern
   }
   __syncthreads();
   float* ws = a.workspace + ((b * a.Hq + h) * gridDim.x + split) * (a.D + 2);
-  if (warp == 0) {  // the run's max and exp-sum: n <= 64 values, two per lane
-    float m = -INFINITY;
-    for (int j = lane; j < n; j += 32) m = fmaxf(m, p[j]);
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, off));
-    float l = 0.0f;
-    for (int j = lane; j < n; j += 32) {
-      const float e = m == -INFINITY ? 0.0f : __expf(p[j] - m);
-      p[j] = e;
-      l += e;
-    }
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(0xFFFFFFFFu, l, off);
-    if (lane == 0) ws[0] = m, ws[1] = l;
-  }
+  if (warp == 0) softmax_pieces(p, n, lane, ws);  // n <= 64 values, two per lane
   __syncthreads();
   for (int d = threadIdx.x; d < a.D; d += kAttentionThreads) {
     float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -390,22 +396,8 @@ __global__ void __launch_bounds__(kAttentionThreads) decode_attention_gqa_kernel
   }
   __syncthreads();
   const std::int64_t runs = gridDim.x;
-  for (int g = warp; g < G; g += kAttentionThreads / 32) {  // softmax pieces of head g
-    float m = -INFINITY;
-    for (int j = lane; j < n; j += 32) m = fmaxf(m, p[g][j]);
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, off));
-    float l = 0.0f;
-    for (int j = lane; j < n; j += 32) {
-      const float e = m == -INFINITY ? 0.0f : __expf(p[g][j] - m);
-      p[g][j] = e;
-      l += e;
-    }
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(0xFFFFFFFFu, l, off);
-    float* ws = a.workspace + ((b * a.Hq + kvh * G + g) * runs + run) * (kD + 2);
-    if (lane == 0) ws[0] = m, ws[1] = l;
-  }
+  for (int g = warp; g < G; g += kAttentionThreads / 32)  // softmax pieces of head g, one warp each
+    softmax_pieces(p[g], n, lane, a.workspace + ((b * a.Hq + kvh * G + g) * runs + run) * (kD + 2));
   __syncthreads();
   // Values: this thread's chunk of keys row, row + kRowsPerPass, ... for every head of the group.
   float acc[kGqaMaxGroup][8];

@@ -16,6 +16,22 @@
 
 namespace curebench::loader {
 
+// What a GGUF file holds beyond its own bytes once loaded: block tensors decoded into the compute dtype (on a GPU
+// every type but Q4_0 / Q4_K, model/gguf_source.hpp; a quantized token embedding on any device).
+inline std::int64_t gguf_decoded_extra_bytes(const CheckpointInfo& c, const LoadRequest& r) {
+  io::GGUFFile f(c.path.string());
+  const auto bytes_per = static_cast<std::int64_t>(at::elementSize(compute_dtype(c, r)));
+  std::int64_t extra = 0;
+  for (const auto& t : f.tensors()) {
+    if (t.ne.size() != 2 || t.type == io::GGMLType::F32 || t.type == io::GGMLType::F16 || t.type == io::GGMLType::BF16) continue;
+    const bool embedding = t.name == "token_embd.weight";
+    if (!embedding && quant::gguf_runs_as_int4(t.type, static_cast<std::int64_t>(t.ne[0]), r.device)) continue;
+    if (!embedding && !r.device.is_cuda()) continue;
+    extra += std::max<std::int64_t>(0, static_cast<std::int64_t>(t.numel()) * bytes_per - static_cast<std::int64_t>(t.nbytes));
+  }
+  return extra;
+}
+
 struct Prequantized {
   std::string name() const { return "Prequantized"; }
 
@@ -26,9 +42,10 @@ struct Prequantized {
       v.reason = "checkpoint is hf-safetensors: nothing is stored quantized";
       return v;
     }
-    // What is on disk is what gets loaded (plus a dense copy of a quantized GGUF embedding, small beside it).
+    // What is on disk is what gets loaded, plus what a GGUF file decodes at load (gguf_decoded_extra_bytes).
     v.plan = plan_memory(c.spec, WeightFormat::bf16, r.workload);
     v.plan.weight_bytes = c.bytes_on_disk;
+    if (c.kind == CheckpointKind::gguf) v.plan.weight_bytes += gguf_decoded_extra_bytes(c, r);
     // GPTQ/AWQ run as dequantize + dense matmul: during a call the widest linear exists as about five 4-byte
     // temporaries per weight (codes, gathered zeros and scales, the float32 product, its transpose).
     if (c.gptq_awq) v.plan.activation_bytes += 20 * c.spec.hidden_size * std::max(c.spec.intermediate_size, c.spec.q_dim());

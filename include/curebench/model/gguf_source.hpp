@@ -1,8 +1,11 @@
 #pragma once
 // TensorSource over a GGUF file (GGUF tensor names from weight_names.hpp). F32/F16/BF16 tensors come out
 // dense in the load dtype; block-quantized linears (Q8_0, Q4_0, Q4_K, ...) stay as their raw blocks
-// (quant::GGUFBlock; Q4_0 also carries the tinygemm Int4 form on CUDA). A quantized tensor asked for
-// densely (a quantized token_embd.weight) is decoded.
+// (quant::GGUFBlock; Q4_0 and Q4_K also carry the tinygemm Int4 form on CUDA). On a GPU the other block types
+// (Q8_0, Q5_K, Q6_K, ... - a Q4_K_M file's output.weight and half its ffn_down) have no kernel of their own yet and
+// are decoded once here into the load dtype: the per-call decode they replace was the same float32 decode and the
+// same rounding, so the numbers do not change, at 2 bytes a weight instead of the blocks' 0.5-1.1 (the loader's
+// plan counts it). A quantized tensor asked for densely (a quantized token_embd.weight) is decoded.
 //
 // The q/k gotcha (formats-and-anchors.md 2): convert_hf_to_gguf.py's LlamaModel.permute stores each
 // head's q/k rows interleaved for llama.cpp's RoPE,
@@ -31,7 +34,15 @@ inline at::Tensor gguf_unpermute_index(std::int64_t rows, std::int64_t heads) {
 class GGUFSource {
  public:
   GGUFSource(const io::GGUFFile& f, const ModelSpec& spec, at::ScalarType dtype, at::Device device)
-      : f_(f), spec_(spec), dtype_(dtype), device_(device), interleaved_(gguf_architecture(f).rope_interleaved) {}
+      : f_(f), spec_(spec), dtype_(dtype), device_(device), interleaved_(gguf_architecture(f).rope_interleaved),
+        decode_at_load_(device.is_cuda()) {}
+
+  // Block types that do not run as Int4 on the device are decoded at load (default: on GPUs; on the CPU the blocks
+  // stay and decode per call, the memory-light choice). Tests turn it on for the CPU to check the numbers match.
+  GGUFSource& decode_at_load(bool on) {
+    decode_at_load_ = on;
+    return *this;
+  }
 
   std::optional<at::Tensor> dense(const std::string& name) const {
     const auto* t = f_.find_tensor(name);
@@ -67,6 +78,8 @@ class GGUFSource {
       auto rows = w.raw.view({w.out, -1});
       w.raw = rows.index_select(0, gguf_unpermute_index(w.out, *heads)).reshape({-1}).contiguous();
     }
+    if (decode_at_load_ && !quant::gguf_runs_as_int4(w.type, w.in, device_))
+      return quant::Weight{quant::Dense{w.dequantize(at::kFloat).to(device_, dtype_)}};
     return quant::to_device(quant::Weight{std::move(w)}, device_);
   }
 
@@ -88,6 +101,7 @@ class GGUFSource {
   at::ScalarType dtype_;
   at::Device device_;
   bool interleaved_;
+  bool decode_at_load_;
 };
 
 }  // namespace curebench::model

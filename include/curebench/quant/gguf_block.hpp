@@ -4,8 +4,9 @@
 // which is row-major [out, in]: no transpose. Q4_0 is exactly tinygemm int4 with G = 32, scale = d,
 // zero = 0 (only d's fp16 -> bf16 rounding differs), and Q4_K is affine per sub-block of 32 (scale d*sc,
 // zero 8*d*sc - dmin*m, each rounded to bf16 once), so on CUDA such a weight is held as that Int4 form (the
-// raw blocks stay in host memory) and runs on the 4-bit kernels; other types on a GPU decode on the host and
-// upload at every use (correct, not fast).
+// raw blocks stay in host memory) and runs on the 4-bit kernels. Other types have no GPU kernel yet: the GGUF
+// loader (model/gguf_source.hpp) decodes them once into the compute dtype there; a GGUFBlock of such a type moved
+// to a GPU by hand still decodes on the host at every use (correct, not fast).
 #include <ATen/ATen.h>
 
 #include <cstdint>
@@ -17,6 +18,11 @@
 #include "curebench/quant/int4.hpp"
 
 namespace curebench::quant {
+
+// Whether a block weight of this type and width runs on the 4-bit kernels on `device` (as its Int4 form).
+inline bool gguf_runs_as_int4(io::GGMLType type, std::int64_t in, const at::Device& device) {
+  return device.is_cuda() && (type == io::GGMLType::Q4_0 || (type == io::GGMLType::Q4_K && in % 256 == 0));
+}
 
 struct GGUFBlock {
   at::Tensor raw;  // uint8 [nbytes], blocks as stored in the file
@@ -39,7 +45,7 @@ struct GGUFBlock {
   std::int64_t out_features() const { return out; }
   std::int64_t in_features() const { return in; }
   GGUFBlock to(const at::Device& d) const {
-    if (d.is_cuda() && (type == io::GGMLType::Q4_0 || (type == io::GGMLType::Q4_K && in % 256 == 0)))
+    if (gguf_runs_as_int4(type, in, d))
       return {raw.to(at::kCPU), type, out, in, (type == io::GGMLType::Q4_0 ? q4_0_as_int4() : q4_k_as_int4()).to(d)};
     return {raw.to(d), type, out, in, std::nullopt};
   }

@@ -70,7 +70,6 @@ class DecodeGraphs {
   }
 
   std::int64_t captured() const { return static_cast<std::int64_t>(graphs_.size()); }
-  bool capture_failed() const { return failed_; }
 
   // One decode column for all rows (ids/alive of length rows(); dead rows keep their cache). Writes cache
   // column cache.length() and advances the cache. Returns fp32 logits [rows, V] on the device, valid until
