@@ -20,7 +20,7 @@ import os
 import torch
 from safetensors.torch import save_file
 
-from make_random_checkpoint import SHAPES as BF16_SHAPES, tensors
+from make_random_checkpoint import SHAPES as BF16_SHAPES, tensors, write_index_and_config
 
 SHAPES = dict(BF16_SHAPES)
 SHAPES["llama3-70b"] = dict(architectures=["LlamaForCausalLM"], model_type="llama", hidden_size=8192, intermediate_size=28672,
@@ -108,11 +108,7 @@ def main():
         save_file(data, os.path.join(a.out, fname), metadata={"format": "pt"})
         weight_map.update({k: fname for k in data})
         print(f"{fname}: {total / 1e9:.2f} GB so far", flush=True)
-    json.dump({"metadata": {"total_size": total}, "weight_map": weight_map},
-              open(os.path.join(a.out, "model.safetensors.index.json"), "w"), indent=1)
-    json.dump(c, open(os.path.join(a.out, "config.json"), "w"), indent=1)
-    json.dump({"bos_token_id": c["bos_token_id"], "eos_token_id": c["eos_token_id"]},
-              open(os.path.join(a.out, "generation_config.json"), "w"))
+    write_index_and_config(a.out, weight_map, total, c)
     print(a.shape, "NF4 + double quant written to", a.out, f"{total / 1e9:.2f} GB")
 
 

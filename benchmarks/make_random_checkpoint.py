@@ -49,6 +49,15 @@ def tensors(c, layer):
     return t
 
 
+def write_index_and_config(out, weight_map, total, c):
+    """The shard index, config.json and generation_config.json of a checkpoint whose shards are written."""
+    json.dump({"metadata": {"total_size": total}, "weight_map": weight_map},
+              open(os.path.join(out, "model.safetensors.index.json"), "w"), indent=1)
+    json.dump(c, open(os.path.join(out, "config.json"), "w"), indent=1)
+    json.dump({"bos_token_id": c["bos_token_id"], "eos_token_id": c["eos_token_id"]},
+              open(os.path.join(out, "generation_config.json"), "w"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("shape", choices=sorted(SHAPES))
@@ -79,11 +88,7 @@ def main():
         total += sum(v.numel() * 2 for v in data.values())
         save_file(data, os.path.join(a.out, name), metadata={"format": "pt"})
         weight_map.update({k: name for k in data})
-    json.dump({"metadata": {"total_size": total}, "weight_map": weight_map},
-              open(os.path.join(a.out, "model.safetensors.index.json"), "w"), indent=1)
-    json.dump(c, open(os.path.join(a.out, "config.json"), "w"), indent=1)
-    json.dump({"bos_token_id": c["bos_token_id"], "eos_token_id": c["eos_token_id"]},
-              open(os.path.join(a.out, "generation_config.json"), "w"))
+    write_index_and_config(a.out, weight_map, total, c)
     print(a.shape, "written to", a.out, f"{total / 1e9:.2f} GB")
 
 

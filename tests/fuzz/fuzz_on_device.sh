@@ -9,6 +9,9 @@
 set -u
 T=${1:?target}; JOBS=${2:?jobs}; SECS=${3:?seconds}; OUT=${4:?out dir}; DELAY=${5:-0}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# The target names a folder this script replaces (build-fuzzdev-TARGET): letters, digits and _ only, and a carried binary.
+case "$T" in *[!a-z0-9_]*|'') echo "bad target name: $T" >&2; exit 2 ;; esac
+[ -x "$ROOT/build-fuzzdev/bin/fuzz_$T" ] || { echo "no carried binary build-fuzzdev/bin/fuzz_$T" >&2; exit 2; }
 mkdir -p "$OUT"
 sleep "$DELAY"
 DIR=$ROOT/build-fuzzdev-$T

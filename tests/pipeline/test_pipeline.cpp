@@ -247,6 +247,63 @@ TEST(EvalProtocol, LmEvalSplitsTokensAsLmEvalsEncodePair) {
   EXPECT_EQ(joined, all);
 }
 
+// lm-eval's window (issue 18): the model reads (context + continuation)[-(max_length + 1):][:-1], so a long context
+// keeps only its last max_length + 1 - |continuation| tokens; curebench's own split keeps its first token and as
+// many from the end. runtime::score feeds context + continuation minus its last token, so such a request of
+// max_length + 1 tokens scores, and its score equals the one of the same tokens with room to spare.
+TEST(EvalProtocol, LmEvalTruncatesToItsWindowAndTheModelReadsOneTokenLess) {
+  auto tok = cb::tokenizer::load_tokenizer(std::string(CUREBENCH_SOURCE_DIR) + "/tests/data/models/stories260K/hf");
+  const std::string context = "Once upon a time there was a little girl named Lily. She liked to play outside in the sun.";
+  const std::vector<std::string> conts{" She", " The dog"};
+  const auto full = cb::eval::continuation_requests(tok, context, conts, true, 512, true);
+  const auto ctx = full.requests[0].context;
+  ASSERT_GT(ctx.size(), 12u);
+  EXPECT_FALSE(full.truncated);
+  const std::int64_t max_length = 10;
+  const auto lm = cb::eval::continuation_requests(tok, context, conts, true, max_length, true);
+  const auto own = cb::eval::continuation_requests(tok, context, conts, true, max_length);
+  const auto own_full = cb::eval::continuation_requests(tok, context, conts, true, 512);
+  EXPECT_TRUE(lm.truncated);
+  EXPECT_TRUE(own.truncated);
+  for (std::size_t c = 0; c < conts.size(); ++c) {
+    const auto& r = lm.requests[c];
+    const auto keep = static_cast<std::ptrdiff_t>(max_length + 1 - static_cast<std::int64_t>(full.requests[c].continuation.size()));
+    EXPECT_EQ(r.continuation, full.requests[c].continuation);
+    EXPECT_EQ(r.context, std::vector<std::int64_t>(full.requests[c].context.end() - keep, full.requests[c].context.end()));
+    EXPECT_EQ(static_cast<std::int64_t>(r.context.size() + r.continuation.size()), max_length + 1);
+    const auto& o = own.requests[c];  // first token (BOS) + the end, as many in all
+    const auto& of = own_full.requests[c];
+    const auto own_keep = static_cast<std::ptrdiff_t>(max_length + 1 - static_cast<std::int64_t>(of.continuation.size()));
+    std::vector<std::int64_t> want{of.context.front()};
+    want.insert(want.end(), of.context.end() - (own_keep - 1), of.context.end());
+    EXPECT_EQ(o.context, want);
+    EXPECT_EQ(o.continuation, of.continuation);
+  }
+  // The model reads max_length tokens for the max_length + 1 of the window (the last continuation token is only
+  // scored): the same sums as a forward over all max_length + 1 tokens, and the same alone as beside the other.
+  auto m = cb::model::load_hf_model(std::string(CUREBENCH_SOURCE_DIR) + "/tests/data/models/stories260K/hf");
+  const auto windowed = cb::runtime::score(m.decoder, lm.requests);
+  const auto alone = cb::runtime::score(m.decoder, {lm.requests[1]}, 1);
+  EXPECT_EQ(windowed[1].sum_logprob, alone[0].sum_logprob);
+  for (std::size_t c = 0; c < conts.size(); ++c) {
+    const auto& r = lm.requests[c];
+    std::vector<std::int64_t> all(r.context);
+    all.insert(all.end(), r.continuation.begin(), r.continuation.end());
+    auto ids = at::tensor(all, at::kLong).view({1, -1});
+    auto cache = m.decoder.make_cache(1, ids.size(1));
+    auto lp = at::log_softmax(m.decoder.forward(ids, at::ones_like(ids, at::kBool), cache, 0)[0], -1);
+    double expect = 0;
+    for (std::size_t j = 0; j < r.continuation.size(); ++j)
+      expect += lp[static_cast<std::int64_t>(r.context.size() + j) - 1][r.continuation[j]].item<double>();
+    EXPECT_NEAR(windowed[c].sum_logprob, expect, 1e-4) << c;
+  }
+  // BOS: lm-eval adds it for the Gemma family only (add_bos_token turned on by model_type).
+  EXPECT_TRUE(cb::eval::lm_eval::adds_bos("gemma2"));
+  EXPECT_TRUE(cb::eval::lm_eval::adds_bos("gemma"));
+  EXPECT_FALSE(cb::eval::lm_eval::adds_bos("llama"));
+  EXPECT_FALSE(cb::eval::lm_eval::adds_bos("qwen3"));
+}
+
 // --protocol lm-eval end to end (issue 18): stories260K on the HEAD-QA records of the lm-eval fixture, 3-shot from
 // their pool. The pipeline's rendered context is the one lm-eval builds (tests/data/eval/lm_eval_requests.jsonl), the
 // picks are argmax(logprobs) and argmax(logprobs / len(choice)) of the logged logprobs, results.json carries acc and

@@ -4,11 +4,12 @@
 // relation extraction by loglikelihood (eval/tasks/label_loglikelihood.hpp, a label per continuation).
 // Per continuation, context and continuation are tokenized together (as the model reads them); the tokens they
 // share with the context tokenized alone are the request's context (at least one token is left to the
-// continuation), the rest its continuation. A context longer than max_context - the continuation's length keeps
-// its first token (usually BOS) and its end.
+// continuation), the rest its continuation. The model reads context + continuation minus its last token
+// (runtime::score), so max_context + 1 tokens fit: a longer context keeps its first token (usually BOS) and its end.
 // lm_eval_split (`--protocol lm-eval`): lm-evaluation-harness's HF _encode_pair instead - whitespace at the end of
 // the context moves to the continuation, the context is its own tokens and the continuation the whole's tokens after
-// as many (if that leaves none, the shared-prefix split above).
+// as many (if that leaves none, the shared-prefix split above) - and its window: a long context keeps only its end,
+// (context + continuation)[-(max_length + 1):].
 #include "curebench/eval/extract/python_strip.hpp"
 #include "curebench/runtime/score.hpp"
 #include "curebench/tokenizer/load_tokenizer.hpp"
@@ -57,10 +58,11 @@ inline ContinuationRequests continuation_requests(const tokenizer::Tokenizer& to
       ctx.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(common));
       cont.assign(all.begin() + static_cast<std::ptrdiff_t>(common), all.end());
     }
-    const auto room = max_context - static_cast<std::int64_t>(cont.size());
+    const auto room = max_context + 1 - static_cast<std::int64_t>(cont.size());
     if (room >= 2 && static_cast<std::int64_t>(ctx.size()) > room) {
-      std::vector<std::int64_t> kept{ctx.front()};
-      kept.insert(kept.end(), ctx.end() - (room - 1), ctx.end());
+      std::vector<std::int64_t> kept;
+      if (!lm_eval_split) kept.push_back(ctx.front());
+      kept.insert(kept.end(), ctx.end() - (room - static_cast<std::int64_t>(kept.size())), ctx.end());
       ctx = std::move(kept);
       out.truncated = out.truncated || c == 0;
     }

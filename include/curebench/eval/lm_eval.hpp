@@ -240,13 +240,17 @@ inline std::optional<double> mean_stderr(std::size_t k, std::size_t n) {
   return std::sqrt(p * (1 - p) / static_cast<double>(n - 1));
 }
 
+// lm-eval's HF model encodes requests without special tokens, except for the Gemma family ("gemma" in the config's
+// model_type), where it turns add_bos_token on ("Gemma underperforms without it"; lm_eval/models/huggingface.py).
+inline bool adds_bos(std::string_view model_type) { return model_type.find("gemma") != std::string_view::npos; }
+
 }  // namespace curebench::eval::lm_eval
 
 namespace curebench::eval {
 
 // The protocol type: loglikelihood only (run_config.hpp refuses mode generate under lm-eval). Its conversation is one
 // message holding the raw context; the pipeline renders it without a chat template and encodes it without special
-// tokens (raw_context), and asks prepare() for the few-shot prefixes before it runs.
+// tokens, BOS for Gemma (raw_context, lm_eval::adds_bos), and asks prepare() for the few-shot prefixes before it runs.
 struct LmEvalProtocol {
   static constexpr std::string_view name = "lm-eval";
   static constexpr bool raw_context = true;

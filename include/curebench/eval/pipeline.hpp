@@ -356,10 +356,10 @@ class Pipeline {
     std::string chat = renderer ? "custom" : "raw";
     if constexpr (requires { Protocol::raw_context; }) {
       // lm-eval's requests are plain strings: no chat template (lm-eval without --apply_chat_template) and no special
-      // tokens (its HF model's tok_encode with add_bos_token=False).
+      // tokens (its HF model's tok_encode with add_bos_token=False), except BOS for a Gemma-family model.
       render = [](const Conversation& c) { return c.empty() ? std::string() : c.front().content; };
-      add_special = false;
-      chat = "none (lm-eval)";
+      add_special = lm_eval::adds_bos(dec.spec().model_type);
+      chat = add_special ? "none (lm-eval, BOS)" : "none (lm-eval)";
     } else if (!renderer) {
       try {
         auto setup = tokenizer::chat_setup_for_model(mc.path);

@@ -343,6 +343,16 @@ __global__ void __launch_bounds__(kAttentionThreads) decode_attention_combine_ke
 // softmax pieces per head as the per-head kernel writes them; values: each thread accumulates its chunk of a
 // stride of keys for every head, and the block adds the strides in shared memory. Same workspace layout, same
 // combining kernel.
+// Eight bf16 (one 16-byte load) as float.
+__device__ __forceinline__ void bf16x8_to_float(const uint4& v, float (&out)[8]) {
+  const auto* h2 = reinterpret_cast<const __nv_bfloat162*>(&v);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 f = __bfloat1622float2(h2[i]);
+    out[2 * i] = f.x, out[2 * i + 1] = f.y;
+  }
+}
+
 inline constexpr int kGqaMaxGroup = 8;
 inline constexpr int kGqaUnroll = 4;  // key rows per thread in flight
 
@@ -377,13 +387,8 @@ __global__ void __launch_bounds__(kAttentionThreads) decode_attention_gqa_kernel
     for (int u = 0; u < kGqaUnroll; ++u) {
       const int j = base + u * kRowsPerPass + row;
       if (base + u * kRowsPerPass >= n) break;  // uniform: no row of this pass is a key
-      const auto* h2 = reinterpret_cast<const __nv_bfloat162*>(&kr[u]);
       float kf[8];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const float2 f = __bfloat1622float2(h2[i]);
-        kf[2 * i] = f.x, kf[2 * i + 1] = f.y;
-      }
+      bf16x8_to_float(kr[u], kf);
       for (int g = 0; g < G; ++g) {
         float s = 0.0f;
 #pragma unroll
@@ -416,13 +421,8 @@ __global__ void __launch_bounds__(kAttentionThreads) decode_attention_gqa_kernel
     for (int u = 0; u < kGqaUnroll; ++u) {
       const int j = base + u * kRowsPerPass;
       if (j >= n) break;
-      const auto* h2 = reinterpret_cast<const __nv_bfloat162*>(&vr[u]);
       float vf[8];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const float2 f = __bfloat1622float2(h2[i]);
-        vf[2 * i] = f.x, vf[2 * i + 1] = f.y;
-      }
+      bf16x8_to_float(vr[u], vf);
 #pragma unroll
       for (int g = 0; g < kGqaMaxGroup; ++g) {
         if (g >= G) break;

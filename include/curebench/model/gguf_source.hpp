@@ -4,7 +4,7 @@
 // (quant::GGUFBlock; Q4_0 and Q4_K also carry the tinygemm Int4 form on CUDA). On a GPU the other block types
 // (Q8_0, Q5_K, Q6_K, ... - a Q4_K_M file's output.weight and half its ffn_down) have no kernel of their own yet and
 // are decoded once here into the load dtype: the per-call decode they replace was the same float32 decode and the
-// same rounding, so the numbers do not change, at 2 bytes a weight instead of the blocks' 0.5-1.1 (the loader's
+// same rounding, so the weights do not change, at 2 bytes a weight instead of the blocks' 0.5-1.1 (the loader's
 // plan counts it). A quantized tensor asked for densely (a quantized token_embd.weight) is decoded.
 //
 // The q/k gotcha (formats-and-anchors.md 2): convert_hf_to_gguf.py's LlamaModel.permute stores each

@@ -111,7 +111,8 @@ inline ModelSpec spec_from_gguf(const io::GGUFFile& f) {
   s.activation = row->default_activation;
   s.attention_scale = 1.0 / std::sqrt(static_cast<double>(s.head_dim));
   // llama.cpp's gemma2 graph: 27B (46 layers) scales queries by 1/sqrt(hidden/heads) (query_pre_attn_scalar=144).
-  if (s.model_type == "gemma2" && s.num_layers == 46) s.attention_scale = 1.0 / std::sqrt(static_cast<double>(s.hidden_size / s.num_heads));
+  if (row->gguf_hidden_query_scale_layers > 0 && s.num_layers == row->gguf_hidden_query_scale_layers)
+    s.attention_scale = 1.0 / std::sqrt(static_cast<double>(s.hidden_size / s.num_heads));
   if (f.contains(a + "attn_logit_softcapping")) s.attn_logit_softcap = f.get<double>(a + "attn_logit_softcapping");
   if (f.contains(a + "final_logit_softcapping")) s.final_logit_softcap = f.get<double>(a + "final_logit_softcapping");
   s.layer_sliding.assign(static_cast<std::size_t>(s.num_layers), false);
@@ -120,7 +121,8 @@ inline ModelSpec spec_from_gguf(const io::GGUFFile& f) {
     if (w > 0) {
       s.sliding_window = w;
       for (std::int64_t i = 0; i < s.num_layers; ++i)
-        s.layer_sliding[static_cast<std::size_t>(i)] = s.model_type == "gemma2" ? (i % 2 == 0) : row->uses_sliding_window;
+        s.layer_sliding[static_cast<std::size_t>(i)] =
+            row->sliding == SlidingLayers::even ? (i % 2 == 0) : row->sliding == SlidingLayers::all;
     }
   }
   s.tie_word_embeddings = f.find_tensor("output.weight") == nullptr;

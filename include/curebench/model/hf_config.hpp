@@ -122,7 +122,7 @@ inline ModelSpec spec_from_hf_config(const nlohmann::json& c, const std::string&
     }
   }
   // Gemma-2 trained with tanh-GELU even where an old config says "gelu".
-  if (s.model_type == "gemma2" && s.activation == Activation::gelu) s.activation = Activation::gelu_tanh;
+  if (row->gelu_means_tanh && s.activation == Activation::gelu) s.activation = Activation::gelu_tanh;
 
   s.attention_scale = 1.0 / std::sqrt(static_cast<double>(s.head_dim));
   if (auto q = c.find("query_pre_attn_scalar"); q != c.end() && q->is_number())
@@ -145,12 +145,15 @@ inline ModelSpec spec_from_hf_config(const nlohmann::json& c, const std::string&
       s.layer_sliding[i] = (t == "sliding_attention");
     }
   } else if (window_set) {
-    bool qwen = s.model_type == "qwen2" || s.model_type == "qwen3";
     auto max_window_layers = json_get_or<std::int64_t>(c, "max_window_layers", 0, path);
+    const bool qwen_window = row->sliding == SlidingLayers::from_max_window_layer && json_get_or<bool>(c, "use_sliding_window", false, path);
     for (std::int64_t i = 0; i < s.num_layers; ++i) {
-      if (s.model_type == "gemma2") s.layer_sliding[i] = (i % 2 == 0);  // 4.x: even layers slide
-      else if (qwen) s.layer_sliding[i] = json_get_or<bool>(c, "use_sliding_window", false, path) && i >= max_window_layers;
-      else s.layer_sliding[i] = row->uses_sliding_window;
+      switch (row->sliding) {
+        case SlidingLayers::none: s.layer_sliding[i] = false; break;
+        case SlidingLayers::all: s.layer_sliding[i] = true; break;
+        case SlidingLayers::even: s.layer_sliding[i] = (i % 2 == 0); break;
+        case SlidingLayers::from_max_window_layer: s.layer_sliding[i] = qwen_window && i >= max_window_layers; break;
+      }
     }
   }
   bool any_sliding = false;
@@ -158,8 +161,7 @@ inline ModelSpec spec_from_hf_config(const nlohmann::json& c, const std::string&
   if (any_sliding && !window_set) throw Error(Errc::config, path, "sliding_window", "layers use a sliding window but no positive sliding_window is given");
   if (!any_sliding) s.sliding_window.reset();
 
-  bool tie_default = s.model_type == "gemma2";
-  s.tie_word_embeddings = json_get_or<bool>(c, "tie_word_embeddings", tie_default, path);
+  s.tie_word_embeddings = json_get_or<bool>(c, "tie_word_embeddings", row->tied_by_default, path);
   s.dtype = json_get_or<std::string>(c, "dtype", json_get_or<std::string>(c, "torch_dtype", "float32", path), path);
   if (auto b = detail::id_list(c, "bos_token_id", path); !b.empty()) s.bos_id = b.front();
   if (auto p = detail::id_list(c, "pad_token_id", path); !p.empty()) s.pad_id = p.front();

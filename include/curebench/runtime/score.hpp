@@ -38,7 +38,9 @@ inline std::vector<ScoreResult> score(const model::Decoder& model, const std::ve
       const auto& r = requests[i];
       if (r.context.empty() || r.continuation.empty())
         throw Error(Errc::invalid_argument, "", "score request " + std::to_string(i), "context and continuation must be non-empty");
-      longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(r.context.size() + r.continuation.size()));
+      // The last continuation token is never fed: nothing is predicted from it (lm-eval's inp[:-1]), so a request
+      // of max_position_embeddings + 1 tokens fits the model, as lm-eval's window does.
+      longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(r.context.size() + r.continuation.size()) - 1);
     }
     // Every batch is as wide as a multiple of 64 columns: the attention rows of a request then have the same length
     // (and the same vector/tail split in softmax and the matmuls' reductions) alone and beside longer batch-mates.
@@ -48,7 +50,7 @@ inline std::vector<ScoreResult> score(const model::Decoder& model, const std::ve
     for (std::int64_t b = 0; b < B; ++b) {
       const auto& r = requests[first + b];
       std::vector<std::int64_t> all(r.context);
-      all.insert(all.end(), r.continuation.begin(), r.continuation.end());
+      all.insert(all.end(), r.continuation.begin(), r.continuation.end() - 1);
       const auto n = static_cast<std::int64_t>(all.size());
       ids[b].narrow(0, 0, n).copy_(at::tensor(all, at::kLong));
       real[b].narrow(0, 0, n).fill_(true);
