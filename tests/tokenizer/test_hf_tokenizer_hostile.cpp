@@ -84,6 +84,35 @@ TEST(HfTokenizerHostile, AcceptedIdsStayInsideTheVocabulary) {
   for (auto id : t.encode("ab<x>ba", false)) EXPECT_LT(static_cast<std::size_t>(id), t.vocab_size());
 }
 
+// Found by fuzz_hf_tokenizer on the GPU machine's cores (eleventh session; docs/robustness.md round 7): the
+// post-processor's ids were read with get<int32_t>() (1e30: an undefined float->int cast, UBSan) and never checked
+// against the vocabulary (99999 or -5 came out of encode(add_special_tokens) and would index the embedding out of
+// range). Each is now a format error naming the post-processor field; a valid template still adds its ids.
+TEST(HfTokenizerHostile, PostProcessorIdsAreIntegersInsideTheVocabulary) {
+  const auto template_with = [](const std::string& ids) {
+    return "{" + kModel + R"(,"post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"<s>","type_id":0}},)"
+                          R"({"Sequence":{"id":"A","type_id":0}}],"special_tokens":{"<s>":{"id":"<s>","ids":)" + ids + R"(,"tokens":["<s>"]}}}})";
+  };
+  for (std::string ids : {"[1e30]", "[4294967296]", "[-5]", "[1.5]", "[\"0\"]", "7"}) {
+    auto e = load_error(template_with(ids));
+    EXPECT_EQ(e.code(), cb::Errc::format) << ids;
+    EXPECT_EQ(e.field().rfind("post_processor", 0), 0u) << ids << ": " << e.field();
+  }
+  auto outside = load_error(template_with("[99999]"));
+  EXPECT_EQ(outside.code(), cb::Errc::format);
+  EXPECT_EQ(outside.field(), "post_processor");
+  for (std::string cls : {"1e30", "99999", "-1"}) {
+    auto e = load_error("{" + kModel + R"(,"post_processor":{"type":"BertProcessing","cls":["<s>",)" + cls + R"(],"sep":["</s>",1]}})");
+    EXPECT_EQ(e.code(), cb::Errc::format) << cls;
+  }
+  auto j = cb::parse_json_text(template_with("[1]"), "tokenizer.json");
+  cb::tokenizer::HfTokenizer t(j, nlohmann::json(), "tokenizer.json");
+  const auto ids = t.encode("ab", true);
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(ids.front(), 1);
+  for (auto id : ids) EXPECT_LT(static_cast<std::size_t>(id), t.vocab_size());
+}
+
 }  // namespace
 
 // A Split pattern that backtracks exponentially ((a+)+$ on "aaa...ab") stops at PCRE2's match limit within a

@@ -114,6 +114,12 @@ class HfTokenizer {
     }
     s->vocab_size = s->model.size();
     for (const auto& [id, t] : s->added_by_id) s->vocab_size = std::max<std::size_t>(s->vocab_size, id + 1);
+    // The post-processor's ids come out of encode(add_special_tokens) and index the embedding: an id the vocabulary
+    // does not have would be an out-of-range index there (a device-side assert on a GPU).
+    for (const auto* ids : {&s->post.prefix, &s->post.suffix})
+      for (auto id : *ids)
+        require(id >= 0 && static_cast<std::size_t>(id) < s->vocab_size, Errc::format, path_, "post_processor",
+                "special token id " + std::to_string(id) + " is outside the vocabulary (" + std::to_string(s->vocab_size) + " ids)");
 
     auto token_of = [&](const char* key) -> std::optional<int32_t> {
       if (!config.is_object() || !config.contains(key)) return std::nullopt;
