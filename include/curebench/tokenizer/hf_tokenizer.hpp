@@ -92,12 +92,8 @@ class HfTokenizer {
       for (const auto& a : j["added_tokens"]) {
         AddedToken t;
         try {
-          // get<int32_t>() would cast 1e30 (UB) or wrap 2^40; a negative id, or INT32_MAX (vocab_size = id + 1
-          // overflows), would reach encode() and index out of the embedding.
-          const auto& id = a.at("id");
-          if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() >= INT32_MAX)
-            throw Error(Errc::format, path_, "added_tokens", "id must be an integer in [0, 2^31 - 1), found " + id.dump());
-          t.id = static_cast<int32_t>(id.get<std::int64_t>());
+          // A negative or huge id would reach encode() and index out of the embedding.
+          t.id = json_token_id(a.at("id"), path_, "added_tokens");
           t.content = a.at("content").get<std::string>();
           t.special = a.value("special", false);
           t.normalized = a.value("normalized", !t.special);

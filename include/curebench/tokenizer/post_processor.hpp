@@ -21,9 +21,10 @@ struct PostProcessor {
   }
 };
 
-// A token id as the file writes it: an integer in [0, 2^31 - 1). get<int32_t>() would cast 1e30 (undefined) or wrap
-// 2^40; the tokenizer checks the ids against its vocabulary once that is known (HfTokenizer).
-inline int32_t special_id(const nlohmann::json& v, const std::string& path, const std::string& field) {
+// A token id as tokenizer.json writes it (post-processor and added tokens): an integer in [0, 2^31 - 1). get<int32_t>()
+// would cast 1e30 (undefined) or wrap 2^40, and INT32_MAX would overflow vocab_size = id + 1; HfTokenizer checks the
+// post-processor's ids against its vocabulary once that is known.
+inline int32_t json_token_id(const nlohmann::json& v, const std::string& path, const std::string& field) {
   require(v.is_number_integer() && v.get<std::int64_t>() >= 0 && v.get<std::int64_t>() < INT32_MAX, Errc::format, path, field,
           "expected a token id (an integer in [0, 2^31 - 1)), found " + v.dump());
   return static_cast<int32_t>(v.get<std::int64_t>());
@@ -58,7 +59,7 @@ inline void parse_post_processor(const nlohmann::json& j, const std::string& pat
               "post_processor.special_tokens", "special token \"" + name + "\" has no ids");
       const auto& ids = specials[name]["ids"];
       require(ids.is_array(), Errc::format, path, "post_processor.special_tokens." + name + ".ids", "expected an array of ids");
-      for (const auto& id : ids) (seen_a ? suffix : prefix).push_back(special_id(id, path, "post_processor.special_tokens." + name + ".ids"));
+      for (const auto& id : ids) (seen_a ? suffix : prefix).push_back(json_token_id(id, path, "post_processor.special_tokens." + name + ".ids"));
     }
     pp.prefix.insert(pp.prefix.end(), prefix.begin(), prefix.end());
     pp.suffix.insert(pp.suffix.begin(), suffix.begin(), suffix.end());
@@ -66,7 +67,7 @@ inline void parse_post_processor(const nlohmann::json& j, const std::string& pat
     auto id_of = [&](const char* key) {
       require(j.contains(key) && j[key].is_array() && j[key].size() == 2, Errc::format, path,
               std::string("post_processor.") + key, "expected [token, id]");
-      return special_id(j[key][1], path, std::string("post_processor.") + key);
+      return json_token_id(j[key][1], path, std::string("post_processor.") + key);
     };
     pp.prefix.push_back(id_of("cls"));
     pp.suffix.push_back(id_of("sep"));
