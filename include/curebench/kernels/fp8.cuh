@@ -35,6 +35,8 @@ template <int kThreads>
 __global__ void __launch_bounds__(kThreads)
     fp8_quantize_rows_vec_kernel(const uint4* __restrict__ x, uint2* __restrict__ codes, float* __restrict__ scales, std::int64_t k8) {
   __shared__ float scratch[32];
+  pdl_launch_dependents();
+  pdl_wait();
   const std::int64_t row = blockIdx.x;
   const uint4* xr = x + row * k8;
   uint2* qr = codes + row * k8;
@@ -84,11 +86,11 @@ inline bool fp8_quantize_rows(const void* x_bf16, std::uint8_t* codes, float* sc
   const auto blocks = static_cast<unsigned>(rows);
   const bool vec = k % 8 == 0 && reinterpret_cast<std::uintptr_t>(x_bf16) % 16 == 0 && reinterpret_cast<std::uintptr_t>(codes) % 8 == 0;
   if (vec && rows <= kFp8QuantFewRows)
-    fp8_quantize_rows_vec_kernel<kFp8QuantThreadsFew><<<blocks, kFp8QuantThreadsFew, 0, s>>>(
-        static_cast<const uint4*>(x_bf16), reinterpret_cast<uint2*>(codes), scales, k / 8);
+    launch_dependent<&fp8_quantize_rows_vec_kernel<kFp8QuantThreadsFew>>(blocks, kFp8QuantThreadsFew, 0, s, static_cast<const uint4*>(x_bf16),
+                                                                         reinterpret_cast<uint2*>(codes), scales, k / 8);
   else if (vec)
-    fp8_quantize_rows_vec_kernel<kFp8QuantThreadsMany><<<blocks, kFp8QuantThreadsMany, 0, s>>>(
-        static_cast<const uint4*>(x_bf16), reinterpret_cast<uint2*>(codes), scales, k / 8);
+    launch_dependent<&fp8_quantize_rows_vec_kernel<kFp8QuantThreadsMany>>(blocks, kFp8QuantThreadsMany, 0, s, static_cast<const uint4*>(x_bf16),
+                                                                          reinterpret_cast<uint2*>(codes), scales, k / 8);
   else
     fp8_quantize_rows_kernel<<<blocks, kFp8QuantThreadsMany, 0, s>>>(static_cast<const __nv_bfloat16*>(x_bf16), codes, scales, k);
   return cudaPeekAtLastError() == cudaSuccess;
@@ -115,6 +117,7 @@ __global__ void __launch_bounds__(kMmaMaxSplit * 32)
     fp8_gemv_kernel(const uint4* __restrict__ w, const float* __restrict__ w_scales, const uint4* __restrict__ x,
                     const float* __restrict__ x_scales, __nv_bfloat16* __restrict__ y, int m, std::int64_t n, std::int64_t k) {
   __shared__ float4 partial[kMmaMaxSplit][32];
+  pdl_launch_dependents();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
   const int split = static_cast<int>(blockDim.x >> 5);
   const std::int64_t chunks = k >> 4;  // 16-byte chunks per row
@@ -127,6 +130,7 @@ __global__ void __launch_bounds__(kMmaMaxSplit * 32)
   const int steps = static_cast<int>((chunks + 3) >> 2);
   float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
   const uint4 zero = make_uint4(0, 0, 0, 0);
+  bool waited = false;
   for (int i0 = warp * kMmaSteps; i0 < steps; i0 += split * kMmaSteps) {
     uint4 a[kMmaSteps][2], b[kMmaSteps];
 #pragma unroll
@@ -135,7 +139,15 @@ __global__ void __launch_bounds__(kMmaMaxSplit * 32)
       const bool in = c < chunks;
       a[u][0] = in && valid0 ? load_weight(w0 + c, policy) : zero;
       a[u][1] = in && valid1 ? load_weight(w1 + c, policy) : zero;
-      b[u] = in && has_x ? __ldg(xg + c) : zero;
+    }
+    if (!waited) {  // the first slab of weights is in flight before x is read (kernels/launch.cuh)
+      pdl_wait();
+      waited = true;
+    }
+#pragma unroll
+    for (int u = 0; u < kMmaSteps; ++u) {
+      const std::int64_t c = 4 * static_cast<std::int64_t>(i0 + u) + t;
+      b[u] = c < chunks && has_x ? __ldg(xg + c) : zero;
     }
 #pragma unroll
     for (int u = 0; u < kMmaSteps; ++u) {
@@ -144,6 +156,7 @@ __global__ void __launch_bounds__(kMmaMaxSplit * 32)
     }
   }
   if (!sum_split_warps(acc, partial, warp, lane, split)) return;
+  if (!waited) pdl_wait();
   // acc: {row g, batch 2t}, {row g, 2t + 1}, {row g + 8, 2t}, {row g + 8, 2t + 1}.
 #pragma unroll
   for (int e = 0; e < 2; ++e) {
@@ -162,9 +175,10 @@ inline bool fp8_gemv(const std::uint8_t* w_codes, const float* w_scales, const s
     return false;
   const auto tiles = (n + 15) / 16;
   if (tiles > 0x7FFFFFFF) return false;
-  fp8_gemv_kernel<<<static_cast<unsigned>(tiles), mma_split_for_chunks(k >> 4) * 32, 0, static_cast<cudaStream_t>(stream)>>>(
-      reinterpret_cast<const uint4*>(w_codes), w_scales, reinterpret_cast<const uint4*>(x_codes), x_scales,
-      static_cast<__nv_bfloat16*>(y_bf16), static_cast<int>(m), n, k);
+  launch_dependent<&fp8_gemv_kernel>(static_cast<unsigned>(tiles), mma_split_for_chunks(k >> 4) * 32, 0,
+                                     static_cast<cudaStream_t>(stream), reinterpret_cast<const uint4*>(w_codes), w_scales,
+                                     reinterpret_cast<const uint4*>(x_codes), x_scales, static_cast<__nv_bfloat16*>(y_bf16),
+                                     static_cast<int>(m), n, k);
   return cudaPeekAtLastError() == cudaSuccess;
 }
 

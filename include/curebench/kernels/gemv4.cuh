@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "curebench/kernels/launch.cuh"
 #include "curebench/quant/kernel_hooks.hpp"
 
 namespace curebench::kernels {
@@ -169,6 +170,7 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
   constexpr int kGroups = kGemv4Warps / kSplitK;
   __shared__ float lut[16];
   __shared__ float partial[kGemv4Warps][kRows][M];
+  pdl_launch_dependents();
   fmt.fill_lut(lut);
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -187,6 +189,7 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
 #pragma unroll
   for (int r = 0; r < kRows; ++r)
     if (row0 + r < n && c < chunks) q[r] = load_streaming(w + (row0 + r) * chunks + c);
+  pdl_wait();  // the first weights are in flight; x and y belong to the kernels before this one
   for (; c < chunks; c += kStride) {
     uint4 next[kRows];
 #pragma unroll
@@ -251,8 +254,9 @@ void launch_gemv4_layout(const std::uint8_t* packed, const Format& fmt, const vo
   constexpr int kRows = M <= 2 ? 2 : 4;
   constexpr int kRowsPerBlock = kRows * (kGemv4Warps / kSplitK);
   const auto blocks = static_cast<unsigned>((n + kRowsPerBlock - 1) / kRowsPerBlock);
-  gemv4_kernel<M, kRows, kSplitK, Format><<<blocks, kGemv4Warps * 32, 0, stream>>>(
-      reinterpret_cast<const uint4*>(packed), fmt, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), n, k);
+  launch_dependent<&gemv4_kernel<M, kRows, kSplitK, Format>>(blocks, kGemv4Warps * 32, 0, stream, reinterpret_cast<const uint4*>(packed),
+                                                              fmt, static_cast<const __nv_bfloat16*>(x),
+                                                              static_cast<__nv_bfloat16*>(y), n, k);
 }
 
 template <int M, class Format>
@@ -333,6 +337,7 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
                          std::int64_t n_out, std::int64_t k) {
   constexpr int R = kGated ? 2 * kRows : kRows;
   __shared__ float lut[16];
+  pdl_launch_dependents();
   segs.f[0].fill_lut(lut);
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -360,6 +365,7 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
   for (int r = 0; r < R; ++r)
 #pragma unroll
     for (int m = 0; m < M; ++m) acc[r][m] = 0.0f;
+  bool waited = false;
   for (std::int64_t c = lane; c < chunks; c += 32) {
     uint4 q[R];
 #pragma unroll
@@ -372,6 +378,10 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
       zero[r] = 0.0f;
       scale[r] = valid[r] ? segs.f[s].scale(local[r], k, c, zero[r]) : 0.0f;
     }
+    if (!waited) {  // weights in flight before x is read (kernels/launch.cuh)
+      pdl_wait();
+      waited = true;
+    }
     accumulate_chunk<M, R, Format::kHasZero>(q, scale, zero, x, k, c, lut, acc);
   }
 #pragma unroll
@@ -381,6 +391,7 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
 #pragma unroll
       for (int off = 16; off > 0; off >>= 1) acc[r][m] += __shfl_xor_sync(0xFFFFFFFFu, acc[r][m], off);
   if (lane != 0) return;
+  if (!waited) pdl_wait();  // a lane with no chunk still writes y after the kernels before it
 #pragma unroll
   for (int r = 0; r < kRows; ++r) {
     if (!valid[r]) continue;
@@ -402,8 +413,8 @@ void launch_gemv4_grouped(const GemvSegments<Format>& segs, const void* x, void*
   constexpr int kRows = kGated ? (M <= 2 ? 2 : 1) : (M <= 2 ? 2 : 4);
   constexpr int kRowsPerBlock = kRows * kGemv4Warps;
   const auto blocks = static_cast<unsigned>((n_out + kRowsPerBlock - 1) / kRowsPerBlock);
-  gemv4_grouped_kernel<M, kRows, kGated, Format><<<blocks, kGemv4Warps * 32, 0, stream>>>(
-      segs, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), n_out, k);
+  launch_dependent<&gemv4_grouped_kernel<M, kRows, kGated, Format>>(
+      blocks, kGemv4Warps * 32, 0, stream, segs, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), n_out, k);
 }
 
 // Plain: segments' rows must be multiples of 4 (a warp's group never straddles two); gated: equal N.
@@ -516,6 +527,7 @@ __global__ void __launch_bounds__(kMmaMaxSplit * 32, 2)
                      std::int64_t n_out, std::int64_t k) {
   __shared__ float lut[16];
   __shared__ float4 partial[kMmaMaxSplit][32];
+  pdl_launch_dependents();
   segs.f[0].fill_lut(lut);
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -548,6 +560,7 @@ __global__ void __launch_bounds__(kMmaMaxSplit * 32, 2)
   const __nv_bfloat16* xg = x + static_cast<std::int64_t>(has_x ? g : 0) * k;
   const int steps = static_cast<int>((chunks + 3) >> 2);
   float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  bool waited = false;
   for (int i0 = warp * kMmaSteps; i0 < steps; i0 += split * kMmaSteps) {
     uint4 q[kMmaSteps][2];
     std::uint32_t sc[kMmaSteps][2];
@@ -560,6 +573,10 @@ __global__ void __launch_bounds__(kMmaMaxSplit * 32, 2)
         q[u][h] = ok ? load_weight(wrow[h] + c, policy) : make_uint4(0, 0, 0, 0);
         sc[u][h] = ok ? (h == 0 ? f0 : f1).mma_scale(row[h], k, c) : 0u;  // scale 0: the weight decodes to 0
       }
+    }
+    if (!waited) {  // the first slab of weights is in flight before x is read
+      pdl_wait();
+      waited = true;
     }
 #pragma unroll
     for (int u = 0; u < kMmaSteps; ++u) {
@@ -579,6 +596,7 @@ __global__ void __launch_bounds__(kMmaMaxSplit * 32, 2)
     }
   }
   if (!sum_split_warps(acc, partial, warp, lane, split)) return;
+  if (!waited) pdl_wait();
   // acc: {row g, batch 2t}, {row g, 2t + 1}, {row g + 8, 2t}, {row g + 8, 2t + 1}.
 #pragma unroll
   for (int e = 0; e < 2; ++e) {
@@ -602,8 +620,8 @@ template <bool kGated, class Format>
 bool launch_gemv4_mma(const GemvSegments<Format>& segs, const void* x, void* y, std::int64_t m, std::int64_t n_out,
                       std::int64_t k, cudaStream_t stream) {
   const auto tiles = static_cast<unsigned>(kGated ? (n_out + 7) / 8 : (n_out + 15) / 16);
-  gemv4_mma_kernel<kGated, Format><<<tiles, mma_split(k) * 32, 0, stream>>>(
-      segs, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), static_cast<int>(m), n_out, k);
+  launch_dependent<&gemv4_mma_kernel<kGated, Format>>(tiles, mma_split(k) * 32, 0, stream, segs, static_cast<const __nv_bfloat16*>(x),
+                                                      static_cast<__nv_bfloat16*>(y), static_cast<int>(m), n_out, k);
   return cudaPeekAtLastError() == cudaSuccess;
 }
 

@@ -12,6 +12,7 @@
 #include <cstdlib>
 
 #include "curebench/kernels/device.cuh"
+#include "curebench/kernels/launch.cuh"
 #include "curebench/model/layer_hooks.hpp"
 
 namespace curebench::kernels {
@@ -44,6 +45,8 @@ template <bool kPlusOne>
 __global__ void rms_norm_kernel(const uint4* __restrict__ x, const uint4* __restrict__ w, uint4* __restrict__ y,
                                 int hidden8, float eps, float inv_hidden) {
   __shared__ float scratch[32];
+  pdl_launch_dependents();  // kernels/launch.cuh: nothing is read before the kernels before this one are done
+  pdl_wait();
   const auto* xr = x + static_cast<std::int64_t>(blockIdx.x) * hidden8;
   auto* yr = y + static_cast<std::int64_t>(blockIdx.x) * hidden8;
   float ss = 0.0f;
@@ -89,8 +92,9 @@ inline bool rms_norm(const void* x, const void* w, void* y, std::int64_t rows, s
   const auto* wv = static_cast<const uint4*>(w);
   auto* yv = static_cast<uint4*>(y);
   const float inv = 1.0f / static_cast<float>(hidden);
-  if (plus_one) rms_norm_kernel<true><<<static_cast<unsigned>(rows), threads, 0, s>>>(xv, wv, yv, hidden8, eps, inv);
-  else rms_norm_kernel<false><<<static_cast<unsigned>(rows), threads, 0, s>>>(xv, wv, yv, hidden8, eps, inv);
+  const auto grid = static_cast<unsigned>(rows);
+  if (plus_one) launch_dependent<&rms_norm_kernel<true>>(grid, threads, 0, s, xv, wv, yv, hidden8, eps, inv);
+  else launch_dependent<&rms_norm_kernel<false>>(grid, threads, 0, s, xv, wv, yv, hidden8, eps, inv);
   return cudaPeekAtLastError() == cudaSuccess;
 }
 
@@ -102,6 +106,8 @@ __global__ void add_rms_norm_kernel(const uint4* __restrict__ x, const uint4* __
                                     const uint4* __restrict__ w, uint4* __restrict__ y, int hidden8, float eps,
                                     float inv_hidden) {
   __shared__ float scratch[32];
+  pdl_launch_dependents();  // kernels/launch.cuh: nothing is read before the kernels before this one are done
+  pdl_wait();
   const auto row = static_cast<std::int64_t>(blockIdx.x) * hidden8;
   float ss = 0.0f;
   for (int i = threadIdx.x; i < hidden8; i += blockDim.x) {
@@ -155,8 +161,9 @@ inline bool add_rms_norm(const void* x, const void* r, void* sum, const void* w,
   auto* sv = static_cast<uint4*>(sum);
   auto* yv = static_cast<uint4*>(y);
   const float inv = 1.0f / static_cast<float>(hidden);
-  if (plus_one) add_rms_norm_kernel<true><<<static_cast<unsigned>(rows), threads, 0, s>>>(xv, rv, sv, wv, yv, hidden8, eps, inv);
-  else add_rms_norm_kernel<false><<<static_cast<unsigned>(rows), threads, 0, s>>>(xv, rv, sv, wv, yv, hidden8, eps, inv);
+  const auto grid = static_cast<unsigned>(rows);
+  if (plus_one) launch_dependent<&add_rms_norm_kernel<true>>(grid, threads, 0, s, xv, rv, sv, wv, yv, hidden8, eps, inv);
+  else launch_dependent<&add_rms_norm_kernel<false>>(grid, threads, 0, s, xv, rv, sv, wv, yv, hidden8, eps, inv);
   return cudaPeekAtLastError() == cudaSuccess;
 }
 
@@ -174,6 +181,8 @@ __device__ __forceinline__ void rotate_pair(const __nv_bfloat16* xr, const __nv_
 
 // One thread per (b, h, t, d < D/2): writes out[d] and out[d + D/2].
 __global__ void rope_kernel(model::hooks::RopeArgs a) {
+  pdl_launch_dependents();  // kernels/launch.cuh: nothing is read before the kernels before this one are done
+  pdl_wait();
   const std::int64_t half = a.D / 2;
   const std::int64_t total = a.B * a.H * a.T * half;
   const auto* x = static_cast<const __nv_bfloat16*>(a.x);
@@ -192,13 +201,15 @@ inline bool rope(const model::hooks::RopeArgs& a, void* stream) {
   if (a.D % 2 != 0 || a.B * a.H * a.T == 0) return false;
   const std::int64_t total = a.B * a.H * a.T * (a.D / 2);
   const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((total + 255) / 256, std::int64_t{sm_count()} * 16));
-  rope_kernel<<<blocks, 256, 0, static_cast<cudaStream_t>(stream)>>>(a);
+  launch_dependent<&rope_kernel>(blocks, 256, 0, static_cast<cudaStream_t>(stream), a);
   return cudaPeekAtLastError() == cudaSuccess;
 }
 
 // One thread per (b, head of q | k | v, d < D/2): q and k heads rotate as rope_kernel does (same roundings), k and
 // v land in the caches' column *col.
 __global__ void rope_cache_kernel(model::hooks::RopeCacheArgs a) {
+  pdl_launch_dependents();  // kernels/launch.cuh: nothing is read before the kernels before this one are done
+  pdl_wait();
   const std::int64_t half = a.D / 2, heads = a.Hq + 2 * a.Hkv;
   const std::int64_t total = a.B * heads * half;
   const std::int64_t col = *a.col;
@@ -232,7 +243,7 @@ inline bool rope_cache(const model::hooks::RopeCacheArgs& a, void* stream) {
   if (a.D % 2 != 0 || a.B * (a.Hq + 2 * a.Hkv) == 0 || !a.col) return false;
   const std::int64_t total = a.B * (a.Hq + 2 * a.Hkv) * (a.D / 2);
   const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((total + 255) / 256, std::int64_t{sm_count()} * 16));
-  rope_cache_kernel<<<blocks, 256, 0, static_cast<cudaStream_t>(stream)>>>(a);
+  launch_dependent<&rope_cache_kernel>(blocks, 256, 0, static_cast<cudaStream_t>(stream), a);
   return cudaPeekAtLastError() == cudaSuccess;
 }
 
@@ -262,6 +273,8 @@ __device__ __forceinline__ void softmax_pieces(float* p, int n, int lane, float*
 // (lanes split D), the run's max and exp-sum, and its unnormalised output sum_j p_j v_j, into the workspace
 // as [m, l, o_0 .. o_{D-1}].
 __global__ void __launch_bounds__(kAttentionThreads) decode_attention_split_kernel(model::hooks::DecodeAttentionArgs a) {
+  pdl_launch_dependents();  // kernels/launch.cuh: nothing is read before the kernels before this one are done
+  pdl_wait();
   __shared__ float qs[kAttentionMaxHeadDim];
   __shared__ float p[kAttentionSplit];
   const std::int64_t split = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kvh = h / (a.Hq / a.Hkv);
@@ -315,6 +328,8 @@ __global__ void __launch_bounds__(kAttentionThreads) decode_attention_split_kern
 
 // Block (query head h, row b): out = sum_s e^(m_s - M) o_s / sum_s e^(m_s - M) l_s.
 __global__ void __launch_bounds__(kAttentionThreads) decode_attention_combine_kernel(model::hooks::DecodeAttentionArgs a, int splits) {
+  pdl_launch_dependents();  // kernels/launch.cuh: nothing is read before the kernels before this one are done
+  pdl_wait();
   const std::int64_t h = blockIdx.x, b = blockIdx.y;
   const float* ws = a.workspace + (b * a.Hq + h) * splits * (a.D + 2);
   float m = -INFINITY;
@@ -358,6 +373,8 @@ inline constexpr int kGqaUnroll = 4;  // key rows per thread in flight
 
 template <int kD>
 __global__ void __launch_bounds__(kAttentionThreads) decode_attention_gqa_kernel(model::hooks::DecodeAttentionArgs a, int run_keys) {
+  pdl_launch_dependents();  // kernels/launch.cuh: nothing is read before the kernels before this one are done
+  pdl_wait();
   constexpr int kChunks = kD / 8, kRowsPerPass = kAttentionThreads / kChunks;
   constexpr int kMaxRun = static_cast<int>(model::hooks::kAttentionMaxRunKeys);
   __shared__ float qs[kGqaMaxGroup][kD];
@@ -462,8 +479,8 @@ inline bool decode_attention_args_ok(const model::hooks::DecodeAttentionArgs& a)
 }
 
 inline void launch_attention_combine(const model::hooks::DecodeAttentionArgs& a, std::int64_t runs, cudaStream_t s) {
-  decode_attention_combine_kernel<<<dim3(static_cast<unsigned>(a.Hq), static_cast<unsigned>(a.B)), kAttentionThreads, 0, s>>>(
-      a, static_cast<int>(runs));
+  launch_dependent<&decode_attention_combine_kernel>(dim3(static_cast<unsigned>(a.Hq), static_cast<unsigned>(a.B)), kAttentionThreads,
+                                                     0, s, a, static_cast<int>(runs));
 }
 
 // One block per run of 64 keys, query head and row (any group size, head dims up to 256).
@@ -472,8 +489,8 @@ inline bool decode_attention_per_head(const model::hooks::DecodeAttentionArgs& a
   const auto splits = (a.key_len + kAttentionSplit - 1) / kAttentionSplit;
   if (splits > 0x7FFFFFFF) return false;
   auto s = static_cast<cudaStream_t>(stream);
-  decode_attention_split_kernel<<<dim3(static_cast<unsigned>(splits), static_cast<unsigned>(a.Hq), static_cast<unsigned>(a.B)),
-                                  kAttentionThreads, 0, s>>>(a);
+  launch_dependent<&decode_attention_split_kernel>(
+      dim3(static_cast<unsigned>(splits), static_cast<unsigned>(a.Hq), static_cast<unsigned>(a.B)), kAttentionThreads, 0, s, a);
   launch_attention_combine(a, splits, s);
   return cudaPeekAtLastError() == cudaSuccess;
 }
@@ -488,9 +505,9 @@ inline bool decode_attention(const model::hooks::DecodeAttentionArgs& a, void* s
   auto s = static_cast<cudaStream_t>(stream);
   const dim3 grid(static_cast<unsigned>(runs), static_cast<unsigned>(a.Hkv), static_cast<unsigned>(a.B));
   const int rk = static_cast<int>(run_keys);
-  if (a.D == 64) decode_attention_gqa_kernel<64><<<grid, kAttentionThreads, 0, s>>>(a, rk);
-  else if (a.D == 128) decode_attention_gqa_kernel<128><<<grid, kAttentionThreads, 0, s>>>(a, rk);
-  else decode_attention_gqa_kernel<256><<<grid, kAttentionThreads, 0, s>>>(a, rk);
+  if (a.D == 64) launch_dependent<&decode_attention_gqa_kernel<64>>(grid, kAttentionThreads, 0, s, a, rk);
+  else if (a.D == 128) launch_dependent<&decode_attention_gqa_kernel<128>>(grid, kAttentionThreads, 0, s, a, rk);
+  else launch_dependent<&decode_attention_gqa_kernel<256>>(grid, kAttentionThreads, 0, s, a, rk);
   launch_attention_combine(a, runs, s);
   return cudaPeekAtLastError() == cudaSuccess;
 }
