@@ -24,6 +24,8 @@ export LD_LIBRARY_PATH="$PWD/.devdeps/root/usr/lib/x86_64-linux-gnu:${LD_LIBRARY
 B=./build-cuda/bin
 timeout "${TEST_TIMEOUT:-200}" $B/test_cuda --gtest_filter="${TEST_FILTER:-CudaFp8.*:CudaLayers.*}" > "$R/test_cuda.log" 2>&1
 echo "test_cuda (${TEST_FILTER:-CudaFp8.*:CudaLayers.*}) rc=$?" | tee -a "$R/timeline.txt"
+# gtest runs nothing, and exits 0, when a filter matches no test (value-parameterized suites are Families/Suite.*).
+grep -q "Running 0 tests" "$R/test_cuda.log" && echo "WARNING: TEST_FILTER matched no test" | tee -a "$R/timeline.txt"
 grep -E "^\[  (PASSED|FAILED) |FAILED  \]|Failure|Expected|Which is|exception|differ" "$R/test_cuda.log" | head -40 | tee -a "$R/timeline.txt"
 stamp tested
 wait $CK; stamp ckpt

@@ -163,6 +163,8 @@ __device__ __forceinline__ void accumulate_chunk(const uint4 (&q)[R], const floa
 
 // kSplitK warps share a group of kRows rows (splitting K, reduced through shared memory); the block's
 // 4 / kSplitK groups are consecutive. Each lane prefetches its next chunk before decoding the current one.
+// The two FFMA kernels are launched plainly, not as dependent launches (kernels/launch.cuh): with PDL, NF4-DQ
+// decode at batch 1, which runs on them, was 5-7 % slower on the H100 (docs/performance.md, twelfth session).
 template <int M, int kRows, int kSplitK, class Format>
 __global__ void __launch_bounds__(kGemv4Warps * 32)
     gemv4_kernel(const uint4* __restrict__ w, Format fmt, const __nv_bfloat16* __restrict__ x,
@@ -170,7 +172,6 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
   constexpr int kGroups = kGemv4Warps / kSplitK;
   __shared__ float lut[16];
   __shared__ float partial[kGemv4Warps][kRows][M];
-  pdl_launch_dependents();
   fmt.fill_lut(lut);
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -189,7 +190,6 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
 #pragma unroll
   for (int r = 0; r < kRows; ++r)
     if (row0 + r < n && c < chunks) q[r] = load_streaming(w + (row0 + r) * chunks + c);
-  pdl_wait();  // the first weights are in flight; x and y belong to the kernels before this one
   for (; c < chunks; c += kStride) {
     uint4 next[kRows];
 #pragma unroll
@@ -254,9 +254,8 @@ void launch_gemv4_layout(const std::uint8_t* packed, const Format& fmt, const vo
   constexpr int kRows = M <= 2 ? 2 : 4;
   constexpr int kRowsPerBlock = kRows * (kGemv4Warps / kSplitK);
   const auto blocks = static_cast<unsigned>((n + kRowsPerBlock - 1) / kRowsPerBlock);
-  launch_dependent<&gemv4_kernel<M, kRows, kSplitK, Format>>(blocks, kGemv4Warps * 32, 0, stream, reinterpret_cast<const uint4*>(packed),
-                                                              fmt, static_cast<const __nv_bfloat16*>(x),
-                                                              static_cast<__nv_bfloat16*>(y), n, k);
+  gemv4_kernel<M, kRows, kSplitK, Format><<<blocks, kGemv4Warps * 32, 0, stream>>>(
+      reinterpret_cast<const uint4*>(packed), fmt, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), n, k);
 }
 
 template <int M, class Format>
@@ -337,7 +336,6 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
                          std::int64_t n_out, std::int64_t k) {
   constexpr int R = kGated ? 2 * kRows : kRows;
   __shared__ float lut[16];
-  pdl_launch_dependents();
   segs.f[0].fill_lut(lut);
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -365,7 +363,6 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
   for (int r = 0; r < R; ++r)
 #pragma unroll
     for (int m = 0; m < M; ++m) acc[r][m] = 0.0f;
-  bool waited = false;
   for (std::int64_t c = lane; c < chunks; c += 32) {
     uint4 q[R];
 #pragma unroll
@@ -378,10 +375,6 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
       zero[r] = 0.0f;
       scale[r] = valid[r] ? segs.f[s].scale(local[r], k, c, zero[r]) : 0.0f;
     }
-    if (!waited) {  // weights in flight before x is read (kernels/launch.cuh)
-      pdl_wait();
-      waited = true;
-    }
     accumulate_chunk<M, R, Format::kHasZero>(q, scale, zero, x, k, c, lut, acc);
   }
 #pragma unroll
@@ -391,7 +384,6 @@ __global__ void __launch_bounds__(kGemv4Warps * 32)
 #pragma unroll
       for (int off = 16; off > 0; off >>= 1) acc[r][m] += __shfl_xor_sync(0xFFFFFFFFu, acc[r][m], off);
   if (lane != 0) return;
-  if (!waited) pdl_wait();  // a lane with no chunk still writes y after the kernels before it
 #pragma unroll
   for (int r = 0; r < kRows; ++r) {
     if (!valid[r]) continue;
@@ -413,8 +405,8 @@ void launch_gemv4_grouped(const GemvSegments<Format>& segs, const void* x, void*
   constexpr int kRows = kGated ? (M <= 2 ? 2 : 1) : (M <= 2 ? 2 : 4);
   constexpr int kRowsPerBlock = kRows * kGemv4Warps;
   const auto blocks = static_cast<unsigned>((n_out + kRowsPerBlock - 1) / kRowsPerBlock);
-  launch_dependent<&gemv4_grouped_kernel<M, kRows, kGated, Format>>(
-      blocks, kGemv4Warps * 32, 0, stream, segs, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), n_out, k);
+  gemv4_grouped_kernel<M, kRows, kGated, Format><<<blocks, kGemv4Warps * 32, 0, stream>>>(
+      segs, static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y), n_out, k);
 }
 
 // Plain: segments' rows must be multiples of 4 (a warp's group never straddles two); gated: equal N.
@@ -480,6 +472,27 @@ __host__ __device__ constexpr int mma_split_for_chunks(std::int64_t chunks) {
 }
 __host__ __device__ constexpr int mma_split(std::int64_t k) { return mma_split_for_chunks(k >> 5); }  // 32 weights a chunk
 
+// CUREBENCH_MMA_MAX_SPLIT=1..8 caps the warps per tile of the 4-bit tensor-core GEMV, for experiments: fewer warps a
+// tile give more tiles per wave (Llama-3-8B's q|k|v, 384 tiles at 8 warps, is 1.45 waves of 2 blocks per SM on an
+// H100). The cap is read once per process, so a row's bits still do not depend on the launch it is in.
+inline bool gemv4_mma_staged() {
+  static const bool v = [] {
+    const char* e = std::getenv("CUREBENCH_GEMV_STAGED");
+    return e && e[0] == '1';
+  }();
+  return v;
+}
+
+inline int mma_split_launched(std::int64_t k) {
+  static const int cap = [] {
+    const char* e = std::getenv("CUREBENCH_MMA_MAX_SPLIT");
+    const int v = e ? std::atoi(e) : kMmaMaxSplit;
+    return v >= 1 && v <= kMmaMaxSplit ? v : kMmaMaxSplit;
+  }();
+  const int s = mma_split(k);
+  return s < cap ? s : cap;
+}
+
 // The split warps' float32 fragments added in warp order through shared memory: true in warp 0, which holds the sum
 // in acc; the other warps are done (false). A barrier for the whole block when split > 1.
 __device__ __forceinline__ bool sum_split_warps(float (&acc)[4], float4 (*partial)[32], int warp, int lane, int split) {
@@ -508,6 +521,14 @@ __device__ __forceinline__ uint4 load_weight(const uint4* p, std::uint64_t polic
   return r;
 }
 __device__ __forceinline__ std::uint32_t word_of(const uint4& v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
+// The staged variant's weight load: 16 bytes global -> shared without a register (cp.async, L2 evict-first), zeros
+// when !ok (src-size 0 reads nothing).
+__device__ __forceinline__ void stage_weight(uint4* dst, const uint4* src, bool ok, std::uint64_t policy) {
+  const auto d = static_cast<std::uint32_t>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2, %3;" ::"r"(d), "l"(src), "r"(ok ? 16 : 0), "l"(policy)
+               : "memory");
+}
+__device__ __forceinline__ void stage_wait_all() { asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;" ::: "memory"); }
 
 __device__ __forceinline__ void mma_bf16_16816(float (&d)[4], std::uint32_t a0, std::uint32_t a1, std::uint32_t a2,
                                                std::uint32_t a3, std::uint32_t b0, std::uint32_t b1) {
@@ -521,12 +542,16 @@ __device__ __forceinline__ Format segment_format(const GemvSegments<Format>& seg
   return s == 0 ? segs.f[0] : s == 1 ? segs.f[1] : segs.f[2];  // selects, not a local-memory copy of the array
 }
 
-template <bool kGated, class Format>
-__global__ void __launch_bounds__(kMmaMaxSplit * 32, 2)
+// kStaged: the weights of a pass go to shared memory through cp.async instead of registers, which leaves room for
+// three blocks (24 warps) per SM instead of two, so more bytes are in flight while blocks compute and retire (the
+// register variant holds 4 KB a warp in registers, 2 blocks an SM; CUREBENCH_GEMV_STAGED picks, docs/performance.md).
+template <bool kGated, bool kStaged, class Format>
+__global__ void __launch_bounds__(kMmaMaxSplit * 32, kStaged ? 3 : 2)
     gemv4_mma_kernel(GemvSegments<Format> segs, const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y, int m,
                      std::int64_t n_out, std::int64_t k) {
   __shared__ float lut[16];
   __shared__ float4 partial[kMmaMaxSplit][32];
+  __shared__ uint4 slab[kStaged ? kMmaMaxSplit : 1][kMmaSteps][2][32];
   pdl_launch_dependents();
   segs.f[0].fill_lut(lut);
   __syncthreads();
@@ -562,7 +587,7 @@ __global__ void __launch_bounds__(kMmaMaxSplit * 32, 2)
   float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
   bool waited = false;
   for (int i0 = warp * kMmaSteps; i0 < steps; i0 += split * kMmaSteps) {
-    uint4 q[kMmaSteps][2];
+    uint4 q[kStaged ? 1 : kMmaSteps][2];
     std::uint32_t sc[kMmaSteps][2];
 #pragma unroll
     for (int u = 0; u < kMmaSteps; ++u) {
@@ -570,10 +595,12 @@ __global__ void __launch_bounds__(kMmaMaxSplit * 32, 2)
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         const bool ok = valid[h] && c < chunks;
-        q[u][h] = ok ? load_weight(wrow[h] + c, policy) : make_uint4(0, 0, 0, 0);
+        if constexpr (kStaged) stage_weight(&slab[warp][u][h][lane], ok ? wrow[h] + c : wrow[0], ok, policy);
+        else q[u][h] = ok ? load_weight(wrow[h] + c, policy) : make_uint4(0, 0, 0, 0);
         sc[u][h] = ok ? (h == 0 ? f0 : f1).mma_scale(row[h], k, c) : 0u;  // scale 0: the weight decodes to 0
       }
     }
+    if constexpr (kStaged) stage_wait_all();  // each lane reads back only its own 16-byte slots: no barrier
     if (!waited) {  // the first slab of weights is in flight before x is read
       pdl_wait();
       waited = true;
@@ -585,9 +612,11 @@ __global__ void __launch_bounds__(kMmaMaxSplit * 32, 2)
 #pragma unroll
       for (int v = 0; v < 4; ++v)
         xv[v] = has_x && c < chunks ? __ldg(reinterpret_cast<const uint4*>(xg + 32 * c) + v) : make_uint4(0, 0, 0, 0);
+      const uint4 q0 = kStaged ? slab[warp][u][0][lane] : q[kStaged ? 0 : u][0];
+      const uint4 q1 = kStaged ? slab[warp][u][1][lane] : q[kStaged ? 0 : u][1];
 #pragma unroll
       for (int j = 0; j < 8; ++j) {
-        const std::uint32_t w0 = word_of(q[u][0], j >> 1), w1 = word_of(q[u][1], j >> 1);
+        const std::uint32_t w0 = word_of(q0, j >> 1), w1 = word_of(q1, j >> 1);
         const int b = 2 * (j & 1);
         mma_bf16_16816(acc, Format::mma_pair(w0, b, sc[u][0], lut), Format::mma_pair(w1, b, sc[u][1], lut),
                        Format::mma_pair(w0, b + 1, sc[u][0], lut), Format::mma_pair(w1, b + 1, sc[u][1], lut),
@@ -620,8 +649,13 @@ template <bool kGated, class Format>
 bool launch_gemv4_mma(const GemvSegments<Format>& segs, const void* x, void* y, std::int64_t m, std::int64_t n_out,
                       std::int64_t k, cudaStream_t stream) {
   const auto tiles = static_cast<unsigned>(kGated ? (n_out + 7) / 8 : (n_out + 15) / 16);
-  launch_dependent<&gemv4_mma_kernel<kGated, Format>>(tiles, mma_split(k) * 32, 0, stream, segs, static_cast<const __nv_bfloat16*>(x),
-                                                      static_cast<__nv_bfloat16*>(y), static_cast<int>(m), n_out, k);
+  const auto xb = static_cast<const __nv_bfloat16*>(x);
+  auto* yb = static_cast<__nv_bfloat16*>(y);
+  const int threads = mma_split_launched(k) * 32;
+  if (gemv4_mma_staged())
+    launch_dependent<&gemv4_mma_kernel<kGated, true, Format>>(tiles, threads, 0, stream, segs, xb, yb, static_cast<int>(m), n_out, k);
+  else
+    launch_dependent<&gemv4_mma_kernel<kGated, false, Format>>(tiles, threads, 0, stream, segs, xb, yb, static_cast<int>(m), n_out, k);
   return cudaPeekAtLastError() == cudaSuccess;
 }
 
