@@ -332,13 +332,46 @@ class Pipeline {
     }
   }
 
+  // ---- one model, in named steps ---------------------------------------------------------------------------
   static report::ModelResult run_model(const RunConfig& cfg, const ModelConfig& mc, const std::vector<Dataset>& splits,
                                        const nlohmann::json& verification, const std::filesystem::path& out_dir,
                                        RunFolder* folder, const ChatRenderer& renderer, report::Provenance& prov,
                                        RunSummary& summary, dist::Group& g) {
+    const PreparedModel pm = prepare_model(cfg, mc, renderer, g);
+    report::ModelResult r = describe_model(mc, pm, verification);
+    const auto model_dir = out_dir / "models" / mc.name;
+    const auto order = dataset_order(splits);
+    Protocol protocol;
+    if constexpr (requires { protocol.prefixes; }) prepare_lm_eval(protocol, cfg, splits);
+    SampleLogs logs;  // the logs hold open descriptors: filled in place, never moved
+    open_sample_logs(logs, cfg, mc, splits, out_dir, model_dir, order, folder, protocol, pm.render, prov, g);
+    const Counters own = run_batches(cfg, mc, splits, pm, protocol, logs, g);
+    // Every rank's measurements (gathering them is also the point where all ranks are done); rank 0 reports the group.
+    const auto gathered = g.all_gather("counters/" + mc.name, nlohmann::json(own.values()).dump());
+    if (logs.rank) summary.files.push_back(logs.rank->path().string());
+    if (!g.leader()) return r;
+    std::vector<Counters> ranks;
+    for (const auto& text : gathered) ranks.push_back(Counters::from(text));
+    const auto mine = summarize_model(r, cfg, mc, splits, order, model_dir, logs, ranks, pm, g, summary);
+    write_model_submission(r, cfg, mc, splits, mine, model_dir, out_dir, summary);
+    return r;
+  }
+
+  // A model ready to answer: its weights (through the loader chain), its tokenizer, and how its prompts are rendered
+  // (`chat`: what results.json calls chat_template).
+  struct PreparedModel {
+    loader::LoadResult loaded;
+    tokenizer::Tokenizer tok;
+    ChatRenderer render;
+    bool add_special = false;
+    std::string chat;
+    const model::Decoder& decoder() const { return loaded.model.decoder; }
+  };
+
+  static PreparedModel prepare_model(const RunConfig& cfg, const ModelConfig& mc, const ChatRenderer& renderer, const dist::Group& g) {
     const std::string where = "model " + mc.name;
     auto info = loader::inspect_checkpoint(mc.path);
-    std::int64_t longest_prompt = 1024;
+    const std::int64_t longest_prompt = 1024;
     loader::LoadRequest req;
     req.device = model::parse_device_name(rank_device(mc.device, g));
     if (!mc.dtype.empty()) req.dtype = model::parse_dtype_name(mc.dtype);
@@ -346,38 +379,41 @@ class Pipeline {
     req.quantize_lm_head = mc.quantize_lm_head;
     req.workload = {.batch = cfg.batch_size, .context = longest_prompt + cfg.max_new_tokens};
     reset_peak_rss();
-    auto loaded = loader::load_for_quant<LoaderChain>(info, req, mc.quant, where);
-    auto tok = tokenizer::load_tokenizer(mc.tokenizer.empty() ? mc.path : mc.tokenizer);
-    const auto& dec = loaded.model.decoder;
+    PreparedModel pm{loader::load_for_quant<LoaderChain>(info, req, mc.quant, where),
+                     tokenizer::load_tokenizer(mc.tokenizer.empty() ? mc.path : mc.tokenizer), renderer, !renderer,
+                     renderer ? "custom" : "raw"};
     // Prompts: the family's chat template when the checkpoint has one (its text already holds BOS, so the
     // tokenizer adds no special tokens, as transformers' apply_chat_template does), else plain text + BOS.
-    ChatRenderer render = renderer;
-    bool add_special = !renderer;
-    std::string chat = renderer ? "custom" : "raw";
     if constexpr (requires { Protocol::raw_context; }) {
       // lm-eval's requests are plain strings: no chat template (lm-eval without --apply_chat_template) and no special
       // tokens (its HF model's tok_encode with add_bos_token=False), except BOS for a Gemma-family model.
-      render = [](const Conversation& c) { return c.empty() ? std::string() : c.front().content; };
-      add_special = lm_eval::adds_bos(dec.spec().model_type);
-      chat = add_special ? "none (lm-eval, BOS)" : "none (lm-eval)";
+      pm.render = [](const Conversation& c) { return c.empty() ? std::string() : c.front().content; };
+      pm.add_special = lm_eval::adds_bos(pm.decoder().spec().model_type);
+      pm.chat = pm.add_special ? "none (lm-eval, BOS)" : "none (lm-eval)";
     } else if (!renderer) {
       try {
         auto setup = tokenizer::chat_setup_for_model(mc.path);
         setup.options.enable_thinking = enable_thinking(cfg);
-        render = [setup](const Conversation& c) {
+        pm.render = [setup](const Conversation& c) {
           std::vector<tokenizer::ChatMessage> msgs;
           for (auto& m : c) msgs.push_back({m.role, m.content});
           return tokenizer::render_chat(*setup.style, msgs, setup.options);
         };
-        add_special = false;
-        chat = std::string(setup.style->family);
+        pm.add_special = false;
+        pm.chat = std::string(setup.style->family);
       } catch (const Error&) {
         // No template known for this checkpoint (recorded as "raw" in results.json): blank-line separated, nothing
         // after the last message, so a loglikelihood continuation follows "Answer:" directly ("Answer:" + " B").
-        render = render_without_template;
+        pm.render = render_without_template;
       }
     }
+    return pm;
+  }
 
+  // results.json's description of the model and of its load, before any question runs.
+  static report::ModelResult describe_model(const ModelConfig& mc, const PreparedModel& pm, const nlohmann::json& verification) {
+    const auto& dec = pm.decoder();
+    const auto& loaded = pm.loaded;
     report::ModelResult r;
     r.name = mc.name;
     r.path = mc.path;
@@ -392,21 +428,30 @@ class Pipeline {
               {"peak_rss_bytes", loaded.attempts.back().peak_rss_bytes},
               {"peak_gpu_bytes", loaded.attempts.back().gpu_allocated_peak_bytes}, {"attempts", loaded.attempts}};
     r.verification = verification;
+    return r;
+  }
 
-    const auto model_dir = out_dir / "models" / mc.name;
-    const auto order = dataset_order(splits);
-    Protocol protocol;
-    if constexpr (requires { protocol.prefixes; }) prepare_lm_eval(protocol, cfg, splits);
-    Ex extractor;
+  // Where this process appends samples and which questions are already answered. `main` is rank 0's (or the one
+  // process's) samples.jsonl; `rank` a data-parallel rank's own log, merged by rank 0 at the end.
+  struct SampleLogs {
+    std::optional<report::SamplesLog> main, rank;
+    std::set<report::SampleKey> finished;
+    report::SamplesLog& append_to() { return rank ? *rank : *main; }
+  };
+
+  static void open_sample_logs(SampleLogs& logs, const RunConfig& cfg, const ModelConfig& mc, const std::vector<Dataset>& splits,
+                               const std::filesystem::path& out_dir, const std::filesystem::path& model_dir,
+                               const std::map<report::SampleKey, std::size_t>& order, RunFolder* folder,
+                               const Protocol& protocol, const ChatRenderer& render, report::Provenance& prov,
+                               dist::Group& g) {
     // Rank 0 (or the one process) owns samples.jsonl: it merges what ranks of an interrupted run left, then drops
     // the records of questions that changed, before any rank reads which questions are done.
-    std::optional<report::SamplesLog> main_log;
     if (folder) {
       folder->claim();  // the model loaded and the prompts can be rendered: the run starts writing here
       report::merge_rank_logs(model_dir, order);
-      main_log.emplace(model_dir / "samples.jsonl");
+      logs.main.emplace(model_dir / "samples.jsonl");
     }
-    if (auto changed = main_log ? changed_questions(*main_log, splits, mc.mode, protocol, render) : Changes{}; !changed.empty()) {
+    if (auto changed = logs.main ? changed_questions(*logs.main, splits, mc.mode, protocol, render) : Changes{}; !changed.empty()) {
       std::set<std::pair<std::string, std::string>> keys;
       std::string ids;
       for (const auto& [key, what] : changed) {
@@ -416,16 +461,15 @@ class Pipeline {
         prov.rerun.push_back({{"model", mc.name}, {"split", key.first}, {"id", key.second}, {"changed", what}});
       }
       if (keys.size() > 20) ids += ", ... (" + std::to_string(keys.size() - 20) + " more in results.json provenance.rerun)";
-      main_log->drop(keys);
-      std::cerr << "curebench: " << dump_json(nlohmann::json(main_log->path().string())) << ": " << keys.size()
+      logs.main->drop(keys);
+      std::cerr << "curebench: " << dump_json(nlohmann::json(logs.main->path().string())) << ": " << keys.size()
                 << " finished question(s) changed since they were answered; running them again: " << ids << std::endl;
     }
     g.barrier("ready/" + mc.name);
     // Which questions are done: samples.jsonl as rank 0 left it. A rank that cannot see rank 0's run folder (on
     // another machine, --out not on a shared filesystem) would answer everything again into a folder nobody merges.
-    std::set<report::SampleKey> finished;
-    if (main_log) {
-      for (const auto& s : main_log->finished()) finished.insert({s.split, s.id});
+    if (logs.main) {
+      for (const auto& s : logs.main->finished()) logs.finished.insert({s.split, s.id});
     } else {
       const auto rc = out_dir / "run_config.json";
       std::error_code ec;
@@ -435,27 +479,23 @@ class Pipeline {
         throw Error(Errc::distributed, rc.string(), "hash",
                     "rank " + std::to_string(g.rank()) + " does not see the run folder rank 0 writes: with ranks on several "
                     "machines, --out must be on a filesystem they all share");
-      for (const auto& s : report::read_sample_records(model_dir / "samples.jsonl")) finished.insert({s.split, s.id});
+      for (const auto& s : report::read_sample_records(model_dir / "samples.jsonl")) logs.finished.insert({s.split, s.id});
     }
-    // Where this process appends: samples.jsonl alone, or its own rank log (merged by rank 0 at the end).
-    std::optional<report::SamplesLog> rank_log;
-    if (g.distributed()) rank_log.emplace(report::rank_log_path(model_dir, g.rank()));
-    report::SamplesLog& log = rank_log ? *rank_log : *main_log;
-    std::vector<std::int64_t> eos(dec.spec().eos_ids.begin(), dec.spec().eos_ids.end());
-    for (auto id : tok.eos_ids())
-      if (std::find(eos.begin(), eos.end(), id) == eos.end()) eos.push_back(id);
+    if (g.distributed()) logs.rank.emplace(report::rank_log_path(model_dir, g.rank()));
+  }
 
-    // Prompts longer than the model's context keep their end (the question and the instruction to answer).
-    const std::int64_t max_context = dec.spec().max_position_embeddings;
-    const std::int64_t context_budget = max_context - cfg.max_new_tokens;
-    if (context_budget < 16)
-      throw Error(Errc::config, where, "max_new_tokens", std::to_string(cfg.max_new_tokens) + " new tokens leave no room in a context of " + std::to_string(max_context));
-    std::size_t truncated = 0;
-    std::size_t total = 0, done = 0, tokens = 0;
-    const bool scoring = mc.mode == "loglikelihood";
-    // This rank's questions per split: those not done yet (one per id: a repeated id was refused or separated in
-    // run()), dealt over the ranks by cost. One process takes them all.
+  // Every question this process still has to answer, per split (one per id: a repeated id was refused or separated in
+  // run()), dealt over the ranks by cost; `total` and `done` count the whole run for one process (a resume starts
+  // where it stopped), this rank's deal for a rank.
+  struct Work {
     std::vector<std::vector<const Question*>> todo_by_split;
+    std::size_t total = 0, done = 0;
+  };
+
+  static Work deal_questions(const RunConfig& cfg, const ModelConfig& mc, const std::vector<Dataset>& splits,
+                             const std::set<report::SampleKey>& finished, const Protocol& protocol, const ChatRenderer& render,
+                             const dist::Group& g) {
+    Work w;
     for (const auto& split : splits) {
       std::vector<const Question*> todo;
       std::set<std::string> queued;
@@ -469,63 +509,91 @@ class Pipeline {
         for (auto i : deal[static_cast<std::size_t>(g.rank())]) mine.push_back(todo[i]);
         todo = std::move(mine);
       }
-      total += todo.size();
-      todo_by_split.push_back(std::move(todo));
+      w.total += todo.size();
+      w.todo_by_split.push_back(std::move(todo));
     }
-    if (!g.distributed()) {  // one process counts the whole run, a resume starting where it stopped
+    if (!g.distributed()) {
       std::size_t all = 0;
       for (const auto& d : splits) all += d.questions.size();
-      done = all - total;
-      total = all;
+      w.done = all - w.total;
+      w.total = all;
     }
+    return w;
+  }
+
+  // The longest prompt that leaves room for max_new_tokens in the model's context.
+  static std::int64_t context_budget(const RunConfig& cfg, const ModelConfig& mc, const model::Decoder& dec) {
+    const std::int64_t max_context = dec.spec().max_position_embeddings;
+    const std::int64_t budget = max_context - cfg.max_new_tokens;
+    if (budget < 16)
+      throw Error(Errc::config, "model " + mc.name, "max_new_tokens",
+                  std::to_string(cfg.max_new_tokens) + " new tokens leave no room in a context of " + std::to_string(max_context));
+    return budget;
+  }
+
+  // Answers this process's questions in batches, appending each record as its batch ends (a safe point for a signal
+  // or a failed peer between batches); returns this rank's counters.
+  static Counters run_batches(const RunConfig& cfg, const ModelConfig& mc, const std::vector<Dataset>& splits,
+                              const PreparedModel& pm, const Protocol& protocol, SampleLogs& logs, dist::Group& g) {
+    const auto& dec = pm.decoder();
+    const auto& tok = pm.tok;
+    report::SamplesLog& log = logs.append_to();
+    std::vector<std::int64_t> eos(dec.spec().eos_ids.begin(), dec.spec().eos_ids.end());
+    for (auto id : tok.eos_ids())
+      if (std::find(eos.begin(), eos.end(), id) == eos.end()) eos.push_back(id);
+    // Prompts longer than the model's context keep their end (the question and the instruction to answer).
+    const std::int64_t max_context = dec.spec().max_position_embeddings;
+    const std::int64_t budget = context_budget(cfg, mc, dec);
+    const bool scoring = mc.mode == "loglikelihood";
+    Work work = deal_questions(cfg, mc, splits, logs.finished, protocol, pm.render, g);
+    std::size_t truncated = 0, tokens = 0;
     // Loglikelihood generates nothing: its speed is questions and scored (context + continuation) tokens per second.
     telemetry::Progress progress(mc.name + " (" + mc.mode + ")" +
                                      (g.distributed() ? " rank " + std::to_string(g.rank()) + "/" + std::to_string(g.world_size()) : ""),
-                                 total, scoring ? "scored tokens/s" : "output tokens/s");
-    double prefill_tokens = 0, prefill_s = 0, decode_tokens = 0, decode_s = 0;
-    double questions_run = 0, batches_s = 0, scored_tokens = 0;
-
+                                 work.total, scoring ? "scored tokens/s" : "output tokens/s");
+    Counters c;
+    Ex extractor;
     auto run_generate = [&](const std::vector<Conversation>& convs, std::vector<std::string>& texts,
                             std::vector<runtime::Generation>& gens) {
       std::vector<std::vector<std::int64_t>> prompts;
-      for (auto& c : convs) prompts.push_back(fit_context(encode(tok, render(c), add_special), context_budget, truncated));
+      for (auto& conv : convs) prompts.push_back(fit_context(encode(tok, pm.render(conv), pm.add_special), budget, truncated));
       runtime::GenerateOptions opt;
       opt.max_new_tokens = cfg.max_new_tokens;
       opt.eos_ids = eos;
       if (cfg.temperature) opt.sampling = {.greedy = false, .temperature = *cfg.temperature, .seed = cfg.sampling_seed};
       gens = runtime::generate(dec, prompts, opt);
       texts.clear();
-      for (auto& g : gens) {
-        texts.push_back(decode(tok, g.tokens));
-        prefill_tokens += static_cast<double>(g.prompt_tokens);
-        decode_tokens += static_cast<double>(g.tokens.size());
+      for (auto& gen : gens) {
+        texts.push_back(decode(tok, gen.tokens));
+        c.prefill_tokens += static_cast<double>(gen.prompt_tokens);
+        c.decode_tokens += static_cast<double>(gen.tokens.size());
       }
       if (!gens.empty()) {
-        prefill_s += gens[0].prefill_ms / 1e3;
-        decode_s += gens[0].decode_ms / 1e3;
+        c.prefill_s += gens[0].prefill_ms / 1e3;
+        c.decode_s += gens[0].decode_ms / 1e3;
       }
     };
 
     for (std::size_t si = 0; si < splits.size(); ++si) {
       const auto& split = splits[si];
-      const auto& todo = todo_by_split[si];
+      const auto& todo = work.todo_by_split[si];
       for (std::size_t first = 0; first < todo.size(); first += static_cast<std::size_t>(cfg.batch_size)) {
         // Safe point for SIGINT/SIGTERM and for a failed or vanished peer: every sample finished so far is saved.
         g.check();
         if (interrupt_requested())
-          throw Interrupted(interrupt_requested(), log.path().string() + ": stopped after " + std::to_string(done) + " of " +
-                                                       std::to_string(total) + " samples of model " + mc.name +
+          throw Interrupted(interrupt_requested(), log.path().string() + ": stopped after " + std::to_string(work.done) + " of " +
+                                                       std::to_string(work.total) + " samples of model " + mc.name +
                                                        "; they are saved, run the same command again to resume");
         const auto last = std::min(todo.size(), first + static_cast<std::size_t>(cfg.batch_size));
         std::vector<const Question*> batch(todo.begin() + static_cast<std::ptrdiff_t>(first), todo.begin() + static_cast<std::ptrdiff_t>(last));
         Timer batch_timer;
         std::vector<SampleRecord> records(batch.size());
-        if (scoring) score_batch(dec, tok, render, add_special, protocol, batch, records, max_context, truncated, scored_tokens);
-        else generate_batch(protocol, extractor, render, run_generate, batch, records);
+        if (scoring) score_batch(dec, tok, pm.render, pm.add_special, protocol, batch, records, max_context, truncated, c.scored_tokens);
+        else generate_batch(protocol, extractor, pm.render, run_generate, batch, records);
         const double batch_ms = batch_timer.millis();
         const double per_sample_ms = batch_ms / static_cast<double>(batch.size());
-        batches_s += batch_ms / 1e3;
-        questions_run += static_cast<double>(batch.size());
+        c.batches_s += batch_ms / 1e3;
+        c.questions += static_cast<double>(batch.size());
         for (std::size_t i = 0; i < batch.size(); ++i) {
           auto& rec = records[i];
           const auto& q = *batch[i];
@@ -541,39 +609,42 @@ class Pipeline {
           log.append(rec);
           tokens += rec.output_tokens;
         }
-        done += batch.size();
-        progress.update(done, scoring ? static_cast<std::size_t>(scored_tokens) : tokens);
+        work.done += batch.size();
+        progress.update(work.done, scoring ? static_cast<std::size_t>(c.scored_tokens) : tokens);
       }
     }
     progress.finish();
-    // Every rank's measurements (gathering them is also the point where all ranks are done); rank 0 reports the
-    // group: rates are the sum of the ranks' rates, memory the largest rank's.
-    auto gpu = gpu_memory();
-    const Counters own{prefill_tokens, prefill_s, decode_tokens, decode_s, questions_run, batches_s, scored_tokens,
-                       static_cast<double>(truncated), gpu.available ? static_cast<double>(gpu.allocated_peak_bytes) : -1.0,
-                       static_cast<double>(host_memory().peak_rss_bytes)};
-    const auto gathered = g.all_gather("counters/" + mc.name, nlohmann::json(own.values()).dump());
-    if (rank_log) summary.files.push_back(rank_log->path().string());
-    if (!g.leader()) return r;
-    std::vector<Counters> ranks;
-    for (const auto& text : gathered) ranks.push_back(Counters::from(text));
+    const auto gpu = gpu_memory();
+    c.truncated = static_cast<double>(truncated);
+    c.peak_gpu_bytes = gpu.available ? static_cast<double>(gpu.allocated_peak_bytes) : -1.0;
+    c.peak_rss_bytes = static_cast<double>(host_memory().peak_rss_bytes);
+    return c;
+  }
+
+  // Rank 0, once every rank is done: samples.jsonl in dataset order, the metrics over this run's questions, and the
+  // context, throughput (the sum of the ranks' rates) and memory (the largest rank's) of the model. Returns the
+  // records of this run's questions (the log may hold samples of questions no longer selected).
+  static std::vector<SampleRecord> summarize_model(report::ModelResult& r, const RunConfig& cfg, const ModelConfig& mc,
+                                                   const std::vector<Dataset>& splits,
+                                                   const std::map<report::SampleKey, std::size_t>& order,
+                                                   const std::filesystem::path& model_dir, SampleLogs& logs,
+                                                   const std::vector<Counters>& ranks, const PreparedModel& pm,
+                                                   const dist::Group& g, RunSummary& summary) {
     // samples.jsonl ends in dataset order, as an uninterrupted one-process run leaves it: the rank logs merged, and a
     // resume's records (appended after the old ones) put in their place.
     auto position = [&](const SampleRecord& s) {
       auto it = order.find({s.split, s.id});
       return it == order.end() ? order.size() : it->second;
     };
-    const bool in_order = std::is_sorted(main_log->finished().begin(), main_log->finished().end(),
+    const bool in_order = std::is_sorted(logs.main->finished().begin(), logs.main->finished().end(),
                                          [&](const auto& a, const auto& b) { return position(a) < position(b); });
     if (g.distributed() || !in_order) {
-      rank_log.reset();
-      main_log.reset();  // its descriptor would point at the samples.jsonl the merge replaces
+      logs.rank.reset();
+      logs.main.reset();  // its descriptor would point at the samples.jsonl the merge replaces
       report::merge_rank_logs(model_dir, order, /*reorder=*/true);
-      main_log.emplace(model_dir / "samples.jsonl");
+      logs.main.emplace(model_dir / "samples.jsonl");
     }
-    const report::SamplesLog& merged = *main_log;
-
-    // Metrics over this run's questions only (the log may hold samples of questions no longer selected).
+    const report::SamplesLog& merged = *logs.main;
     std::map<std::pair<std::string, std::string>, const SampleRecord*> logged;
     for (auto& s : merged.finished()) logged[{s.split, s.id}] = &s;
     std::vector<SampleRecord> mine;
@@ -588,7 +659,8 @@ class Pipeline {
       peak_gpu = std::max(peak_gpu, c.peak_gpu_bytes);
       peak_rss = std::max(peak_rss, c.peak_rss_bytes);
     }
-    r.context = {{"max_tokens", max_context}, {"prompts_truncated", static_cast<std::size_t>(truncated_all)}, {"chat_template", chat},
+    r.context = {{"max_tokens", pm.decoder().spec().max_position_embeddings},
+                 {"prompts_truncated", static_cast<std::size_t>(truncated_all)}, {"chat_template", pm.chat},
                  {"max_new_tokens", cfg.max_new_tokens},
                  {"enable_thinking", enable_thinking(cfg) ? nlohmann::json(*enable_thinking(cfg)) : nlohmann::json()}};
     auto rate = [&](double Counters::*n, double Counters::*secs) {
@@ -597,6 +669,7 @@ class Pipeline {
         if (c.*secs > 0 && c.*n > 0) sum += c.*n / c.*secs;
       return sum > 0 ? nlohmann::json(sum) : nlohmann::json();
     };
+    const bool scoring = mc.mode == "loglikelihood";
     r.throughput = {{"prefill_tokens_per_second", rate(&Counters::prefill_tokens, &Counters::prefill_s)},
                     {"decode_tokens_per_second", rate(&Counters::decode_tokens, &Counters::decode_s)},
                     {"questions_per_second", rate(&Counters::questions, &Counters::batches_s)},
@@ -605,13 +678,19 @@ class Pipeline {
     r.memory = {{"peak_gpu_bytes", peak_gpu >= 0 ? nlohmann::json(static_cast<std::uint64_t>(peak_gpu)) : nlohmann::json()},
                 {"peak_rss_bytes", static_cast<std::uint64_t>(peak_rss)}};
     summary.files.push_back(merged.path().string());
+    return mine;
+  }
 
-    // The submission package covers the unlabelled-style "test" split when the run has one. A loglikelihood run
-    // writes none: it has no free-text answer (open_ended rows would be empty) and no two-step trace, so it could not
-    // be an entry; results.json says so instead.
+  // The submission package covers the unlabelled-style "test" split when the run has one. A loglikelihood run
+  // writes none: it has no free-text answer (open_ended rows would be empty) and no two-step trace, so it could not
+  // be an entry; results.json says so instead.
+  static void write_model_submission(report::ModelResult& r, const RunConfig& cfg, const ModelConfig& mc,
+                                     const std::vector<Dataset>& splits, const std::vector<SampleRecord>& mine,
+                                     const std::filesystem::path& model_dir, const std::filesystem::path& out_dir,
+                                     RunSummary& summary) {
     for (const auto& d : splits) {
       if (d.split != "test") continue;
-      if (scoring) {
+      if (mc.mode == "loglikelihood") {
         r.submission = {{"zip", nullptr},
                         {"reason", "loglikelihood mode scores the options and generates no answer text: open_ended rows would "
                                    "be empty and open_ended_multi_choice rows would lack the two-step trace, so the package "
@@ -633,7 +712,6 @@ class Pipeline {
       summary.files.push_back(paths.zip.string());
       r.submission = {{"zip", std::filesystem::relative(paths.zip, out_dir).generic_string()}};
     }
-    return r;
   }
 
   template <class Gen>
