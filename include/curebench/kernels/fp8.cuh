@@ -35,8 +35,7 @@ template <int kThreads>
 __global__ void __launch_bounds__(kThreads)
     fp8_quantize_rows_vec_kernel(const uint4* __restrict__ x, uint2* __restrict__ codes, float* __restrict__ scales, std::int64_t k8) {
   __shared__ float scratch[32];
-  pdl_launch_dependents();
-  pdl_wait();
+  pdl_start();
   const std::int64_t row = blockIdx.x;
   const uint4* xr = x + row * k8;
   uint2* qr = codes + row * k8;

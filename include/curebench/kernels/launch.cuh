@@ -37,6 +37,13 @@ __device__ __forceinline__ void pdl_launch_dependents() {
 #endif
 }
 
+// The start of a kernel with nothing to load before its inputs are ready (norms, RoPE, attention, the FP8 activation
+// quantizer): the next kernel may be scheduled, and this one waits for the kernels before it.
+__device__ __forceinline__ void pdl_start() {
+  pdl_launch_dependents();
+  pdl_wait();
+}
+
 inline bool pdl_switched_on() {
   static const bool v = [] {
     const char* e = std::getenv("CUREBENCH_PDL");

@@ -45,8 +45,7 @@ template <bool kPlusOne>
 __global__ void rms_norm_kernel(const uint4* __restrict__ x, const uint4* __restrict__ w, uint4* __restrict__ y,
                                 int hidden8, float eps, float inv_hidden) {
   __shared__ float scratch[32];
-  pdl_launch_dependents();  // kernels/launch.cuh: nothing is read before the kernels before this one are done
-  pdl_wait();
+  pdl_start();
   const auto* xr = x + static_cast<std::int64_t>(blockIdx.x) * hidden8;
   auto* yr = y + static_cast<std::int64_t>(blockIdx.x) * hidden8;
   float ss = 0.0f;
@@ -106,8 +105,7 @@ __global__ void add_rms_norm_kernel(const uint4* __restrict__ x, const uint4* __
                                     const uint4* __restrict__ w, uint4* __restrict__ y, int hidden8, float eps,
                                     float inv_hidden) {
   __shared__ float scratch[32];
-  pdl_launch_dependents();  // kernels/launch.cuh: nothing is read before the kernels before this one are done
-  pdl_wait();
+  pdl_start();
   const auto row = static_cast<std::int64_t>(blockIdx.x) * hidden8;
   float ss = 0.0f;
   for (int i = threadIdx.x; i < hidden8; i += blockDim.x) {
@@ -181,8 +179,7 @@ __device__ __forceinline__ void rotate_pair(const __nv_bfloat16* xr, const __nv_
 
 // One thread per (b, h, t, d < D/2): writes out[d] and out[d + D/2].
 __global__ void rope_kernel(model::hooks::RopeArgs a) {
-  pdl_launch_dependents();  // kernels/launch.cuh: nothing is read before the kernels before this one are done
-  pdl_wait();
+  pdl_start();
   const std::int64_t half = a.D / 2;
   const std::int64_t total = a.B * a.H * a.T * half;
   const auto* x = static_cast<const __nv_bfloat16*>(a.x);
@@ -208,8 +205,7 @@ inline bool rope(const model::hooks::RopeArgs& a, void* stream) {
 // One thread per (b, head of q | k | v, d < D/2): q and k heads rotate as rope_kernel does (same roundings), k and
 // v land in the caches' column *col.
 __global__ void rope_cache_kernel(model::hooks::RopeCacheArgs a) {
-  pdl_launch_dependents();  // kernels/launch.cuh: nothing is read before the kernels before this one are done
-  pdl_wait();
+  pdl_start();
   const std::int64_t half = a.D / 2, heads = a.Hq + 2 * a.Hkv;
   const std::int64_t total = a.B * heads * half;
   const std::int64_t col = *a.col;
@@ -273,8 +269,7 @@ __device__ __forceinline__ void softmax_pieces(float* p, int n, int lane, float*
 // (lanes split D), the run's max and exp-sum, and its unnormalised output sum_j p_j v_j, into the workspace
 // as [m, l, o_0 .. o_{D-1}].
 __global__ void __launch_bounds__(kAttentionThreads) decode_attention_split_kernel(model::hooks::DecodeAttentionArgs a) {
-  pdl_launch_dependents();  // kernels/launch.cuh: nothing is read before the kernels before this one are done
-  pdl_wait();
+  pdl_start();
   __shared__ float qs[kAttentionMaxHeadDim];
   __shared__ float p[kAttentionSplit];
   const std::int64_t split = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kvh = h / (a.Hq / a.Hkv);
@@ -328,8 +323,7 @@ __global__ void __launch_bounds__(kAttentionThreads) decode_attention_split_kern
 
 // Block (query head h, row b): out = sum_s e^(m_s - M) o_s / sum_s e^(m_s - M) l_s.
 __global__ void __launch_bounds__(kAttentionThreads) decode_attention_combine_kernel(model::hooks::DecodeAttentionArgs a, int splits) {
-  pdl_launch_dependents();  // kernels/launch.cuh: nothing is read before the kernels before this one are done
-  pdl_wait();
+  pdl_start();
   const std::int64_t h = blockIdx.x, b = blockIdx.y;
   const float* ws = a.workspace + (b * a.Hq + h) * splits * (a.D + 2);
   float m = -INFINITY;
@@ -373,8 +367,7 @@ inline constexpr int kGqaUnroll = 4;  // key rows per thread in flight
 
 template <int kD>
 __global__ void __launch_bounds__(kAttentionThreads) decode_attention_gqa_kernel(model::hooks::DecodeAttentionArgs a, int run_keys) {
-  pdl_launch_dependents();  // kernels/launch.cuh: nothing is read before the kernels before this one are done
-  pdl_wait();
+  pdl_start();
   constexpr int kChunks = kD / 8, kRowsPerPass = kAttentionThreads / kChunks;
   constexpr int kMaxRun = static_cast<int>(model::hooks::kAttentionMaxRunKeys);
   __shared__ float qs[kGqaMaxGroup][kD];
