@@ -522,7 +522,7 @@ __device__ __forceinline__ uint4 load_weight(const uint4* p, std::uint64_t polic
 }
 __device__ __forceinline__ std::uint32_t word_of(const uint4& v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
 // The staged variant's weight load: 16 bytes global -> shared without a register (cp.async, L2 evict-first), zeros
-// when !ok (src-size 0 reads nothing).
+// when !ok (src-size 0 reads nothing; callers still pass an address inside the weight, never one past a last row).
 __device__ __forceinline__ void stage_weight(uint4* dst, const uint4* src, bool ok, std::uint64_t policy) {
   const auto d = static_cast<std::uint32_t>(__cvta_generic_to_shared(dst));
   asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2, %3;" ::"r"(d), "l"(src), "r"(ok ? 16 : 0), "l"(policy)
@@ -595,7 +595,7 @@ __global__ void __launch_bounds__(kMmaMaxSplit * 32, kStaged ? 3 : 2)
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         const bool ok = valid[h] && c < chunks;
-        if constexpr (kStaged) stage_weight(&slab[warp][u][h][lane], ok ? wrow[h] + c : wrow[0], ok, policy);
+        if constexpr (kStaged) stage_weight(&slab[warp][u][h][lane], ok ? wrow[h] + c : base0, ok, policy);
         else q[u][h] = ok ? load_weight(wrow[h] + c, policy) : make_uint4(0, 0, 0, 0);
         sc[u][h] = ok ? (h == 0 ? f0 : f1).mma_scale(row[h], k, c) : 0u;  // scale 0: the weight decodes to 0
       }
