@@ -472,9 +472,7 @@ __host__ __device__ constexpr int mma_split_for_chunks(std::int64_t chunks) {
 }
 __host__ __device__ constexpr int mma_split(std::int64_t k) { return mma_split_for_chunks(k >> 5); }  // 32 weights a chunk
 
-// CUREBENCH_MMA_MAX_SPLIT=1..8 caps the warps per tile of the 4-bit tensor-core GEMV, for experiments: fewer warps a
-// tile give more tiles per wave (Llama-3-8B's q|k|v, 384 tiles at 8 warps, is 1.45 waves of 2 blocks per SM on an
-// H100). The cap is read once per process, so a row's bits still do not depend on the launch it is in.
+// CUREBENCH_GEMV_STAGED=1: the tensor-core GEMV's staged variant (gemv4_mma_kernel's kStaged), read once per process.
 inline bool gemv4_mma_staged() {
   static const bool v = [] {
     const char* e = std::getenv("CUREBENCH_GEMV_STAGED");
@@ -483,6 +481,9 @@ inline bool gemv4_mma_staged() {
   return v;
 }
 
+// CUREBENCH_MMA_MAX_SPLIT=1..8 caps the warps per tile of the 4-bit tensor-core GEMV, for experiments: fewer warps a
+// tile give more tiles per wave (Llama-3-8B's q|k|v, 384 tiles at 8 warps, is 1.45 waves of 2 blocks per SM on an
+// H100). The cap is read once per process, so a row's bits still do not depend on the launch it is in.
 inline int mma_split_launched(std::int64_t k) {
   static const int cap = [] {
     const char* e = std::getenv("CUREBENCH_MMA_MAX_SPLIT");
