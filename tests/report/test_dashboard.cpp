@@ -344,6 +344,36 @@ TEST(DashboardScript, DataRangesAreNeverEmpty) {
   EXPECT_EQ(gp::yrange(NAN, NAN, 3), "set yrange [0:1]\n");
 }
 
+// A number too large for 64 characters of fixed notation: to_chars fails and returns the buffer's end, and num()
+// built its text from the whole buffer - 64 uninitialized bytes of the stack, unquoted in the script, where a
+// backquote is a shell command (fuzz_run_data found it through a results.json token mean of ~1e300, thirteenth
+// session). Now scientific notation, which gnuplot reads as the same number.
+TEST(DashboardScript, NumbersTooLargeForFixedNotationAreScientificNotStackBytes) {
+  EXPECT_EQ(gp::num(1e300, 0), "1.000000e+300");
+  EXPECT_EQ(gp::num(-2.5e61, 3), "-2.500000e+61");
+  EXPECT_EQ(gp::fixed(1e300, 1), "1.000000e+300");
+  EXPECT_EQ(gp::num(1e20, 1), "100000000000000000000");
+  EXPECT_EQ(gp::yrange(0, 1e300, 0), "set yrange [0:1.000000e+300]\n");
+  auto j = nlohmann::json::parse(slurp(kFixture / "results.json"));
+  for (auto& m : j["models"])
+    for (auto& [name, split] : m["splits"].items()) split["tokens"] = {{"input_mean", 1e300}, {"output_mean", 3e299}};
+  auto dir = scratch("huge_numbers");
+  write(dir / "results.json", j.dump());
+  const auto script = report_script(read_run_data(dir), figures(),
+                                    [](const std::string& stem, const std::string& ext) { return "/out/" + stem + ext; });
+  EXPECT_NE(script.find("1.000000e+300"), std::string::npos);
+  // Text only: no control byte but the newline, and whole UTF-8 sequences (the labels' own text is UTF-8).
+  for (std::size_t i = 0; i < script.size();) {
+    const auto c = static_cast<unsigned char>(script[i]);
+    const int len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    ASSERT_TRUE(len > 0 && i + len <= script.size()) << "byte " << static_cast<int>(c) << " at " << i;
+    ASSERT_TRUE(len > 1 || c == '\n' || (c >= 0x20 && c != 0x7f)) << "control byte " << static_cast<int>(c) << " at " << i;
+    for (int k = 1; k < len; ++k)
+      ASSERT_EQ(static_cast<unsigned char>(script[i + k]) & 0xC0, 0x80) << "broken UTF-8 at " << i;
+    i += len;
+  }
+}
+
 TEST(DashboardDraw, NoModelsStillDrawsEveryFile) {
   auto dir = scratch("nomodels");
   write(dir / "results.json", R"({"models":[]})");

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace curebench::report::gp {
@@ -28,12 +29,28 @@ inline std::string str(std::string_view s) {
   return out + "'";
 }
 
-// Fixed-point number text independent of the C locale (gnuplot wants '.').
-inline std::string num(double v, int decimals = 3) {
-  if (!std::isfinite(v)) return "NaN";
+namespace detail {
+// v with `decimals` digits after the point, independent of the C locale; a value whose fixed notation does not fit
+// 64 characters (|v| above ~1e60) in scientific notation instead (fixed = false). Never the buffer's bytes past
+// what to_chars wrote: a failed to_chars returns the buffer's end as its pointer, and the string built from it
+// carried 64 bytes of the stack into the gnuplot script, unquoted, backquotes among them (fuzz_run_data found it
+// with a token mean of ~1e300 in a results.json; docs/robustness.md).
+inline std::string number_text(double v, int decimals, bool& fixed) {
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
-  std::string s(buf, r.ptr);
+  fixed = r.ec == std::errc{};
+  if (!fixed) r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific, 6);
+  if (r.ec != std::errc{}) return "NaN";  // 64 characters always hold the scientific form; never the raw buffer
+  return std::string(buf, r.ptr);
+}
+}  // namespace detail
+
+// Fixed-point number text independent of the C locale (gnuplot wants '.'); scientific above ~1e60.
+inline std::string num(double v, int decimals = 3) {
+  if (!std::isfinite(v)) return "NaN";
+  bool fixed = true;
+  std::string s = detail::number_text(v, decimals, fixed);
+  if (!fixed) return s;
   if (s.find('.') != std::string::npos) {  // trim trailing zeros: "65.000" -> "65"
     while (s.back() == '0') s.pop_back();
     if (s.back() == '.') s.pop_back();
@@ -60,10 +77,9 @@ inline std::string yrange(double lo, double hi, int decimals, bool log_axis = fa
 
 // Human text for a value with a fixed number of decimals, e.g. "65.0".
 inline std::string fixed(double v, int decimals) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
-  std::string s(buf, r.ptr);
-  if (s.size() > 1 && s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);
+  bool is_fixed = true;
+  std::string s = detail::number_text(v, decimals, is_fixed);
+  if (is_fixed && s.size() > 1 && s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);
   return s;
 }
 
