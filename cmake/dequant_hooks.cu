@@ -4,8 +4,7 @@
 // the fused decoder layers (kernels/layers.cuh ->
 // model/layer_hooks.hpp). Linked into the CUDA builds of tests, benchmarks and the CLI.
 #define CUREBENCH_REGISTER_DEQUANT_HOOKS 1
-#include <cstdlib>
-
+#include "curebench/core/env.hpp"
 #include "curebench/kernels/dequant.cuh"
 #include "curebench/kernels/fp8.cuh"
 #include "curebench/kernels/gemm4.cuh"
@@ -17,10 +16,10 @@ namespace {
   curebench::quant::hooks::bnb4_gemm() = &curebench::kernels::bnb4_gemm;
   curebench::quant::hooks::int4_gemm() = &curebench::kernels::int4_gemm;
   // CUREBENCH_FP8_QUANT_KERNEL=0: activations quantized by the ATen reference (quant/fp8.hpp), for A/B timings.
-  if (const char* e = std::getenv("CUREBENCH_FP8_QUANT_KERNEL"); !e || e[0] != '0')
+  if (curebench::env::flag("CUREBENCH_FP8_QUANT_KERNEL", true))
     curebench::quant::hooks::fp8_quantize_rows() = &curebench::kernels::fp8_quantize_rows;
   // CUREBENCH_FP8_GEMV=0: decode rows go to at::_scaled_mm too (before/after timings in one build).
-  if (const char* e = std::getenv("CUREBENCH_FP8_GEMV"); !e || e[0] != '0') curebench::quant::hooks::fp8_gemv() = &curebench::kernels::fp8_gemv;
+  if (curebench::env::flag("CUREBENCH_FP8_GEMV", true)) curebench::quant::hooks::fp8_gemv() = &curebench::kernels::fp8_gemv;
   return true;
 }();
 }

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "curebench/core/atomic_write.hpp"
+#include "curebench/core/env.hpp"
 #include "curebench/core/error.hpp"
 #include "curebench/core/error_from_exception.hpp"
 #include "curebench/core/interrupt.hpp"
@@ -25,6 +26,37 @@
 
 namespace cb = curebench;
 namespace fs = std::filesystem;
+
+// core/env.hpp: every tuning switch takes the same spellings; a malformed value means the default.
+TEST(Env, SwitchesTakeExactSpellingsAndFallBackOnAnythingElse) {
+  namespace env = curebench::env;
+  const char* name = "CUREBENCH_TEST_ENV_SWITCH";
+  auto with = [&](const char* value, auto&& read) {
+    if (value) ::setenv(name, value, 1);
+    else ::unsetenv(name);
+    auto v = read();
+    ::unsetenv(name);
+    return v;
+  };
+  auto flag = [&](bool fallback) { return [=] { return env::flag(name, fallback); }; };
+  EXPECT_TRUE(with("1", flag(false)));
+  EXPECT_FALSE(with("0", flag(true)));
+  for (const char* other : {static_cast<const char*>(nullptr), "", "10", "01", "yes", "off", " 1"}) {
+    EXPECT_TRUE(with(other, flag(true))) << (other ? other : "unset");
+    EXPECT_FALSE(with(other, flag(false))) << (other ? other : "unset");
+  }
+  auto integer = [&] { return env::integer(name, 16, 0, 1000); };
+  EXPECT_EQ(with("64", integer), 64);
+  EXPECT_EQ(with("0", integer), 0);
+  EXPECT_EQ(with("1000", integer), 1000);
+  for (const char* bad : {static_cast<const char*>(nullptr), "", "1001", "-1", "12abc", "abc", "99999999999999999999999"})
+    EXPECT_EQ(with(bad, integer), 16) << (bad ? bad : "unset");
+  auto choice = [&] { return env::choice(name, {{"mma", 0}, {"lut", 1}}, 2); };
+  EXPECT_EQ(with("mma", choice), 0);
+  EXPECT_EQ(with("lut", choice), 1);
+  for (const char* other : {static_cast<const char*>(nullptr), "", "MMA", "mma ", "auto"})
+    EXPECT_EQ(with(other, choice), 2) << (other ? other : "unset");
+}
 
 TEST(Error, OneLineNamesPathAndField) {
   cb::Error e(cb::Errc::format, "/x/model.safetensors", "lm_head.weight", "bad\nthing");

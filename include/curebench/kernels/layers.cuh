@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 
+#include "curebench/core/env.hpp"
 #include "curebench/kernels/device.cuh"
 #include "curebench/kernels/launch.cuh"
 #include "curebench/model/layer_hooks.hpp"
@@ -510,10 +510,9 @@ inline bool register_layer_hooks() {
   model::hooks::add_rms_norm() = &add_rms_norm;
   model::hooks::rope() = &rope;
   // CUREBENCH_ROPE_CACHE=0 keeps the two RoPE launches + two index_copy_ (for before/after timings in one build).
-  if (const char* e = std::getenv("CUREBENCH_ROPE_CACHE"); !e || e[0] != '0') model::hooks::rope_cache() = &rope_cache;
+  if (env::flag("CUREBENCH_ROPE_CACHE", true)) model::hooks::rope_cache() = &rope_cache;
   // CUREBENCH_GQA_ATTENTION=0: every decode attention on the per-head kernel (before/after timings in one build).
-  const char* g = std::getenv("CUREBENCH_GQA_ATTENTION");
-  model::hooks::decode_attention() = g && g[0] == '0' ? &decode_attention_per_head : &decode_attention;
+  model::hooks::decode_attention() = env::flag("CUREBENCH_GQA_ATTENTION", true) ? &decode_attention : &decode_attention_per_head;
   model::hooks::decode_attention_per_head() = &decode_attention_per_head;
   return true;
 }

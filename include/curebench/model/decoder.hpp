@@ -12,6 +12,7 @@
 #include <tuple>
 #include <variant>
 
+#include "curebench/core/env.hpp"
 #include "curebench/core/torch_compat.hpp"
 #include "curebench/model/layers.hpp"
 #include "curebench/model/spec.hpp"
@@ -258,10 +259,7 @@ class Decoder {
   // SDPA's at batch 100 x 640 keys (it re-read each kv head for every query head of its group); the grouped kernel
   // reads each once. CUREBENCH_FUSED_ATTENTION_ROWS=N moves the bound (measurements).
   static std::int64_t fused_attention_max_rows() {
-    static const std::int64_t rows = [] {
-      const char* e = std::getenv("CUREBENCH_FUSED_ATTENTION_ROWS");
-      return e && *e ? std::max<std::int64_t>(0, std::atoll(e)) : std::int64_t{16};
-    }();
+    static const std::int64_t rows = env::integer("CUREBENCH_FUSED_ATTENTION_ROWS", 16, 0, std::int64_t{1} << 30);
     return rows;
   }
   // One query column per row (decode), bf16, no soft-capping: the fused kernel (model/layer_hooks.hpp).
