@@ -69,7 +69,9 @@ for t in $TARGETS; do
   if [ "$JOBS" -gt 1 ]; then
     # shellcheck disable=SC2086
     (cd "$BUILD_DIR" && "$BUILD_DIR/bin/fuzz_$t" $opts -jobs="$JOBS" -workers="$JOBS" "$work" "$FUZZ_DIR/corpus/$t") > "$log" 2>&1 || rc=$?
-    cat "$BUILD_DIR"/fuzz-*.log >> "$log" 2>/dev/null && rm -f "$BUILD_DIR"/fuzz-*.log
+    # The parent already copies each job's log into its own output when the job exits ("Job N exited ..."):
+    # appending fuzz-N.log again counted every worker's executions twice in the summary line.
+    rm -f "$BUILD_DIR"/fuzz-*.log
   else
     # shellcheck disable=SC2086
     "$BUILD_DIR/bin/fuzz_$t" $opts "$work" "$FUZZ_DIR/corpus/$t" > "$log" 2>&1 || rc=$?
