@@ -4,8 +4,8 @@
 // kernels/dequant.cuh (benchmarks, tests/cuda, an application) registers them at static initialisation;
 // where none is linked the hooks stay null and the formats use their ATen-op paths.
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
+
+#include "curebench/core/env.hpp"
 
 namespace curebench::quant::hooks {
 
@@ -44,12 +44,23 @@ inline constexpr std::int64_t kGemv4MaxRows = 8;
 // picks one at start; benchmarks and tests set it to compare the kernels in one run.
 inline constexpr int kGemv4DefaultVariant = 2;
 inline int& gemv4_variant() {
-  static int v = [] {
-    const char* e = std::getenv("CUREBENCH_GEMV_KERNEL");
-    if (e && std::strcmp(e, "mma") == 0) return 0;
-    if (e && std::strcmp(e, "lut") == 0) return 1;
-    return kGemv4DefaultVariant;
-  }();
+  static int v = env::choice("CUREBENCH_GEMV_KERNEL", {{"mma", 0}, {"lut", 1}}, kGemv4DefaultVariant);
+  return v;
+}
+// How the tensor-core GEMV (kernels/gemv4.cuh) schedules its tiles: false, one tile per block (a block loads, decodes
+// and retires); true, as many blocks as stay resident, each streaming through its tiles with the next pass's weights
+// loaded while the current one is decoded. Both give the same bits (a tile's sums do not depend on the grid).
+// CUREBENCH_GEMV_STREAM=1 sets it at start; tests and benchmarks set it to compare the two in one run.
+inline bool& gemv4_mma_stream() {
+  static bool v = env::flag("CUREBENCH_GEMV_STREAM", false);
+  return v;
+}
+// The int4 tensor-core GEMV with groups of >= 128 weights: false, the MMA multiplies the bf16 weight dequantize
+// writes, bf16((q - 8) * scale + zero); true, it multiplies 128 + q and applies scale and zero to each group's
+// sums (two instructions a weight pair instead of four; the product of the exact weight, so it differs from
+// dequantize + GEMM by that bf16 rounding). CUREBENCH_GEMV_INT4_FACTORED=1 sets it at start (kernels/gemv4.cuh).
+inline bool& gemv4_int4_factored() {
+  static bool v = env::flag("CUREBENCH_GEMV_INT4_FACTORED", false);
   return v;
 }
 // Several weights of one format against the same x in one launch (quant/grouped.hpp): gated_activation -1
@@ -103,12 +114,7 @@ inline std::int64_t gemm4_workspace_bytes(std::int64_t m, std::int64_t n) {
 // 1.16x at M = 256; so auto takes it up to 128 rows for both.
 inline constexpr std::int64_t kGemm4AutoMaxRowsBnb4 = 128, kGemm4AutoMaxRowsInt4 = 128;
 inline int& gemm4_variant() {
-  static int v = [] {
-    const char* e = std::getenv("CUREBENCH_GEMM_KERNEL");
-    if (e && std::strcmp(e, "fused") == 0) return 0;
-    if (e && std::strcmp(e, "dequant") == 0) return 1;
-    return 2;
-  }();
+  static int v = env::choice("CUREBENCH_GEMM_KERNEL", {{"fused", 0}, {"dequant", 1}}, 2);
   return v;
 }
 inline bool use_fused_gemm(bool int4, std::int64_t rows) {
