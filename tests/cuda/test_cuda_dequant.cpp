@@ -6,8 +6,6 @@
 #include <cmath>
 #include <limits>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "curebench/quant/grouped.hpp"
 #include "curebench/quant/weight.hpp"
@@ -101,13 +99,6 @@ TEST(CudaGemv4, MatchesFloat64Reference) {
 
 // Both M <= 8 kernels of gemv4.cuh (tensor-core and shared-table FFMA) under the same shapes, through the
 // hooks' variant switch (quant::hooks::gemv4_variant).
-// The int4 tensor-core GEMV's factored path (quant::hooks::gemv4_int4_factored): groups of >= 128 weights.
-struct Int4Factored {
-  bool saved = cb::quant::hooks::gemv4_int4_factored();
-  explicit Int4Factored(bool v) { cb::quant::hooks::gemv4_int4_factored() = v; }
-  ~Int4Factored() { cb::quant::hooks::gemv4_int4_factored() = saved; }
-};
-
 struct Gemv4Variant {
   int saved = cb::quant::hooks::gemv4_variant();
   explicit Gemv4Variant(int v) { cb::quant::hooks::gemv4_variant() = v; }
@@ -117,9 +108,8 @@ struct Gemv4Variant {
 // The tensor-core GEMV multiplies exactly the bf16 weight that dequantize writes (bf16(code * absmax), bf16 of
 // the int4 fma) and sums in float32: against float64 on that bf16 weight every output is within one bf16 ulp
 // (the output's rounding) plus the float32 summation error, for every format, M = 1..8, N not a multiple of
-// 16, K not a multiple of 128. And the FFMA kernel, and int4 g128 on the tensor cores' factored path
-// (quant::hooks::gemv4_int4_factored), meet the same bound against float64 on the float32-decoded weight (what they
-// multiply).
+// 16, K not a multiple of 128. And the FFMA kernel meets the same bound against float64 on the float32-decoded
+// weight (what it multiplies).
 TEST(CudaGemv4, TensorCoreEqualsDequantizeThenMatmul) {
   if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
   ASSERT_NE(cb::quant::hooks::bnb4_gemv(), nullptr) << "gemv kernels not linked";
@@ -142,24 +132,12 @@ TEST(CudaGemv4, TensorCoreEqualsDequantizeThenMatmul) {
         auto x = (at::randn({m, k}) * (m % 2 ? 1.0 : 30.0)).to(at::kBFloat16);
         auto ref = at::linear(x.to(at::kDouble), w_bf16);
         auto ref32 = at::linear(x.to(at::kDouble), w_f32);
-        at::Tensor y_mma, y_lut, y_factored;
+        at::Tensor y_mma, y_lut;
         {
           Gemv4Variant v(0);
-          Int4Factored plain(false);
           auto poison = at::full({m, n}, std::numeric_limits<float>::quiet_NaN(), at::TensorOptions().dtype(at::kBFloat16).device(at::kCUDA));
           poison.reset();  // the pool now hands y NaN-filled memory: every output must be written
           y_mma = cb::quant::matmul(gpu, x.cuda()).to(at::kCPU, at::kDouble);
-        }
-        if (name == "int4 g128") {  // the factored int4 path multiplies the exact weight: against float64 on it
-          Gemv4Variant v(0);
-          Int4Factored factored(true);
-          auto poison = at::full({m, n}, std::numeric_limits<float>::quiet_NaN(), at::TensorOptions().dtype(at::kBFloat16).device(at::kCUDA));
-          poison.reset();
-          y_factored = cb::quant::matmul(gpu, x.cuda()).to(at::kCPU, at::kDouble);
-          ASSERT_FALSE(at::isnan(y_factored).any().item<bool>()) << name << " n=" << n << " k=" << k << " m=" << m;
-          const double scale32 = ref32.abs().max().item<double>();
-          const auto excess = ((y_factored - ref32).abs() - ref32.abs() * std::ldexp(1.0, -8) - 1e-4 * scale32).max().item<double>();
-          EXPECT_LE(excess, 0.0) << "factored " << name << " n=" << n << " k=" << k << " m=" << m;
         }
         {
           Gemv4Variant v(1);
@@ -231,69 +209,6 @@ TEST(CudaGemv4, GroupedAndGatedMatchSeparateMatmuls) {
     auto other = make((fmt + 1) % 3, kv, hidden);
     EXPECT_FALSE(cb::quant::grouped_matmul({&q, &other, &v}, at::randn({1, hidden}).to(at::kBFloat16).cuda()).defined());
     EXPECT_FALSE(cb::quant::grouped_matmul({&q, &k, &v}, at::randn({257, hidden}).to(at::kBFloat16).cuda()).defined());
-  }
-}
-
-// The tensor-core GEMV's streamed schedule (quant::hooks::gemv4_mma_stream): as many blocks as stay resident, each
-// through several tiles, the next pass's weights loaded while the current pass is decoded. A tile's sums do not
-// depend on the schedule, so every output equals the one-tile-per-block launch bit for bit: single weights with far
-// more tiles than resident blocks, with K of several passes a warp (14336) and with N not a multiple of 16; q|k|v
-// in one launch; gate|up with the activation; every format (int4 also on its factored path), M = 1..8.
-struct Gemv4Stream {
-  bool saved = cb::quant::hooks::gemv4_mma_stream();
-  explicit Gemv4Stream(bool v) { cb::quant::hooks::gemv4_mma_stream() = v; }
-  ~Gemv4Stream() { cb::quant::hooks::gemv4_mma_stream() = saved; }
-};
-
-TEST(CudaGemv4, StreamedScheduleEqualsOneTilePerBlock) {
-  if (!cb::compat::cuda_available()) GTEST_SKIP() << "no GPU";
-  ASSERT_NE(cb::quant::hooks::bnb4_gemv_grouped(), nullptr) << "gemv kernels not linked";
-  Gemv4Variant tensor_cores(0);
-  at::manual_seed(31);
-  // Cases: NF4 b64 + double quant, FP4 b128, int4 g128, int4 g32, int4 g128 on the factored path.
-  const char* names[] = {"nf4 b64 dq", "fp4 b128", "int4 g128", "int4 g32", "int4 g128 factored"};
-  auto make = [](int fmt, std::int64_t rows, std::int64_t cols) -> cb::quant::Weight {
-    auto w = at::randn({rows, cols}) * 0.02;
-    if (fmt == 0) return cb::quant::quantize_nf4(w, 64, true).to(at::Device(at::kCUDA));
-    if (fmt == 1) return cb::quant::quantize_fp4(w, 128, false).to(at::Device(at::kCUDA));
-    return cb::quant::quantize_int4(w, fmt == 3 ? 32 : 128).to(at::Device(at::kCUDA));
-  };
-  auto both = [](auto&& f) {
-    at::Tensor one, streamed;
-    {
-      Gemv4Stream s(false);
-      one = f();
-    }
-    {
-      Gemv4Stream s(true);
-      streamed = f();
-    }
-    return std::make_pair(one, streamed);
-  };
-  const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {{8200, 4096}, {1027, 14336}, {40, 160}};
-  for (int fmt = 0; fmt < 5; ++fmt) {
-    Int4Factored path(fmt == 4);
-    for (auto [n, k] : shapes) {
-      auto w = make(fmt, n, k);
-      for (std::int64_t m : {1, 2, 5, 8}) {
-        auto x = (at::randn({m, k}) * 2).to(at::kBFloat16).cuda();
-        auto [one, streamed] = both([&] { return cb::quant::matmul(w, x); });
-        ASSERT_TRUE(one.defined() && streamed.defined());
-        EXPECT_TRUE(at::equal(one, streamed)) << names[fmt] << " n " << n << " k " << k << " m " << m;
-      }
-    }
-    const std::int64_t hidden = 2048, kv = 512, inter = 5632;  // gated: 704 tiles, q|k|v: 192
-    auto q = make(fmt, hidden, hidden), k = make(fmt, kv, hidden), v = make(fmt, kv, hidden);
-    auto gate = make(fmt, inter, hidden), up = make(fmt, inter, hidden);
-    for (std::int64_t m : {1, 3, 8}) {
-      auto x = (at::randn({m, 1, hidden}) * 2).to(at::kBFloat16).cuda();
-      auto [qkv1, qkv2] = both([&] { return cb::quant::grouped_matmul({&q, &k, &v}, x); });
-      ASSERT_TRUE(qkv1.defined() && qkv2.defined());
-      EXPECT_TRUE(at::equal(qkv1, qkv2)) << "q|k|v " << names[fmt] << " m " << m;
-      auto [gu1, gu2] = both([&] { return cb::quant::gated_matmul(gate, up, x, cb::quant::GatedActivation::silu); });
-      ASSERT_TRUE(gu1.defined() && gu2.defined());
-      EXPECT_TRUE(at::equal(gu1, gu2)) << "gate|up " << names[fmt] << " m " << m;
-    }
   }
 }
 

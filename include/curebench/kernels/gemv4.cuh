@@ -22,7 +22,6 @@
 #include <cstdint>
 
 #include "curebench/core/env.hpp"
-
 #include "curebench/kernels/launch.cuh"
 #include "curebench/quant/kernel_hooks.hpp"
 
@@ -85,18 +84,14 @@ struct Int4Format {
     zero = p.y;
     return p.x;
   }
-  // The bf16 pair 128 + q of byte b of a word (both exact in bf16): the factored path's A fragment as it is.
-  __device__ __forceinline__ static std::uint32_t mma_biased_pair(std::uint32_t word, int b) {
-    const std::uint32_t sel = b | (b << 4) | ((b + 4) << 8) | ((b + 4) << 12);
-    return (__byte_perm(word >> 4, word, sel) & 0x000F000Fu) | 0x43004300u;
-  }
   // Tensor-core path: {scale, zero} as one bf16 pair, and the bf16 pair of byte b of a word, decoded without a
   // table: 0x4300 | q is bf16 128 + q, minus 136 is q - 8 exactly, then one bf16 fma with scale and zero.
   __device__ std::uint32_t mma_scale(std::int64_t row, std::int64_t /*k*/, std::int64_t chunk) const {
     return __ldg(static_cast<const std::uint32_t*>(v.scales_and_zeros) + ((chunk * 32) >> v.group_shift) * v.n + row);
   }
   __device__ __forceinline__ static std::uint32_t mma_pair(std::uint32_t word, int b, std::uint32_t sc, const float* /*lut*/) {
-    const std::uint32_t biased = mma_biased_pair(word, b);
+    const std::uint32_t sel = b | (b << 4) | ((b + 4) << 8) | ((b + 4) << 12);
+    const std::uint32_t biased = (__byte_perm(word >> 4, word, sel) & 0x000F000Fu) | 0x43004300u;
     const std::uint32_t s2 = __byte_perm(sc, 0, 0x1010), z2 = __byte_perm(sc, 0, 0x3232);
     const __nv_bfloat162 q = __hsub2(*reinterpret_cast<const __nv_bfloat162*>(&biased), __float2bfloat162_rn(136.0f));
     const __nv_bfloat162 w = __hfma2(q, *reinterpret_cast<const __nv_bfloat162*>(&s2), *reinterpret_cast<const __nv_bfloat162*>(&z2));
@@ -525,134 +520,8 @@ __device__ __forceinline__ Format segment_format(const GemvSegments<Format>& seg
   return s == 0 ? segs.f[0] : s == 1 ? segs.f[1] : segs.f[2];  // selects, not a local-memory copy of the array
 }
 
-// The rows of one tile a lane multiplies (h = 0: row g, h = 1: row g + 8; gated: gate row g and up row g), as rows
-// of their segment, whether they exist, their packed rows and their segments' formats.
-template <class Format>
-struct MmaTileRows {
-  int row[2];  // < 2^31: the launch takes at most 2^31 - 1 tiles of 16 rows
-  bool valid[2];
-  const uint4* wrow[2];
-  Format f[2];
-};
-
-template <bool kGated, class Format>
-__device__ __forceinline__ MmaTileRows<Format> mma_tile_rows(const GemvSegments<Format>& segs, int tile,
-                                                             std::int64_t n_out, std::int64_t chunks, int g) {
-  MmaTileRows<Format> r;
-  if constexpr (kGated) {
-    r.row[0] = r.row[1] = tile * 8 + g;  // gated: 8 rows a tile
-    r.valid[0] = r.valid[1] = r.row[0] < n_out;
-    r.f[0] = segs.f[0], r.f[1] = segs.f[1];
-    r.wrow[0] = segs.w[0] + static_cast<std::int64_t>(r.row[0]) * chunks, r.wrow[1] = segs.w[1] + static_cast<std::int64_t>(r.row[1]) * chunks;
-  } else {
-    const std::int64_t tile0 = static_cast<std::int64_t>(tile) * 16;
-    int seg = 0;
-    while (seg + 1 < segs.count && tile0 >= segs.start[seg + 1]) ++seg;  // segments hold multiples of 16 rows
-    const std::int64_t begin = seg == 0 ? segs.start[0] : seg == 1 ? segs.start[1] : segs.start[2];
-    const std::int64_t end = seg == 0 ? segs.start[1] : seg == 1 ? segs.start[2] : segs.start[3];
-    const uint4* base = seg == 0 ? segs.w[0] : seg == 1 ? segs.w[1] : segs.w[2];
-    r.f[0] = r.f[1] = segment_format(segs, seg);
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      r.row[h] = static_cast<int>(tile0 + g + 8 * h - begin);
-      r.valid[h] = tile0 + g + 8 * h < end;
-      r.wrow[h] = base + static_cast<std::int64_t>(r.row[h]) * chunks;  // dereferenced only where valid
-    }
-  }
-  return r;
-}
-
-// One pass's loads: the lane's 16-byte chunk of each of its two rows at kMmaSteps warp steps from step i0, and their
-// scales (0 where the row or the chunk does not exist: that weight decodes to 0).
-template <class Format>
-__device__ __forceinline__ void mma_load_pass(const MmaTileRows<Format>& tr, int i0, int t, std::int64_t chunks, std::int64_t k,
-                                              std::uint64_t policy, uint4 (&q)[kMmaSteps][2], std::uint32_t (&sc)[kMmaSteps][2]) {
-#pragma unroll
-  for (int u = 0; u < kMmaSteps; ++u) {
-    const std::int64_t c = 4 * static_cast<std::int64_t>(i0 + u) + t;
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const bool ok = tr.valid[h] && c < chunks;
-      q[u][h] = ok ? load_weight(tr.wrow[h] + c, policy) : make_uint4(0, 0, 0, 0);
-      sc[u][h] = ok ? tr.f[h].mma_scale(tr.row[h], k, c) : 0u;
-    }
-  }
-}
-
-// One pass's products: decode the loaded weights into A fragments and multiply them with x's matching chunk.
-// kFactored (int4 with groups of >= 128 weights, so that a warp step's 128 k lie in one group of each row): the MMA
-// multiplies 128 + q as it is, a second MMA with an all-ones A sums x over the same k, and the step's sums take the
-// group's scale and zero once, acc += scale * (sum((128 + q) x) - 136 sum(x)) + zero * sum(x): two integer
-// instructions a weight pair instead of four, and the product of the exact weight (q - 8) * scale + zero, not of
-// its bf16 rounding (quant::hooks::gemv4_int4_factored()).
-template <class Format, bool kFactored = false>
-__device__ __forceinline__ void mma_pass(float (&acc)[4], const uint4 (&q)[kMmaSteps][2], const std::uint32_t (&sc)[kMmaSteps][2],
-                                         const __nv_bfloat16* __restrict__ xg, bool has_x, int i0, int t, std::int64_t chunks,
-                                         const float* lut) {
-#pragma unroll
-  for (int u = 0; u < kMmaSteps; ++u) {
-    const std::int64_t c = 4 * static_cast<std::int64_t>(i0 + u) + t;
-    uint4 xv[4];
-#pragma unroll
-    for (int v = 0; v < 4; ++v)
-      xv[v] = has_x && c < chunks ? __ldg(reinterpret_cast<const uint4*>(xg + 32 * c) + v) : make_uint4(0, 0, 0, 0);
-    if constexpr (kFactored) {
-      constexpr std::uint32_t kOnes = 0x3F803F80u;  // bf16 1.0, twice
-      float tq[4] = {0.0f, 0.0f, 0.0f, 0.0f}, tx[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-#pragma unroll
-      for (int j = 0; j < 8; ++j) {
-        const std::uint32_t w0 = word_of(q[u][0], j >> 1), w1 = word_of(q[u][1], j >> 1);
-        const int b = 2 * (j & 1);
-        const std::uint32_t x0 = word_of(xv[j >> 1], b), x1 = word_of(xv[j >> 1], b + 1);
-        mma_bf16_16816(tq, Format::mma_biased_pair(w0, b), Format::mma_biased_pair(w1, b), Format::mma_biased_pair(w0, b + 1),
-                       Format::mma_biased_pair(w1, b + 1), x0, x1);
-        mma_bf16_16816(tx, kOnes, kOnes, kOnes, kOnes, x0, x1);
-      }
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const float scale = __uint_as_float(sc[u][h] << 16), zero = __uint_as_float(sc[u][h] & 0xFFFF0000u);
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const int i = 2 * h + e;
-          acc[i] = fmaf(scale, fmaf(-136.0f, tx[i], tq[i]), fmaf(zero, tx[i], acc[i]));
-        }
-      }
-    } else {
-#pragma unroll
-      for (int j = 0; j < 8; ++j) {
-        const std::uint32_t w0 = word_of(q[u][0], j >> 1), w1 = word_of(q[u][1], j >> 1);
-        const int b = 2 * (j & 1);
-        mma_bf16_16816(acc, Format::mma_pair(w0, b, sc[u][0], lut), Format::mma_pair(w1, b, sc[u][1], lut),
-                       Format::mma_pair(w0, b + 1, sc[u][0], lut), Format::mma_pair(w1, b + 1, sc[u][1], lut),
-                       word_of(xv[j >> 1], b), word_of(xv[j >> 1], b + 1));
-      }
-    }
-  }
-}
-
-// A finished tile's outputs from warp 0's sums. acc: {row g, batch 2t}, {row g, 2t + 1}, {row g + 8, 2t},
-// {row g + 8, 2t + 1}; gated: gate in rows g, up in rows g + 8.
-template <bool kGated, class Format>
-__device__ __forceinline__ void mma_store_tile(const float (&acc)[4], const MmaTileRows<Format>& tr, int tile, int g, int t,
-                                               int m, std::int64_t n_out, int activation, __nv_bfloat16* __restrict__ y) {
-#pragma unroll
-  for (int e = 0; e < 2; ++e) {
-    const int mm = 2 * t + e;
-    if (mm >= m) continue;
-    if constexpr (kGated) {
-      if (!tr.valid[0]) continue;
-      const float gv = round_bf16(acc[e]), uv = round_bf16(acc[2 + e]);
-      y[mm * n_out + tr.row[0]] = __float2bfloat16_rn(round_bf16(activate(gv, activation)) * uv);
-    } else {
-#pragma unroll
-      for (int h = 0; h < 2; ++h)
-        if (tr.valid[h]) y[mm * n_out + static_cast<std::int64_t>(tile) * 16 + g + 8 * h] = __float2bfloat16_rn(acc[2 * h + e]);
-    }
-  }
-}
-
-// The default schedule: one tile per block; each warp loads a pass of weights, then decodes it. The experiment beside
-// it, gemv4_mma_stream_kernel below, gives the same sums and bits (docs/performance.md, thirteenth session).
+// One tile per block; each warp loads a pass of weights, then decodes it. Measured faster than a persistent grid whose
+// warps load their next pass while they decode the current one (docs/performance.md, thirteenth session).
 template <bool kGated, class Format>
 __global__ void __launch_bounds__(kMmaMaxSplit * 32, 2)
     gemv4_mma_kernel(GemvSegments<Format> segs, const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y, int m,
@@ -749,108 +618,13 @@ __global__ void __launch_bounds__(kMmaMaxSplit * 32, 2)
   }
 }
 
-// Each block multiplies tiles blockIdx.x, blockIdx.x + gridDim.x, ... (one tile per block when the grid is the tile
-// count); warp w takes the tile's passes w, w + split, ... in order, so a tile's sums, and bits, do not depend on the
-// grid. kStream: the grid is what stays resident (quant::hooks::gemv4_mma_stream()), and a warp issues the loads of
-// its next pass - of this tile or of its next one - before it decodes the current one, so its weights stay in flight
-// while it computes (one tile per block loads, then computes, then retires, and the memory idles in between).
-template <bool kGated, bool kStream, bool kFactored, class Format>
-__global__ void __launch_bounds__(kMmaMaxSplit * 32, 2)
-    gemv4_mma_stream_kernel(GemvSegments<Format> segs, const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y, int m,
-                     std::int64_t n_out, std::int64_t k, int tiles) {
-  __shared__ float lut[16];
-  __shared__ float4 partial[kStream ? 2 : 1][kMmaMaxSplit][32];  // streamed: a warp may be one tile ahead of warp 0
-  pdl_launch_dependents();
-  segs.f[0].fill_lut(lut);
-  __syncthreads();
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  const int split = static_cast<int>(blockDim.x >> 5);
-  const std::int64_t chunks = k >> 5;
-  const int steps = static_cast<int>((chunks + 3) >> 2), stride = split * kMmaSteps;
-  const int passes = (steps - warp * kMmaSteps + stride - 1) / stride;  // >= 1: split <= steps / kMmaSteps, rounded up
-  const std::uint64_t policy = evict_first_policy();
-  const bool has_x = g < m;
-  const __nv_bfloat16* xg = x + static_cast<std::int64_t>(has_x ? g : 0) * k;
-  int tile = blockIdx.x;
-  int pass = 0, parity = 0;
-  // The rows the next loads read (streamed: one pass ahead of the decoding); the epilogue recomputes its tile's own.
-  MmaTileRows<Format> load_rows = mma_tile_rows<kGated>(segs, tile, n_out, chunks, g);
-  uint4 q[kMmaSteps][2], qn[kMmaSteps][2];
-  std::uint32_t sc[kMmaSteps][2], scn[kMmaSteps][2];
-  mma_load_pass(load_rows, warp * kMmaSteps, t, chunks, k, policy, q, sc);
-  pdl_wait();  // the first pass's weights are in flight before x is read (or y written)
-  float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-  for (;;) {
-    int next_tile = tile;
-    int next_pass = pass + 1;
-    if (next_pass == passes) next_tile += static_cast<int>(gridDim.x), next_pass = 0;
-    const bool more = next_tile < tiles;
-    const int next_i0 = warp * kMmaSteps + next_pass * stride;
-    if constexpr (kStream) {
-      if (more) {
-        if (next_pass == 0) load_rows = mma_tile_rows<kGated>(segs, next_tile, n_out, chunks, g);
-        mma_load_pass(load_rows, next_i0, t, chunks, k, policy, qn, scn);
-      }
-    }
-    mma_pass<Format, kFactored>(acc, q, sc, xg, has_x, warp * kMmaSteps + pass * stride, t, chunks, lut);
-    if (next_pass == 0) {  // the tile's last pass: warp 0 adds the warps' sums in warp order and writes
-      if (sum_split_warps(acc, partial[parity], warp, lane, split))
-        mma_store_tile<kGated>(acc, mma_tile_rows<kGated>(segs, tile, n_out, chunks, g), tile, g, t, m, n_out, segs.activation, y);
-      acc[0] = acc[1] = acc[2] = acc[3] = 0.0f;
-      if constexpr (kStream) parity ^= 1;
-    }
-    if (!more) break;
-    if constexpr (kStream) {
-#pragma unroll
-      for (int u = 0; u < kMmaSteps; ++u)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) q[u][h] = qn[u][h], sc[u][h] = scn[u][h];
-    } else {
-      if (next_pass == 0) load_rows = mma_tile_rows<kGated>(segs, next_tile, n_out, chunks, g);
-      mma_load_pass(load_rows, next_i0, t, chunks, k, policy, q, sc);
-    }
-    tile = next_tile, pass = next_pass;
-  }
-}
-
-// The experiment's launch (quant::hooks::gemv4_mma_stream / gemv4_int4_factored): streamed, as many blocks as stay
-// resident; else one tile per block, as the default kernel.
-template <bool kGated, bool kFactored, class Format>
-void launch_gemv4_mma_stream(const GemvSegments<Format>& segs, const __nv_bfloat16* x, __nv_bfloat16* y, int m,
-                             std::int64_t n_out, std::int64_t k, int tiles, int threads, cudaStream_t stream) {
-  if (quant::hooks::gemv4_mma_stream()) {
-    constexpr auto kernel = &gemv4_mma_stream_kernel<kGated, true, kFactored, Format>;
-    const std::int64_t resident = std::int64_t{sm_count()} * resident_blocks_per_sm<kernel>(threads);
-    launch_dependent<kernel>(static_cast<unsigned>(tiles < resident ? tiles : resident), threads, 0, stream, segs, x, y, m, n_out, k,
-                             tiles);
-  } else {
-    launch_dependent<&gemv4_mma_stream_kernel<kGated, false, kFactored, Format>>(static_cast<unsigned>(tiles), threads, 0, stream,
-                                                                                segs, x, y, m, n_out, k, tiles);
-  }
-}
-
 template <bool kGated, class Format>
 bool launch_gemv4_mma(const GemvSegments<Format>& segs, const void* x, void* y, std::int64_t m, std::int64_t n_out,
                       std::int64_t k, cudaStream_t stream) {
-  const std::int64_t tiles = kGated ? (n_out + 7) / 8 : (n_out + 15) / 16;
-  if (tiles > (std::int64_t{1} << 30)) return false;  // rows and tiles are ints in the streamed kernel
-  const auto xb = static_cast<const __nv_bfloat16*>(x);
-  auto* yb = static_cast<__nv_bfloat16*>(y);
-  const auto mi = static_cast<int>(m);
-  const auto ti = static_cast<int>(tiles);
+  const auto tiles = static_cast<unsigned>(kGated ? (n_out + 7) / 8 : (n_out + 15) / 16);
   const int threads = mma_split_launched(k) * 32;
-  if constexpr (Format::kHasZero) {
-    bool whole_steps = quant::hooks::gemv4_int4_factored();  // every segment's groups hold whole warp steps
-    for (int s = 0; s < segs.count; ++s) whole_steps = whole_steps && segs.f[s].v.group_shift >= 7;
-    if (whole_steps) {
-      launch_gemv4_mma_stream<kGated, true>(segs, xb, yb, mi, n_out, k, ti, threads, stream);
-      return cudaPeekAtLastError() == cudaSuccess;
-    }
-  }
-  if (quant::hooks::gemv4_mma_stream())
-    launch_gemv4_mma_stream<kGated, false>(segs, xb, yb, mi, n_out, k, ti, threads, stream);
-  else
-    launch_dependent<&gemv4_mma_kernel<kGated, Format>>(static_cast<unsigned>(tiles), threads, 0, stream, segs, xb, yb, mi, n_out, k);
+  launch_dependent<&gemv4_mma_kernel<kGated, Format>>(tiles, threads, 0, stream, segs, static_cast<const __nv_bfloat16*>(x),
+                                                      static_cast<__nv_bfloat16*>(y), static_cast<int>(m), n_out, k);
   return cudaPeekAtLastError() == cudaSuccess;
 }
 

@@ -63,22 +63,6 @@ bool kernel_has_pdl() {
   return v > 0;
 }
 
-// Blocks of Kernel at `threads` threads (a multiple of 32, at most 1024) that fit one multiprocessor at once (at
-// least 1), once per device and block size: the grid of a kernel that streams through its work items.
-template <auto* Kernel>
-int resident_blocks_per_sm(int threads) {
-  static std::atomic<int> known[kMaxDevices][33] = {};
-  const int dev = current_device(), w = threads >> 5;
-  if (w < 1 || w > 32) return 1;
-  int v = known[dev][w].load(std::memory_order_relaxed);
-  if (v == 0) {
-    int n = 0;
-    v = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, Kernel, threads, 0) == cudaSuccess && n > 0 ? n : 1;
-    known[dev][w].store(v, std::memory_order_relaxed);
-  }
-  return v;
-}
-
 // Kernel<<<grid, block, smem, stream>>>(args...), with the programmatic-serialization attribute where it applies.
 template <auto* Kernel, class... Args>
 cudaError_t launch_dependent(dim3 grid, dim3 block, std::size_t smem, cudaStream_t stream, Args&&... args) {

@@ -47,22 +47,6 @@ inline int& gemv4_variant() {
   static int v = env::choice("CUREBENCH_GEMV_KERNEL", {{"mma", 0}, {"lut", 1}}, kGemv4DefaultVariant);
   return v;
 }
-// How the tensor-core GEMV (kernels/gemv4.cuh) schedules its tiles: false, one tile per block (a block loads, decodes
-// and retires); true, as many blocks as stay resident, each streaming through its tiles with the next pass's weights
-// loaded while the current one is decoded. Both give the same bits (a tile's sums do not depend on the grid).
-// CUREBENCH_GEMV_STREAM=1 sets it at start; tests and benchmarks set it to compare the two in one run.
-inline bool& gemv4_mma_stream() {
-  static bool v = env::flag("CUREBENCH_GEMV_STREAM", false);
-  return v;
-}
-// The int4 tensor-core GEMV with groups of >= 128 weights: false, the MMA multiplies the bf16 weight dequantize
-// writes, bf16((q - 8) * scale + zero); true, it multiplies 128 + q and applies scale and zero to each group's
-// sums (two instructions a weight pair instead of four; the product of the exact weight, so it differs from
-// dequantize + GEMM by that bf16 rounding). CUREBENCH_GEMV_INT4_FACTORED=1 sets it at start (kernels/gemv4.cuh).
-inline bool& gemv4_int4_factored() {
-  static bool v = env::flag("CUREBENCH_GEMV_INT4_FACTORED", false);
-  return v;
-}
 // Several weights of one format against the same x in one launch (quant/grouped.hpp): gated_activation -1
 // writes the outputs side by side ([m, sum of rows]); 0 (SiLU) or 1 (GELU, tanh) takes two weights of equal
 // rows, gate and up, and writes bf16(act(gate) * up) [m, rows].
