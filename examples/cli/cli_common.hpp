@@ -13,6 +13,7 @@ namespace cli {
 
 // Exit codes: 0 success, 1 bad input (a curebench::Error), 2 usage error (CLI11), 3 internal failure.
 inline constexpr int kExitInput = 1;
+inline constexpr int kExitUsage = 2;
 inline constexpr int kExitInternal = 3;
 
 struct Context {

@@ -43,7 +43,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 prints the message (or the help) and has a code per parse error (104-114); a usage error is 2, as
+    // argparse and getopt programs say it, and what cli_common.hpp promises.
+    return app.exit(e) == 0 ? 0 : cli::kExitUsage;
   } catch (const curebench::Error& e) {
     return cli::report_error(ctx, e);
   } catch (const curebench::Interrupted& e) {

@@ -100,7 +100,7 @@ TEST(CliScore, WrongInputOptionForTheTaskIsRefused) {
   EXPECT_EQ(run_cli("score --task ner --jsonl " + data("study/score_re.jsonl")).exit_code, 1);
   EXPECT_EQ(run_cli("score --task multilabel --jsonl " + data("study/score_multilabel.jsonl") + " --negative x").exit_code, 1);
   auto r = run_cli("score --task pos --conll " + data("study/score_ner.conll"));
-  EXPECT_EQ(r.exit_code, 105);  // CLI11's ValidationError exit code: the value is not one of ner, re, multilabel
+  EXPECT_EQ(r.exit_code, 2);  // a usage error: the value is not one of ner, re, multilabel
   EXPECT_NE(r.err.find("--task"), std::string::npos) << r.err;
   EXPECT_EQ(run_cli("score --task re --jsonl /nonexistent/preds.jsonl").exit_code, 1);
 }
